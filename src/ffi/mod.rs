@@ -1,0 +1,13 @@
+//! The C ABI (`include/fieldkern.h`, generated from this folder by cbindgen).
+//!
+//! One file per header section. The layer is thin: every export runs inside
+//! [`boundary::guard`] (panic guard + error mapping), converts raw pointers to
+//! slices with the checks in [`boundary`], and calls safe Rust. No physics here.
+
+pub mod boundary;
+pub mod status;
+// Header sections, in header order.
+pub mod runtime;
+pub mod rng;
+
+pub use status::fk_status;

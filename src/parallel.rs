@@ -1,0 +1,372 @@
+//! The library's own fork-join thread pool.
+//!
+//! Kernels split their work into tasks whose boundaries depend only on the
+//! problem (never on the thread count) and call [`run`]; every task writes its
+//! own slice of the output, so results are bitwise identical for any number of
+//! threads.
+//!
+//! Why not rayon's `ThreadPool`: entering a rayon pool from a thread outside it
+//! (`install`, `scope`, `broadcast`) allocates — the injector queue allocates a
+//! block every 63 injected jobs and `broadcast` collects a `Vec` — which would
+//! break the ABI promise that step/sweep/fill calls never allocate. This pool
+//! publishes one job per call through a mutex-protected slot and hands out task
+//! indices with an atomic counter: no heap allocation after the pool exists.
+//!
+//! * One thread means no worker threads are started: tasks run on the caller.
+//! * The calling thread always works too, so `n` threads = caller + `n - 1`
+//!   workers.
+//! * If the pool is already running a job (another host thread, or a callback
+//!   that re-enters the library), the call runs its tasks serially on its own
+//!   thread instead of waiting: same results, no deadlock.
+//! * A panic in any task is re-raised on the caller after all tasks finished,
+//!   so the FFI boundary turns it into `FK_ERR_INTERNAL`.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock, TryLockError};
+use std::thread::JoinHandle;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Largest thread count `set_num_threads` accepts.
+pub const MAX_THREADS: usize = 4096;
+
+/// Environment variable read when the pool is first used.
+pub const NUM_THREADS_ENV: &str = "FK_NUM_THREADS";
+
+/// How long (in spin iterations) an idle worker polls for the next job before
+/// sleeping; keeps per-step latency low for integrators called every step.
+const SPIN_ITERATIONS: u32 = 4000;
+
+type Task<'a> = dyn Fn(usize) + Sync + 'a;
+
+/// A published job: a task function borrowed for the duration of one `run`.
+#[derive(Clone, Copy)]
+struct JobPtr(*const Task<'static>);
+
+// SAFETY: the pointee is `Sync`, and `Pool::run` keeps it alive until every
+// worker has reported completion of the epoch that published it.
+unsafe impl Send for JobPtr {}
+
+struct Slot {
+    job: Option<JobPtr>,
+    n_tasks: usize,
+    epoch: u64,
+    running: usize,
+    shutdown: bool,
+}
+
+struct Shared {
+    slot: Mutex<Slot>,
+    wake: Condvar,
+    done: Condvar,
+    epoch: AtomicU64,
+    next_task: AtomicUsize,
+    worker_panicked: AtomicBool,
+}
+
+/// A fixed set of worker threads plus the calling thread.
+pub struct Pool {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+    dispatch: Mutex<()>,
+}
+
+fn claim_tasks(task: &Task<'_>, next: &AtomicUsize, n_tasks: usize) {
+    loop {
+        let t = next.fetch_add(1, Ordering::Relaxed);
+        if t >= n_tasks {
+            return;
+        }
+        task(t);
+    }
+}
+
+fn worker_loop(shared: &Shared) {
+    let mut seen = 0u64;
+    loop {
+        for _ in 0..SPIN_ITERATIONS {
+            if shared.epoch.load(Ordering::Acquire) != seen {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        let (job, n_tasks) = {
+            let mut slot = shared.slot.lock().unwrap_or_else(|p| p.into_inner());
+            while slot.epoch == seen && !slot.shutdown {
+                slot = shared.wake.wait(slot).unwrap_or_else(|p| p.into_inner());
+            }
+            if slot.shutdown {
+                return;
+            }
+            seen = slot.epoch;
+            (slot.job, slot.n_tasks)
+        };
+        if let Some(JobPtr(task)) = job {
+            // SAFETY: `run` published this pointer for epoch `seen` and does not
+            // return (so the closure stays alive) until `running` reaches zero,
+            // which needs this worker's decrement below.
+            let task = unsafe { &*task };
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                claim_tasks(task, &shared.next_task, n_tasks)
+            }));
+            if result.is_err() {
+                shared.worker_panicked.store(true, Ordering::Relaxed);
+            }
+        }
+        let mut slot = shared.slot.lock().unwrap_or_else(|p| p.into_inner());
+        slot.running -= 1;
+        if slot.running == 0 {
+            shared.done.notify_all();
+        }
+    }
+}
+
+impl Pool {
+    /// A pool of `threads` threads in total (the caller counts as one).
+    pub fn new(threads: usize) -> Result<Pool> {
+        if threads == 0 || threads > MAX_THREADS {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("threads = {threads}: must be in 1..={MAX_THREADS}"),
+            ));
+        }
+        let shared = Arc::new(Shared {
+            slot: Mutex::new(Slot {
+                job: None,
+                n_tasks: 0,
+                epoch: 0,
+                running: 0,
+                shutdown: false,
+            }),
+            wake: Condvar::new(),
+            done: Condvar::new(),
+            epoch: AtomicU64::new(0),
+            next_task: AtomicUsize::new(0),
+            worker_panicked: AtomicBool::new(false),
+        });
+        let mut workers = Vec::with_capacity(threads - 1);
+        for i in 1..threads {
+            let s = Arc::clone(&shared);
+            let handle = std::thread::Builder::new()
+                .name(format!("fieldkern-{i}"))
+                .spawn(move || worker_loop(&s))
+                .map_err(|e| {
+                    Error::new(ErrorKind::Threads, format!("cannot start worker thread {i}: {e}"))
+                });
+            match handle {
+                Ok(h) => workers.push(h),
+                Err(e) => {
+                    // Stop the workers already started before reporting.
+                    drop(Pool { shared, workers, dispatch: Mutex::new(()) });
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Pool { shared, workers, dispatch: Mutex::new(()) })
+    }
+
+    /// Total threads, the caller included.
+    pub fn threads(&self) -> usize {
+        self.workers.len() + 1
+    }
+
+    /// Runs `task(t)` for every `t` in `0..n_tasks`, spread over the pool.
+    /// Returns when all tasks are done. Allocates nothing.
+    pub fn run(&self, n_tasks: usize, task: &(dyn Fn(usize) + Sync)) {
+        if self.workers.is_empty() || n_tasks <= 1 {
+            (0..n_tasks).for_each(task);
+            return;
+        }
+        let _dispatch = match self.dispatch.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                (0..n_tasks).for_each(task);
+                return;
+            }
+        };
+        let shared = &*self.shared;
+        // SAFETY: only the lifetime is erased. The pointer is cleared below and
+        // this function does not return before every worker has finished the
+        // epoch that uses it (`running == 0`), so it never outlives `task`.
+        let job = JobPtr(unsafe {
+            std::mem::transmute::<*const Task<'_>, *const Task<'static>>(task as *const Task<'_>)
+        });
+        {
+            let mut slot = shared.slot.lock().unwrap_or_else(|p| p.into_inner());
+            slot.job = Some(job);
+            slot.n_tasks = n_tasks;
+            slot.running = self.workers.len();
+            slot.epoch += 1;
+            shared.next_task.store(0, Ordering::Relaxed);
+            shared.epoch.store(slot.epoch, Ordering::Release);
+        }
+        shared.wake.notify_all();
+        let caller_result =
+            catch_unwind(AssertUnwindSafe(|| claim_tasks(task, &shared.next_task, n_tasks)));
+        {
+            let mut slot = shared.slot.lock().unwrap_or_else(|p| p.into_inner());
+            while slot.running > 0 {
+                slot = shared.done.wait(slot).unwrap_or_else(|p| p.into_inner());
+            }
+            slot.job = None;
+        }
+        let worker_panicked = shared.worker_panicked.swap(false, Ordering::Relaxed);
+        if let Err(payload) = caller_result {
+            std::panic::resume_unwind(payload);
+        }
+        if worker_panicked {
+            panic!("a fieldkern worker thread panicked while running a kernel");
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        {
+            let mut slot = self.shared.slot.lock().unwrap_or_else(|p| p.into_inner());
+            slot.shutdown = true;
+            self.shared.epoch.store(u64::MAX, Ordering::Release);
+        }
+        self.shared.wake.notify_all();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+static LIBRARY_POOL: RwLock<Option<Arc<Pool>>> = RwLock::new(None);
+
+/// Thread count used when neither `set_num_threads` nor `FK_NUM_THREADS` says
+/// otherwise: the CPUs this process may run on.
+fn default_threads() -> usize {
+    let from_env = std::env::var(NUM_THREADS_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| (1..=MAX_THREADS).contains(&n));
+    from_env.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// The library's pool, created on first use with the default thread count.
+pub fn library_pool() -> Arc<Pool> {
+    if let Some(pool) = LIBRARY_POOL.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        return Arc::clone(pool);
+    }
+    let mut guard = LIBRARY_POOL.write().unwrap_or_else(|p| p.into_inner());
+    if let Some(pool) = guard.as_ref() {
+        return Arc::clone(pool);
+    }
+    let pool = Pool::new(default_threads()).unwrap_or_else(|_| {
+        Pool::new(1).expect("a one-thread pool starts no threads and cannot fail")
+    });
+    let pool = Arc::new(pool);
+    *guard = Some(Arc::clone(&pool));
+    pool
+}
+
+/// Replaces the library's pool with one of `threads` threads. Kernels already
+/// running finish on the old pool, whose threads then exit.
+pub fn set_num_threads(threads: usize) -> Result<()> {
+    let pool = Arc::new(Pool::new(threads)?);
+    let old = LIBRARY_POOL
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .replace(pool);
+    drop(old);
+    Ok(())
+}
+
+/// Threads the library's pool has (creating it if needed).
+pub fn num_threads() -> usize {
+    library_pool().threads()
+}
+
+/// Runs `task(t)` for `t` in `0..n_tasks` on the library's pool.
+pub fn run(n_tasks: usize, task: &(dyn Fn(usize) + Sync)) {
+    library_pool().run(n_tasks, task);
+}
+
+/// A raw slice base shared by the tasks of one `for_each_chunk_mut` call.
+struct SliceBase<T>(*mut T);
+
+impl<T> Clone for SliceBase<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SliceBase<T> {}
+
+// SAFETY: each task derives a disjoint sub-slice from the base (see
+// `for_each_chunk_mut`), so sending the base to other threads is sound for
+// `T: Send`.
+unsafe impl<T: Send> Send for SliceBase<T> {}
+// SAFETY: as above; the base itself is never dereferenced without a task index.
+unsafe impl<T: Send> Sync for SliceBase<T> {}
+
+/// Splits `data` into consecutive chunks of `chunk_len` elements (the last may
+/// be shorter) and calls `task(chunk_index, chunk)` for each on the library's
+/// pool. Chunk boundaries depend only on `chunk_len`, never on thread count.
+pub fn for_each_chunk_mut<T: Send>(
+    data: &mut [T],
+    chunk_len: usize,
+    task: &(dyn Fn(usize, &mut [T]) + Sync),
+) {
+    assert!(chunk_len > 0, "chunk_len must be positive");
+    let len = data.len();
+    let n_chunks = len.div_ceil(chunk_len);
+    let base = SliceBase(data.as_mut_ptr());
+    run(n_chunks, &|c| {
+        let start = c * chunk_len;
+        let end = (start + chunk_len).min(len);
+        let base = base;
+        // SAFETY: `c < n_chunks`, so `start..end` lies inside `data`; chunks of
+        // distinct `c` are disjoint and each index `c` is run exactly once, so
+        // no two live `&mut` overlap; `data` is borrowed mutably for the whole
+        // call, which returns only after every task finished.
+        let chunk = unsafe { std::slice::from_raw_parts_mut(base.0.add(start), end - start) };
+        task(c, chunk);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_task_runs_exactly_once_for_any_thread_count() {
+        for threads in [1, 2, 3, 8] {
+            let pool = Pool::new(threads).unwrap();
+            let hits: Vec<AtomicUsize> = (0..1000).map(|_| AtomicUsize::new(0)).collect();
+            for _ in 0..20 {
+                pool.run(hits.len(), &|t| {
+                    hits[t].fetch_add(1, Ordering::Relaxed);
+                });
+            }
+            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 20));
+        }
+    }
+
+    #[test]
+    fn task_panic_reaches_the_caller_and_pool_survives() {
+        let pool = Pool::new(2).unwrap();
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            pool.run(64, &|t| {
+                if t == 63 {
+                    panic!("boom");
+                }
+            })
+        }));
+        assert!(r.is_err());
+        let count = AtomicUsize::new(0);
+        pool.run(64, &|_| {
+            count.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(count.load(Ordering::Relaxed), 64);
+    }
+
+    #[test]
+    fn zero_threads_is_rejected() {
+        assert_eq!(Pool::new(0).err().unwrap().kind, ErrorKind::OutOfRange);
+    }
+}
