@@ -1,0 +1,7 @@
+//! Shared test support: allocation counting, statistics helpers, and the
+//! helpers that build and run the C, C++, Fortran and Python programs.
+#![allow(dead_code)]
+
+pub mod alloc;
+pub mod foreign;
+pub mod stats;
