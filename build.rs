@@ -56,7 +56,9 @@ fn main() {
         println!("cargo:rerun-if-changed={}", file.display());
     }
     builder = builder.with_src(root.join("src/ffi/mod.rs"));
-    let bindings = builder.generate().expect("cbindgen could not generate the header");
+    let bindings = builder
+        .generate()
+        .expect("cbindgen could not generate the header");
     let generated = out_dir.join("fieldkern.h");
     bindings.write_to_file(&generated);
 

@@ -219,6 +219,9 @@ int32_t fk_get_num_threads(void);
  * Errors: `FK_ERR_NULL_POINTER` (`out` NULL with n > 0), `FK_ERR_MISALIGNED`,
  * `FK_ERR_OUT_OF_RANGE` (`counter_offset + n` exceeds 2^64 - 1). `out` is
  * untouched on error.
+ *
+ * # Safety
+ * `out` must point to `n` writable elements (or `n` be 0).
  */
 fk_status fk_rng_fill_u32(uint64_t seed,
                           uint64_t stream,
@@ -233,6 +236,9 @@ fk_status fk_rng_fill_u32(uint64_t seed,
  * `out[i] = k * 2^-53` (and `2^-54` when `k = 0`).
  *
  * Same threading, allocation, determinism and error rules as `fk_rng_fill_u32`.
+ *
+ * # Safety
+ * `out` must point to `n` writable elements (or `n` be 0).
  */
 fk_status fk_rng_fill_uniform_f64(uint64_t seed,
                                   uint64_t stream,
@@ -246,6 +252,9 @@ fk_status fk_rng_fill_uniform_f64(uint64_t seed,
  * block `e / 4`, `out[i] = (w >> 8) * 2^-24` (and `2^-25` when that is 0).
  *
  * Same threading, allocation, determinism and error rules as `fk_rng_fill_u32`.
+ *
+ * # Safety
+ * `out` must point to `n` writable elements (or `n` be 0).
  */
 fk_status fk_rng_fill_uniform_f32(uint64_t seed,
                                   uint64_t stream,
@@ -261,6 +270,9 @@ fk_status fk_rng_fill_uniform_f32(uint64_t seed,
  * `e`, `r sin phi` for odd `e`.
  *
  * Same threading, allocation, determinism and error rules as `fk_rng_fill_u32`.
+ *
+ * # Safety
+ * `out` must point to `n` writable elements (or `n` be 0).
  */
 fk_status fk_rng_fill_normal_f64(uint64_t seed,
                                  uint64_t stream,

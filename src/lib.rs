@@ -23,6 +23,9 @@
 //! sweep, fill and forward calls never allocate. Same inputs and seed give
 //! bitwise-identical results for any thread count.
 
+// Numerical kernels index several arrays with one loop counter.
+#![allow(clippy::needless_range_loop)]
+
 pub mod error;
 pub mod ffi;
 pub mod parallel;
@@ -34,11 +37,12 @@ pub use error::{Error, ErrorKind, Result};
 /// Crate version, from Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-const VERSION_CSTR: &std::ffi::CStr =
-    match std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
-        Ok(s) => s,
-        Err(_) => panic!("version string contains a NUL"),
-    };
+const VERSION_CSTR: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+) {
+    Ok(s) => s,
+    Err(_) => panic!("version string contains a NUL"),
+};
 
 /// `MAJOR * 10000 + MINOR * 100 + PATCH`, as `fk_version()` returns it.
 pub fn version_number() -> u32 {

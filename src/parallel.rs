@@ -152,18 +152,29 @@ impl Pool {
                 .name(format!("fieldkern-{i}"))
                 .spawn(move || worker_loop(&s))
                 .map_err(|e| {
-                    Error::new(ErrorKind::Threads, format!("cannot start worker thread {i}: {e}"))
+                    Error::new(
+                        ErrorKind::Threads,
+                        format!("cannot start worker thread {i}: {e}"),
+                    )
                 });
             match handle {
                 Ok(h) => workers.push(h),
                 Err(e) => {
                     // Stop the workers already started before reporting.
-                    drop(Pool { shared, workers, dispatch: Mutex::new(()) });
+                    drop(Pool {
+                        shared,
+                        workers,
+                        dispatch: Mutex::new(()),
+                    });
                     return Err(e);
                 }
             }
         }
-        Ok(Pool { shared, workers, dispatch: Mutex::new(()) })
+        Ok(Pool {
+            shared,
+            workers,
+            dispatch: Mutex::new(()),
+        })
     }
 
     /// Total threads, the caller included.
@@ -203,8 +214,9 @@ impl Pool {
             shared.epoch.store(slot.epoch, Ordering::Release);
         }
         shared.wake.notify_all();
-        let caller_result =
-            catch_unwind(AssertUnwindSafe(|| claim_tasks(task, &shared.next_task, n_tasks)));
+        let caller_result = catch_unwind(AssertUnwindSafe(|| {
+            claim_tasks(task, &shared.next_task, n_tasks)
+        }));
         {
             let mut slot = shared.slot.lock().unwrap_or_else(|p| p.into_inner());
             while slot.running > 0 {
@@ -250,7 +262,11 @@ fn default_threads() -> usize {
 
 /// The library's pool, created on first use with the default thread count.
 pub fn library_pool() -> Arc<Pool> {
-    if let Some(pool) = LIBRARY_POOL.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+    if let Some(pool) = LIBRARY_POOL
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+    {
         return Arc::clone(pool);
     }
     let mut guard = LIBRARY_POOL.write().unwrap_or_else(|p| p.into_inner());
@@ -297,6 +313,14 @@ impl<T> Clone for SliceBase<T> {
 }
 impl<T> Copy for SliceBase<T> {}
 
+impl<T> SliceBase<T> {
+    /// Taking `self` whole makes closures capture the `Sync` wrapper, not the
+    /// raw pointer field.
+    fn ptr(self) -> *mut T {
+        self.0
+    }
+}
+
 // SAFETY: each task derives a disjoint sub-slice from the base (see
 // `for_each_chunk_mut`), so sending the base to other threads is sound for
 // `T: Send`.
@@ -319,12 +343,11 @@ pub fn for_each_chunk_mut<T: Send>(
     run(n_chunks, &|c| {
         let start = c * chunk_len;
         let end = (start + chunk_len).min(len);
-        let base = base;
         // SAFETY: `c < n_chunks`, so `start..end` lies inside `data`; chunks of
         // distinct `c` are disjoint and each index `c` is run exactly once, so
         // no two live `&mut` overlap; `data` is borrowed mutably for the whole
         // call, which returns only after every task finished.
-        let chunk = unsafe { std::slice::from_raw_parts_mut(base.0.add(start), end - start) };
+        let chunk = unsafe { std::slice::from_raw_parts_mut(base.ptr().add(start), end - start) };
         task(c, chunk);
     });
 }

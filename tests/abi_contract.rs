@@ -36,7 +36,10 @@ fn exports() -> Vec<(String, String)> {
         let text = std::fs::read_to_string(&path).unwrap();
         for (i, _) in text.match_indices("extern \"C\" fn ") {
             let rest = &text[i + "extern \"C\" fn ".len()..];
-            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
             // The body starts at the first '{' after the signature.
             let sig_end = rest.find('{').expect("function body");
             let body: String = rest[sig_end + 1..].split_whitespace().collect();
@@ -52,9 +55,12 @@ fn every_export_goes_through_the_boundary_guard() {
     let exports = exports();
     assert!(exports.len() >= 10, "found only {} exports", exports.len());
     for (name, body) in &exports {
-        let guarded = [format!("guard(\"{name}\","), format!("guard_value(\"{name}\",")]
-            .iter()
-            .any(|g| body.starts_with(g.as_str()));
+        let guarded = [
+            format!("guard(\"{name}\","),
+            format!("guard_value(\"{name}\","),
+        ]
+        .iter()
+        .any(|g| body.starts_with(g.as_str()));
         assert!(
             guarded,
             "export {name} must start with guard(\"{name}\", ...) or guard_value(\"{name}\", ...); \
@@ -73,7 +79,10 @@ fn header_functions(header: &str) -> BTreeSet<String> {
         }
         if let Some(open) = line.find('(') {
             let before = &line[..open];
-            if let Some(name) = before.split(|c: char| !c.is_alphanumeric() && c != '_').next_back() {
+            if let Some(name) = before
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .next_back()
+            {
                 if name.starts_with("fk_") {
                     names.insert(name.to_string());
                 }
@@ -111,7 +120,10 @@ fn every_symbol_and_constant_is_prefixed() {
     for name in header_functions(&committed_header()) {
         assert!(name.starts_with("fk_"), "{name}");
     }
-    for line in committed_header().lines().filter(|l| l.starts_with("#define ")) {
+    for line in committed_header()
+        .lines()
+        .filter(|l| l.starts_with("#define "))
+    {
         let name = line.split_whitespace().nth(1).unwrap();
         assert!(name.starts_with("FK_") || name == "FIELDKERN_H", "{name}");
     }
@@ -125,13 +137,20 @@ fn version_macros_agree_with_cargo_and_fk_version() {
             .lines()
             .find(|l| l.starts_with(&format!("#define {macro_name} ")))
             .unwrap_or_else(|| panic!("{macro_name} missing"));
-        line.split_whitespace().nth(2).unwrap().trim_matches('"').to_string()
+        line.split_whitespace()
+            .nth(2)
+            .unwrap()
+            .trim_matches('"')
+            .to_string()
     };
     assert_eq!(get("FK_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MAJOR"));
     assert_eq!(get("FK_VERSION_MINOR"), env!("CARGO_PKG_VERSION_MINOR"));
     assert_eq!(get("FK_VERSION_PATCH"), env!("CARGO_PKG_VERSION_PATCH"));
     assert_eq!(get("FK_VERSION_STRING"), env!("CARGO_PKG_VERSION"));
-    assert_eq!(get("FK_VERSION_NUMBER").parse::<u32>().unwrap(), fk_version());
+    assert_eq!(
+        get("FK_VERSION_NUMBER").parse::<u32>().unwrap(),
+        fk_version()
+    );
     // SAFETY: fk_version_string returns a static NUL-terminated string.
     let s = unsafe { CStr::from_ptr(fk_version_string()) };
     assert_eq!(s.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
@@ -144,7 +163,9 @@ fn status_values_are_distinct_named_and_ok_is_zero() {
     assert_eq!(values.len(), fk_status::ALL.len());
     for s in fk_status::ALL {
         // SAFETY: fk_status_str returns a static NUL-terminated string.
-        let name = unsafe { CStr::from_ptr(fk_status_str(s as i32)) }.to_str().unwrap();
+        let name = unsafe { CStr::from_ptr(fk_status_str(s as i32)) }
+            .to_str()
+            .unwrap();
         assert_eq!(name, format!("{s:?}"));
         assert!(committed_header().contains(&format!("{name} = {}", s as i32)));
     }

@@ -20,7 +20,10 @@ fn run_c_programs(dir: &str, args: &[&str]) {
         for linkage in [Linkage::Shared, Linkage::Static] {
             let exe = compile_c(&src, linkage);
             let out = run_ok(
-                Command::new(&exe).args(args).env("FK_NUM_THREADS", "3").current_dir(build_dir("run")),
+                Command::new(&exe)
+                    .args(args)
+                    .env("FK_NUM_THREADS", "3")
+                    .current_dir(build_dir("run")),
                 &format!("running {} ({linkage:?})", src.display()),
             );
             let stdout = String::from_utf8_lossy(&out.stdout);
@@ -58,7 +61,10 @@ fn header_compiles_warning_free_as_cpp17_and_cpp_test_runs() {
                 .arg(format!("-Wl,-rpath,{}", lib.display())),
             &format!("compiling {} as C++17", src.display()),
         );
-        run_ok(&mut Command::new(&exe), &format!("running {}", src.display()));
+        run_ok(
+            &mut Command::new(&exe),
+            &format!("running {}", src.display()),
+        );
     }
 }
 
@@ -84,7 +90,10 @@ fn fortran_module_builds_and_fortran_test_passes() {
                 .arg(format!("-Wl,-rpath,{}", lib.display())),
             &format!("compiling {}", test.display()),
         );
-        let out = run_ok(Command::new(&exe).current_dir(&dir), &format!("running {}", test.display()));
+        let out = run_ok(
+            Command::new(&exe).current_dir(&dir),
+            &format!("running {}", test.display()),
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("0 failed"), "{}:\n{stdout}", test.display());
     }
@@ -98,12 +107,21 @@ fn python() -> std::path::PathBuf {
 fn python_ctypes_test_and_example_pass() {
     let py = python();
     let lib = library_dir().join("libfieldkern.so");
-    for script in sources("tests/python", "py").into_iter().chain(sources("examples/python", "py")) {
-        if script.file_name().is_some_and(|n| n == "export_torch.py" || n == "make_fixtures.py") {
+    for script in sources("tests/python", "py")
+        .into_iter()
+        .chain(sources("examples/python", "py"))
+    {
+        if script
+            .file_name()
+            .is_some_and(|n| n == "export_torch.py" || n == "make_fixtures.py")
+        {
             continue; // need PyTorch; not part of the test suite
         }
         let out = run_ok(
-            Command::new(&py).arg(&script).arg("--quick").env("FIELDKERN_LIB", &lib),
+            Command::new(&py)
+                .arg(&script)
+                .arg("--quick")
+                .env("FIELDKERN_LIB", &lib),
             &format!("running {}", script.display()),
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -114,7 +132,9 @@ fn python_ctypes_test_and_example_pass() {
 #[test]
 fn generated_fortran_python_julia_bindings_match_the_header() {
     run_ok(
-        Command::new(python()).arg(root().join("tools/gen_bindings.py")).arg("--check"),
+        Command::new(python())
+            .arg(root().join("tools/gen_bindings.py"))
+            .arg("--check"),
         "tools/gen_bindings.py --check (regenerate with: python3 tools/gen_bindings.py)",
     );
 }
@@ -128,7 +148,10 @@ fn julia_example_calls_the_same_functions_as_the_python_example() {
         let mut names: Vec<String> = text
             .match_indices("fk_")
             .map(|(i, _)| {
-                text[i..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
+                text[i..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect()
             })
             .filter(|n: &String| n.len() > 3 && n.chars().nth(3).is_some_and(|c| c.is_lowercase()))
             .filter(|n| n != "fk_c_string")
@@ -140,5 +163,8 @@ fn julia_example_calls_the_same_functions_as_the_python_example() {
     let py = calls("examples/python/quickstart.py");
     let jl = calls("examples/julia/quickstart.jl");
     assert!(!py.is_empty());
-    assert_eq!(py, jl, "examples/julia/quickstart.jl must call what examples/python/quickstart.py calls");
+    assert_eq!(
+        py, jl,
+        "examples/julia/quickstart.jl must call what examples/python/quickstart.py calls"
+    );
 }

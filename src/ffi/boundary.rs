@@ -87,7 +87,9 @@ fn check_pointer<T>(ptr: *const T, n: usize, name: &str) -> Result<()> {
             ),
         ));
     }
-    if n.checked_mul(std::mem::size_of::<T>()).is_none_or(|b| b > isize::MAX as usize) {
+    if n.checked_mul(std::mem::size_of::<T>())
+        .is_none_or(|b| b > isize::MAX as usize)
+    {
         return Err(Error::new(
             ErrorKind::InvalidSize,
             format!("argument `{name}`: n = {n} elements exceed the address space"),
@@ -134,7 +136,9 @@ mod tests {
 
     fn last_error() -> String {
         // SAFETY: the pointer is to this thread's live CString.
-        unsafe { CStr::from_ptr(last_error_ptr()) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr(last_error_ptr()) }
+            .to_string_lossy()
+            .into_owned()
     }
 
     #[test]
@@ -142,16 +146,25 @@ mod tests {
         let status = guard("fk_test_panics", || panic!("deliberate test panic"));
         assert_eq!(status, fk_status::FK_ERR_INTERNAL);
         let msg = last_error();
-        assert!(msg.contains("fk_test_panics") && msg.contains("deliberate test panic"), "{msg}");
+        assert!(
+            msg.contains("fk_test_panics") && msg.contains("deliberate test panic"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn an_error_sets_status_and_message_naming_the_function() {
         let status = guard("fk_test_fails", || {
-            Err(Error::new(ErrorKind::OutOfRange, "argument `dt` = -1 must be > 0"))
+            Err(Error::new(
+                ErrorKind::OutOfRange,
+                "argument `dt` = -1 must be > 0",
+            ))
         });
         assert_eq!(status, fk_status::FK_ERR_OUT_OF_RANGE);
-        assert_eq!(last_error(), "fk_test_fails: argument `dt` = -1 must be > 0");
+        assert_eq!(
+            last_error(),
+            "fk_test_fails: argument `dt` = -1 must be > 0"
+        );
     }
 
     #[test]

@@ -6,8 +6,11 @@
 
 pub mod boundary;
 pub mod status;
-// Header sections, in header order.
+
+// Header sections, in header order (cbindgen follows this order; a blank line
+// between them keeps rustfmt from sorting them).
 pub mod runtime;
+
 pub mod rng;
 
 pub use status::fk_status;

@@ -20,6 +20,9 @@ use crate::rng::fill;
 /// Errors: `FK_ERR_NULL_POINTER` (`out` NULL with n > 0), `FK_ERR_MISALIGNED`,
 /// `FK_ERR_OUT_OF_RANGE` (`counter_offset + n` exceeds 2^64 - 1). `out` is
 /// untouched on error.
+///
+/// # Safety
+/// `out` must point to `n` writable elements (or `n` be 0).
 #[no_mangle]
 pub unsafe extern "C" fn fk_rng_fill_u32(
     seed: u64,
@@ -41,6 +44,9 @@ pub unsafe extern "C" fn fk_rng_fill_u32(
 /// `out[i] = k * 2^-53` (and `2^-54` when `k = 0`).
 ///
 /// Same threading, allocation, determinism and error rules as `fk_rng_fill_u32`.
+///
+/// # Safety
+/// `out` must point to `n` writable elements (or `n` be 0).
 #[no_mangle]
 pub unsafe extern "C" fn fk_rng_fill_uniform_f64(
     seed: u64,
@@ -61,6 +67,9 @@ pub unsafe extern "C" fn fk_rng_fill_uniform_f64(
 /// block `e / 4`, `out[i] = (w >> 8) * 2^-24` (and `2^-25` when that is 0).
 ///
 /// Same threading, allocation, determinism and error rules as `fk_rng_fill_u32`.
+///
+/// # Safety
+/// `out` must point to `n` writable elements (or `n` be 0).
 #[no_mangle]
 pub unsafe extern "C" fn fk_rng_fill_uniform_f32(
     seed: u64,
@@ -83,6 +92,9 @@ pub unsafe extern "C" fn fk_rng_fill_uniform_f32(
 /// `e`, `r sin phi` for odd `e`.
 ///
 /// Same threading, allocation, determinism and error rules as `fk_rng_fill_u32`.
+///
+/// # Safety
+/// `out` must point to `n` writable elements (or `n` be 0).
 #[no_mangle]
 pub unsafe extern "C" fn fk_rng_fill_normal_f64(
     seed: u64,

@@ -36,7 +36,9 @@ pub extern "C" fn fk_version() -> u32 {
 /// string, never freed. Thread-safe.
 #[no_mangle]
 pub extern "C" fn fk_version_string() -> *const c_char {
-    guard_value("fk_version_string", c"".as_ptr(), || crate::VERSION_CSTR.as_ptr())
+    guard_value("fk_version_string", c"".as_ptr(), || {
+        crate::VERSION_CSTR.as_ptr()
+    })
 }
 
 /// Name of a status value ("FK_OK", "FK_ERR_NULL_POINTER", ...), or
@@ -128,5 +130,7 @@ pub extern "C" fn fk_set_num_threads(threads: i32) -> fk_status {
 /// does not exist yet). Thread-safe.
 #[no_mangle]
 pub extern "C" fn fk_get_num_threads() -> i32 {
-    guard_value("fk_get_num_threads", 1, || crate::parallel::num_threads() as i32)
+    guard_value("fk_get_num_threads", 1, || {
+        crate::parallel::num_threads() as i32
+    })
 }

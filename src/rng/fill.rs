@@ -148,12 +148,22 @@ pub fn fill_u32(seed: u64, stream: u64, counter_offset: u64, out: &mut [u32]) ->
 }
 
 /// Uniform floats in (0, 1), 24 random bits each.
-pub fn fill_uniform_f32(seed: u64, stream: u64, counter_offset: u64, out: &mut [f32]) -> Result<()> {
+pub fn fill_uniform_f32(
+    seed: u64,
+    stream: u64,
+    counter_offset: u64,
+    out: &mut [f32],
+) -> Result<()> {
     fill_parallel::<UniformF32>(seed, stream, counter_offset, out)
 }
 
 /// Uniform doubles in (0, 1), 53 random bits each.
-pub fn fill_uniform_f64(seed: u64, stream: u64, counter_offset: u64, out: &mut [f64]) -> Result<()> {
+pub fn fill_uniform_f64(
+    seed: u64,
+    stream: u64,
+    counter_offset: u64,
+    out: &mut [f64],
+) -> Result<()> {
     fill_parallel::<UniformF64>(seed, stream, counter_offset, out)
 }
 

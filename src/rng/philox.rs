@@ -63,7 +63,12 @@ impl Philox {
     #[inline]
     pub fn block(&self, block: u64) -> [u32; 4] {
         philox4x32_10(
-            [block as u32, (block >> 32) as u32, self.stream[0], self.stream[1]],
+            [
+                block as u32,
+                (block >> 32) as u32,
+                self.stream[0],
+                self.stream[1],
+            ],
             self.key,
         )
     }
@@ -110,8 +115,16 @@ mod tests {
 
     /// Random123 `kat_vectors`, philox4x32 10: counter, key, expected output.
     const KNOWN_ANSWERS: [([u32; 4], [u32; 2], [u32; 4]); 3] = [
-        ([0; 4], [0; 2], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]),
-        ([u32::MAX; 4], [u32::MAX; 2], [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]),
+        (
+            [0; 4],
+            [0; 2],
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
+        ),
+        (
+            [u32::MAX; 4],
+            [u32::MAX; 2],
+            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
+        ),
         (
             [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
             [0xa4093822, 0x299f31d0],

@@ -24,12 +24,32 @@ pub struct SimdCapabilities {
 pub const fn capabilities() -> SimdCapabilities {
     let fma = cfg!(target_feature = "fma");
     if cfg!(target_feature = "avx512f") {
-        SimdCapabilities { level: "avx512", f32_lanes: 16, f64_lanes: 8, fma }
+        SimdCapabilities {
+            level: "avx512",
+            f32_lanes: 16,
+            f64_lanes: 8,
+            fma,
+        }
     } else if cfg!(target_feature = "avx2") {
-        SimdCapabilities { level: "avx2", f32_lanes: 8, f64_lanes: 4, fma }
+        SimdCapabilities {
+            level: "avx2",
+            f32_lanes: 8,
+            f64_lanes: 4,
+            fma,
+        }
     } else if cfg!(target_feature = "sse2") {
-        SimdCapabilities { level: "sse2", f32_lanes: 4, f64_lanes: 2, fma }
+        SimdCapabilities {
+            level: "sse2",
+            f32_lanes: 4,
+            f64_lanes: 2,
+            fma,
+        }
     } else {
-        SimdCapabilities { level: "scalar", f32_lanes: 1, f64_lanes: 1, fma }
+        SimdCapabilities {
+            level: "scalar",
+            f32_lanes: 1,
+            f64_lanes: 1,
+            fma,
+        }
     }
 }

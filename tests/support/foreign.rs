@@ -13,11 +13,22 @@ pub fn root() -> PathBuf {
 /// `target/<profile>` of this test executable (`target/debug/deps/x` -> `target/debug`).
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<exe>").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<exe>")
+        .to_path_buf()
 }
 
 /// Linker flags a Rust staticlib needs on Linux (`--print native-static-libs`).
-pub const STATIC_LINK_LIBS: &[&str] = &["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"];
+pub const STATIC_LINK_LIBS: &[&str] = &[
+    "-lgcc_s",
+    "-lutil",
+    "-lrt",
+    "-lpthread",
+    "-lm",
+    "-ldl",
+    "-lc",
+];
 
 /// Builds `libfieldkern.so` and `libfieldkern.a` once per test process (cargo
 /// test builds only the rlib) and returns the folder holding them.
@@ -35,9 +46,17 @@ pub fn library_dir() -> &'static Path {
             cmd.arg("--release");
         }
         run_ok(&mut cmd, "cargo build --lib");
-        let lib_dir = if release { dir } else { dir.with_file_name("debug") };
+        let lib_dir = if release {
+            dir
+        } else {
+            dir.with_file_name("debug")
+        };
         for f in ["libfieldkern.so", "libfieldkern.a"] {
-            assert!(lib_dir.join(f).exists(), "{} was not built", lib_dir.join(f).display());
+            assert!(
+                lib_dir.join(f).exists(),
+                "{} was not built",
+                lib_dir.join(f).display()
+            );
         }
         lib_dir
     })
@@ -53,7 +72,9 @@ pub fn build_dir(name: &str) -> PathBuf {
 /// Path of a required tool, or a panic that says what to install.
 pub fn require_tool(tool: &str, install: &str) -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|p| p.join(tool)).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|p| p.join(tool))
+            .find(|p| p.is_file())
     });
     found.unwrap_or_else(|| {
         panic!(
@@ -65,7 +86,9 @@ pub fn require_tool(tool: &str, install: &str) -> PathBuf {
 
 /// Runs a command, panicking with its full output unless it exits 0.
 pub fn run_ok(cmd: &mut Command, what: &str) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot start {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot start {cmd:?}: {e}"));
     if !out.status.success() {
         panic!(
             "{what} failed ({}):\n--- command: {cmd:?}\n--- stdout:\n{}\n--- stderr:\n{}",
@@ -102,14 +125,21 @@ pub fn compile_c(src: &Path, linkage: Linkage) -> PathBuf {
     let stem = src.file_stem().unwrap().to_string_lossy();
     let exe = build_dir("c").join(format!("{stem}-{linkage:?}").to_lowercase());
     let mut cmd = Command::new(&cc);
-    cmd.args(["-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror"])
-        .arg("-I")
-        .arg(root().join("include"))
-        .arg("-I")
-        .arg(root().join("tests/c"))
-        .arg(src)
-        .arg("-o")
-        .arg(&exe);
+    cmd.args([
+        "-std=c99",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-pedantic",
+        "-Werror",
+    ])
+    .arg("-I")
+    .arg(root().join("include"))
+    .arg("-I")
+    .arg(root().join("tests/c"))
+    .arg(src)
+    .arg("-o")
+    .arg(&exe);
     match linkage {
         Linkage::Shared => {
             cmd.arg(format!("-L{}", lib.display()))
@@ -121,6 +151,9 @@ pub fn compile_c(src: &Path, linkage: Linkage) -> PathBuf {
             cmd.arg(lib.join("libfieldkern.a")).args(STATIC_LINK_LIBS);
         }
     }
-    run_ok(&mut cmd, &format!("compiling {} ({linkage:?})", src.display()));
+    run_ok(
+        &mut cmd,
+        &format!("compiling {} ({linkage:?})", src.display()),
+    );
     exe
 }
