@@ -5,6 +5,8 @@
 //! slices with the checks in [`boundary`], and calls safe Rust. No physics here.
 
 pub mod boundary;
+#[allow(dead_code)] // used by the kernels' sections as they land
+pub(crate) mod handle;
 pub mod status;
 
 // Header sections, in header order (cbindgen follows this order; a blank line
