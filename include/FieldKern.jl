@@ -43,6 +43,13 @@ struct fk_simd_capabilities
     level::Ptr{UInt8}
 end
 
+struct fk_sandpile_params
+    struct_size::UInt32
+    side::UInt32
+    seed::UInt64
+    stream::UInt64
+end
+
 fk_version() =
     ccall((:fk_version, libfieldkern), UInt32, ())
 
@@ -75,5 +82,38 @@ fk_rng_fill_uniform_f32(seed, stream, counter_offset, out, n) =
 
 fk_rng_fill_normal_f64(seed, stream, counter_offset, out, n) =
     ccall((:fk_rng_fill_normal_f64, libfieldkern), Int32, (UInt64, UInt64, UInt64, Ptr{Cdouble}, Csize_t, ), seed, stream, counter_offset, out, n)
+
+fk_sandpile_params_default() =
+    ccall((:fk_sandpile_params_default, libfieldkern), fk_sandpile_params, ())
+
+fk_sandpile_create(params, out) =
+    ccall((:fk_sandpile_create, libfieldkern), Int32, (Ref{fk_sandpile_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_sandpile_destroy(sp) =
+    ccall((:fk_sandpile_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), sp)
+
+fk_sandpile_drive(sp, grains, sizes, areas, durations) =
+    ccall((:fk_sandpile_drive, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{UInt64}, Ptr{UInt64}, Ptr{UInt64}, ), sp, grains, sizes, areas, durations)
+
+fk_sandpile_add_grains(sp, sites, n, sizes, areas, durations) =
+    ccall((:fk_sandpile_add_grains, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Csize_t}, Csize_t, Ptr{UInt64}, Ptr{UInt64}, Ptr{UInt64}, ), sp, sites, n, sizes, areas, durations)
+
+fk_sandpile_get_heights(sp, heights, n) =
+    ccall((:fk_sandpile_get_heights, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, ), sp, heights, n)
+
+fk_sandpile_set_heights(sp, heights, n) =
+    ccall((:fk_sandpile_set_heights, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, ), sp, heights, n)
+
+fk_sandpile_get_activity(sp, activity, n) =
+    ccall((:fk_sandpile_get_activity, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, ), sp, activity, n)
+
+fk_sandpile_reset_activity(sp) =
+    ccall((:fk_sandpile_reset_activity, libfieldkern), Int32, (Ptr{Cvoid}, ), sp)
+
+fk_sandpile_get_rng_state(sp, state, n) =
+    ccall((:fk_sandpile_get_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, ), sp, state, n)
+
+fk_sandpile_set_rng_state(sp, state, n) =
+    ccall((:fk_sandpile_set_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, ), sp, state, n)
 
 end # module

@@ -41,6 +41,13 @@ module fieldkern
     type(c_ptr) :: level
   end type fk_simd_capabilities
 
+  type, bind(C) :: fk_sandpile_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: side
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+  end type fk_sandpile_params
+
   interface
 
     function fk_version() bind(C, name="fk_version")
@@ -133,6 +140,104 @@ module fieldkern
       real(c_double), intent(inout) :: out(*)
       integer(c_size_t), value :: n
     end function fk_rng_fill_normal_f64
+
+    function fk_sandpile_params_default() bind(C, name="fk_sandpile_params_default")
+      import
+      implicit none
+      type(fk_sandpile_params) :: fk_sandpile_params_default
+    end function fk_sandpile_params_default
+
+    function fk_sandpile_create(params, out) bind(C, name="fk_sandpile_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_create
+      type(fk_sandpile_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_sandpile_create
+
+    function fk_sandpile_destroy(sp) bind(C, name="fk_sandpile_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_destroy
+      type(c_ptr), value :: sp
+    end function fk_sandpile_destroy
+
+    function fk_sandpile_drive(sp, grains, sizes, areas, durations) bind(C, &
+        name="fk_sandpile_drive")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_drive
+      type(c_ptr), value :: sp
+      integer(c_size_t), value :: grains
+      integer(c_int64_t), intent(inout) :: sizes(*)
+      integer(c_int64_t), intent(inout) :: areas(*)
+      integer(c_int64_t), intent(inout) :: durations(*)
+    end function fk_sandpile_drive
+
+    function fk_sandpile_add_grains(sp, sites, n, sizes, areas, durations) bind(C, &
+        name="fk_sandpile_add_grains")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_add_grains
+      type(c_ptr), value :: sp
+      integer(c_size_t), intent(in) :: sites(*)
+      integer(c_size_t), value :: n
+      integer(c_int64_t), intent(inout) :: sizes(*)
+      integer(c_int64_t), intent(inout) :: areas(*)
+      integer(c_int64_t), intent(inout) :: durations(*)
+    end function fk_sandpile_add_grains
+
+    function fk_sandpile_get_heights(sp, heights, n) bind(C, name="fk_sandpile_get_heights")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_get_heights
+      type(c_ptr), value :: sp
+      integer(c_int8_t), intent(inout) :: heights(*)
+      integer(c_size_t), value :: n
+    end function fk_sandpile_get_heights
+
+    function fk_sandpile_set_heights(sp, heights, n) bind(C, name="fk_sandpile_set_heights")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_set_heights
+      type(c_ptr), value :: sp
+      integer(c_int8_t), intent(in) :: heights(*)
+      integer(c_size_t), value :: n
+    end function fk_sandpile_set_heights
+
+    function fk_sandpile_get_activity(sp, activity, n) bind(C, name="fk_sandpile_get_activity")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_get_activity
+      type(c_ptr), value :: sp
+      integer(c_int64_t), intent(inout) :: activity(*)
+      integer(c_size_t), value :: n
+    end function fk_sandpile_get_activity
+
+    function fk_sandpile_reset_activity(sp) bind(C, name="fk_sandpile_reset_activity")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_reset_activity
+      type(c_ptr), value :: sp
+    end function fk_sandpile_reset_activity
+
+    function fk_sandpile_get_rng_state(sp, state, n) bind(C, name="fk_sandpile_get_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_get_rng_state
+      type(c_ptr), value :: sp
+      integer(c_int64_t), intent(inout) :: state(*)
+      integer(c_size_t), value :: n
+    end function fk_sandpile_get_rng_state
+
+    function fk_sandpile_set_rng_state(sp, state, n) bind(C, name="fk_sandpile_set_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_set_rng_state
+      type(c_ptr), value :: sp
+      integer(c_int64_t), intent(in) :: state(*)
+      integer(c_size_t), value :: n
+    end function fk_sandpile_set_rng_state
   end interface
 
 contains

@@ -121,6 +121,13 @@ typedef int32_t fk_status;
 #endif // __cplusplus
 
 /**
+ * An Abelian (BTW) sandpile on an L x L square lattice with open boundaries,
+ * with its own PCG64 stream for random drives. Opaque; create with
+ * `fk_sandpile_create`, free with `fk_sandpile_destroy`.
+ */
+typedef struct fk_sandpile fk_sandpile;
+
+/**
  * SIMD capabilities compiled into this build of the library (`fk_simd_info`).
  */
 typedef struct fk_simd_capabilities {
@@ -145,6 +152,29 @@ typedef struct fk_simd_capabilities {
      */
     const char *level;
 } fk_simd_capabilities;
+
+/**
+ * Parameters of `fk_sandpile_create`. Get defaults from
+ * `fk_sandpile_params_default()`, then change fields.
+ */
+typedef struct fk_sandpile_params {
+    /**
+     * `sizeof(fk_sandpile_params)`, set by `fk_sandpile_params_default()`.
+     */
+    uint32_t struct_size;
+    /**
+     * Side length L (sites are `y * L + x`, 0 <= x, y < L); 1..=65536. Default 64.
+     */
+    uint32_t side;
+    /**
+     * Seed of the random-drive stream (PCG64). Default 0.
+     */
+    uint64_t seed;
+    /**
+     * Stream number of the random-drive stream. Default 0.
+     */
+    uint64_t stream;
+} fk_sandpile_params;
 
 #ifdef __cplusplus
 extern "C" {
@@ -279,6 +309,155 @@ fk_status fk_rng_fill_normal_f64(uint64_t seed,
                                  uint64_t counter_offset,
                                  double *out,
                                  size_t n);
+
+/**
+ * Default sandpile parameters: L = 64, seed 0, stream 0, `struct_size` set.
+ * Thread-safe.
+ */
+struct fk_sandpile_params fk_sandpile_params_default(void);
+
+/**
+ * Creates an L x L sandpile with all heights 0 (use `fk_sandpile_set_heights`
+ * to start elsewhere, e.g. from the recurrent all-3 state). Allocates all
+ * storage (heights, two toppling stacks of L^2 entries, activity counters);
+ * later calls never allocate. The caller owns `*out` and frees it with
+ * `fk_sandpile_destroy`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (`params` or `out` NULL),
+ * `FK_ERR_STRUCT_SIZE`, `FK_ERR_OUT_OF_RANGE` (side 0 or > 65536). `*out` is
+ * written only on success.
+ *
+ * # Safety
+ * `params` must point to a readable `fk_sandpile_params`; `out` to writable
+ * storage for one pointer.
+ */
+fk_status fk_sandpile_create(const struct fk_sandpile_params *params, struct fk_sandpile **out);
+
+/**
+ * Frees a sandpile. NULL is a no-op (`FK_OK`); a pointer that is not a live
+ * sandpile gives `FK_ERR_WRONG_HANDLE` and is not freed.
+ *
+ * # Safety
+ * `sp` must be NULL or a handle from `fk_sandpile_create` not yet destroyed.
+ */
+fk_status fk_sandpile_destroy(struct fk_sandpile *sp);
+
+/**
+ * Adds `grains` grains, each at a uniformly random site drawn from the
+ * handle's PCG64 stream, relaxing after each (topple at height >= 4, grains
+ * leave at the open edges). For grain `k`, writes the avalanche's `sizes[k]`
+ * (topplings), `areas[k]` (distinct sites toppled) and `durations[k]`
+ * (parallel-update generations; 0 if nothing toppled). Each of the three
+ * arrays may be NULL if not wanted. Activity counters
+ * (`fk_sandpile_get_activity`) accumulate.
+ *
+ * Sequential; allocates nothing. Deterministic: the same heights and RNG
+ * state (`fk_sandpile_get_rng_state`) give the same avalanches.
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (`sp`), `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_MISALIGNED`. Nothing changes on error.
+ *
+ * # Safety
+ * `sp` a live handle; each non-NULL array has `grains` writable elements.
+ */
+fk_status fk_sandpile_drive(struct fk_sandpile *sp,
+                            size_t grains,
+                            uint64_t *sizes,
+                            uint64_t *areas,
+                            uint64_t *durations);
+
+/**
+ * Adds one grain at each of `sites[0..n)` in order (site = `y * L + x`),
+ * relaxing after each; writes per-grain `sizes`, `areas`, `durations` as
+ * `fk_sandpile_drive` does (each may be NULL). The random stream is not used.
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (`sp`, or `sites` with n > 0),
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_OUT_OF_RANGE` (a site >= L^2; the message
+ * names its index), `FK_ERR_MISALIGNED`. All sites are checked before any
+ * grain is added: nothing changes on error.
+ *
+ * # Safety
+ * `sp` a live handle; `sites` has `n` readable elements; each non-NULL output
+ * array has `n` writable elements.
+ */
+fk_status fk_sandpile_add_grains(struct fk_sandpile *sp,
+                                 const size_t *sites,
+                                 size_t n,
+                                 uint64_t *sizes,
+                                 uint64_t *areas,
+                                 uint64_t *durations);
+
+/**
+ * Copies the L^2 heights (0..3, row-major `y * L + x`) into `heights`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != L^2).
+ *
+ * # Safety
+ * `sp` a live handle; `heights` has `n` writable bytes.
+ */
+fk_status fk_sandpile_get_heights(const struct fk_sandpile *sp, uint8_t *heights, size_t n);
+
+/**
+ * Replaces the configuration with `heights[0..n)` (row-major, each 0..3).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != L^2), `FK_ERR_OUT_OF_RANGE` (a height > 3;
+ * the message names the first such index). Nothing changes on error.
+ *
+ * # Safety
+ * `sp` a live handle; `heights` has `n` readable bytes.
+ */
+fk_status fk_sandpile_set_heights(struct fk_sandpile *sp, const uint8_t *heights, size_t n);
+
+/**
+ * Copies the L^2 site-activity counters into `activity`: `activity[i]` is the
+ * number of avalanches in which site i toppled at least once since creation
+ * or the last `fk_sandpile_reset_activity`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != L^2).
+ *
+ * # Safety
+ * `sp` a live handle; `activity` has `n` writable elements.
+ */
+fk_status fk_sandpile_get_activity(const struct fk_sandpile *sp, uint64_t *activity, size_t n);
+
+/**
+ * Sets all site-activity counters to 0.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `sp` a live handle.
+ */
+fk_status fk_sandpile_reset_activity(struct fk_sandpile *sp);
+
+/**
+ * Copies the random-drive stream's state (4 words: PCG64 state lo, hi,
+ * stream lo, hi) into `state`, for checkpoints.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != 4).
+ *
+ * # Safety
+ * `sp` a live handle; `state` has `n` writable elements.
+ */
+fk_status fk_sandpile_get_rng_state(const struct fk_sandpile *sp, uint64_t *state, size_t n);
+
+/**
+ * Restores the random-drive stream from 4 words written by
+ * `fk_sandpile_get_rng_state`; with the heights restored too, the following
+ * drive repeats bitwise.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != 4), `FK_ERR_OUT_OF_RANGE` (top bit of
+ * `state[3]` set: not a state `fk_sandpile_get_rng_state` can write).
+ *
+ * # Safety
+ * `sp` a live handle; `state` has `n` readable elements.
+ */
+fk_status fk_sandpile_set_rng_state(struct fk_sandpile *sp, const uint64_t *state, size_t n);
 
 #ifdef __cplusplus
 }  // extern "C"

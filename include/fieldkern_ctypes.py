@@ -49,6 +49,15 @@ class fk_simd_capabilities(ctypes.Structure):
     ]
 
 
+class fk_sandpile_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('side', ctypes.c_uint32),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+    ]
+
+
 SIGNATURES = {
     'fk_version': (ctypes.c_uint32, []),
     'fk_version_string': (ctypes.c_char_p, []),
@@ -61,6 +70,17 @@ SIGNATURES = {
     'fk_rng_fill_uniform_f64': (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
     'fk_rng_fill_uniform_f32': (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t]),
     'fk_rng_fill_normal_f64': (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
+    'fk_sandpile_params_default': (fk_sandpile_params, []),
+    'fk_sandpile_create': (ctypes.c_int32, [ctypes.POINTER(fk_sandpile_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_sandpile_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_sandpile_drive': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_sandpile_add_grains': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_sandpile_get_heights': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t]),
+    'fk_sandpile_set_heights': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t]),
+    'fk_sandpile_get_activity': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
+    'fk_sandpile_reset_activity': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_sandpile_get_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
+    'fk_sandpile_set_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
 }
 
 

@@ -1,0 +1,389 @@
+//! Header section "Monte Carlo: lattices and jump processes": the BTW
+//! sandpile, Gillespie trajectories of Markov jump processes, the 1D mass
+//! transport lattice and the coffee automaton.
+//!
+//! Thin layer: argument checks, pointer-to-slice conversion, calls into
+//! `src/mc/`. Handles are opaque, tagged (`FK_ERR_WRONG_HANDLE` for a wrong or
+//! destroyed handle where detectable) and must not be used by two threads at
+//! once; distinct handles may be used concurrently.
+
+use super::boundary::{guard, guard_value, slice, slice_mut};
+use super::handle::{self, check_out, publish, read_params, value_mut, value_ref, Opaque, Params};
+use super::status::fk_status;
+use crate::error::{Error, ErrorKind, Result};
+use crate::mc::sandpile::{Avalanche, Sandpile};
+use crate::rng::pcg::SeqRngState;
+
+fn size_mismatch(name: &str, n: usize, want: usize, what: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidSize,
+        format!("argument `{name}`: n = {n}, but {what} = {want}"),
+    )
+}
+
+/// Optional output array: NULL means "not wanted".
+///
+/// # Safety
+/// As for `boundary::slice_mut` when `ptr` is non-NULL.
+unsafe fn optional_mut<'a, T>(ptr: *mut T, n: usize, name: &str) -> Result<Option<&'a mut [T]>> {
+    if ptr.is_null() {
+        Ok(None)
+    } else {
+        // SAFETY: forwarded caller contract.
+        unsafe { slice_mut(ptr, n, name) }.map(Some)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Sandpile
+// ---------------------------------------------------------------------------
+
+/// An Abelian (BTW) sandpile on an L x L square lattice with open boundaries,
+/// with its own PCG64 stream for random drives. Opaque; create with
+/// `fk_sandpile_create`, free with `fk_sandpile_destroy`.
+#[allow(non_camel_case_types)]
+pub struct fk_sandpile {
+    _opaque: [u8; 0],
+}
+
+impl Opaque for fk_sandpile {
+    type Value = Sandpile;
+    const MAGIC: u64 = 0x666b_5341_4e44_5031; // "fkSANDP1"
+    const KIND: &'static str = "fk_sandpile";
+}
+
+/// Parameters of `fk_sandpile_create`. Get defaults from
+/// `fk_sandpile_params_default()`, then change fields.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fk_sandpile_params {
+    /// `sizeof(fk_sandpile_params)`, set by `fk_sandpile_params_default()`.
+    pub struct_size: u32,
+    /// Side length L (sites are `y * L + x`, 0 <= x, y < L); 1..=65536. Default 64.
+    pub side: u32,
+    /// Seed of the random-drive stream (PCG64). Default 0.
+    pub seed: u64,
+    /// Stream number of the random-drive stream. Default 0.
+    pub stream: u64,
+}
+
+// SAFETY: repr(C), Copy, plain integers, struct_size: u32 first.
+unsafe impl Params for fk_sandpile_params {
+    const NAME: &'static str = "fk_sandpile_params";
+}
+
+const SANDPILE_DEFAULTS: fk_sandpile_params = fk_sandpile_params {
+    struct_size: std::mem::size_of::<fk_sandpile_params>() as u32,
+    side: 64,
+    seed: 0,
+    stream: 0,
+};
+
+/// Default sandpile parameters: L = 64, seed 0, stream 0, `struct_size` set.
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn fk_sandpile_params_default() -> fk_sandpile_params {
+    guard_value("fk_sandpile_params_default", SANDPILE_DEFAULTS, || {
+        SANDPILE_DEFAULTS
+    })
+}
+
+/// Creates an L x L sandpile with all heights 0 (use `fk_sandpile_set_heights`
+/// to start elsewhere, e.g. from the recurrent all-3 state). Allocates all
+/// storage (heights, two toppling stacks of L^2 entries, activity counters);
+/// later calls never allocate. The caller owns `*out` and frees it with
+/// `fk_sandpile_destroy`.
+///
+/// Errors: `FK_ERR_NULL_POINTER` (`params` or `out` NULL),
+/// `FK_ERR_STRUCT_SIZE`, `FK_ERR_OUT_OF_RANGE` (side 0 or > 65536). `*out` is
+/// written only on success.
+///
+/// # Safety
+/// `params` must point to a readable `fk_sandpile_params`; `out` to writable
+/// storage for one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sandpile_create(
+    params: *const fk_sandpile_params,
+    out: *mut *mut fk_sandpile,
+) -> fk_status {
+    guard("fk_sandpile_create", || {
+        check_out(out)?;
+        // SAFETY: caller contract (header).
+        let p = unsafe { read_params(params) }?;
+        let s = Sandpile::new(p.side as usize, p.seed, p.stream)?;
+        // SAFETY: `out` checked above.
+        unsafe { publish::<fk_sandpile>(out, s) };
+        Ok(())
+    })
+}
+
+/// Frees a sandpile. NULL is a no-op (`FK_OK`); a pointer that is not a live
+/// sandpile gives `FK_ERR_WRONG_HANDLE` and is not freed.
+///
+/// # Safety
+/// `sp` must be NULL or a handle from `fk_sandpile_create` not yet destroyed.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sandpile_destroy(sp: *mut fk_sandpile) -> fk_status {
+    guard("fk_sandpile_destroy", || {
+        // SAFETY: caller contract.
+        unsafe { handle::destroy(sp, "sp") }
+    })
+}
+
+/// Adds `grains` grains, each at a uniformly random site drawn from the
+/// handle's PCG64 stream, relaxing after each (topple at height >= 4, grains
+/// leave at the open edges). For grain `k`, writes the avalanche's `sizes[k]`
+/// (topplings), `areas[k]` (distinct sites toppled) and `durations[k]`
+/// (parallel-update generations; 0 if nothing toppled). Each of the three
+/// arrays may be NULL if not wanted. Activity counters
+/// (`fk_sandpile_get_activity`) accumulate.
+///
+/// Sequential; allocates nothing. Deterministic: the same heights and RNG
+/// state (`fk_sandpile_get_rng_state`) give the same avalanches.
+///
+/// Errors: `FK_ERR_NULL_POINTER` (`sp`), `FK_ERR_WRONG_HANDLE`,
+/// `FK_ERR_MISALIGNED`. Nothing changes on error.
+///
+/// # Safety
+/// `sp` a live handle; each non-NULL array has `grains` writable elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sandpile_drive(
+    sp: *mut fk_sandpile,
+    grains: usize,
+    sizes: *mut u64,
+    areas: *mut u64,
+    durations: *mut u64,
+) -> fk_status {
+    guard("fk_sandpile_drive", || {
+        // SAFETY: caller contract (header) for the handle and the arrays.
+        let s = unsafe { value_mut(sp, "sp") }?;
+        let mut sizes = unsafe { optional_mut(sizes, grains, "sizes") }?;
+        let mut areas = unsafe { optional_mut(areas, grains, "areas") }?;
+        let mut durations = unsafe { optional_mut(durations, grains, "durations") }?;
+        s.drive_random(grains, |k, a| {
+            record(k, a, &mut sizes, &mut areas, &mut durations)
+        });
+        Ok(())
+    })
+}
+
+fn record(
+    k: usize,
+    a: Avalanche,
+    sizes: &mut Option<&mut [u64]>,
+    areas: &mut Option<&mut [u64]>,
+    durations: &mut Option<&mut [u64]>,
+) {
+    if let Some(v) = sizes {
+        v[k] = a.size;
+    }
+    if let Some(v) = areas {
+        v[k] = a.area;
+    }
+    if let Some(v) = durations {
+        v[k] = a.duration;
+    }
+}
+
+/// Adds one grain at each of `sites[0..n)` in order (site = `y * L + x`),
+/// relaxing after each; writes per-grain `sizes`, `areas`, `durations` as
+/// `fk_sandpile_drive` does (each may be NULL). The random stream is not used.
+///
+/// Errors: `FK_ERR_NULL_POINTER` (`sp`, or `sites` with n > 0),
+/// `FK_ERR_WRONG_HANDLE`, `FK_ERR_OUT_OF_RANGE` (a site >= L^2; the message
+/// names its index), `FK_ERR_MISALIGNED`. All sites are checked before any
+/// grain is added: nothing changes on error.
+///
+/// # Safety
+/// `sp` a live handle; `sites` has `n` readable elements; each non-NULL output
+/// array has `n` writable elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sandpile_add_grains(
+    sp: *mut fk_sandpile,
+    sites: *const usize,
+    n: usize,
+    sizes: *mut u64,
+    areas: *mut u64,
+    durations: *mut u64,
+) -> fk_status {
+    guard("fk_sandpile_add_grains", || {
+        // SAFETY: caller contract (header) for the handle and the arrays.
+        let s = unsafe { value_mut(sp, "sp") }?;
+        let sites = unsafe { slice(sites, n, "sites") }?;
+        let mut sizes = unsafe { optional_mut(sizes, n, "sizes") }?;
+        let mut areas = unsafe { optional_mut(areas, n, "areas") }?;
+        let mut durations = unsafe { optional_mut(durations, n, "durations") }?;
+        for (k, &site) in sites.iter().enumerate() {
+            s.check_site(site)
+                .map_err(|e| Error::new(e.kind, format!("sites[{k}]: {}", e.message)))?;
+        }
+        for (k, &site) in sites.iter().enumerate() {
+            let a = s.add_grain(site);
+            record(k, a, &mut sizes, &mut areas, &mut durations);
+        }
+        Ok(())
+    })
+}
+
+/// Copies the L^2 heights (0..3, row-major `y * L + x`) into `heights`.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+/// `FK_ERR_INVALID_SIZE` (`n` != L^2).
+///
+/// # Safety
+/// `sp` a live handle; `heights` has `n` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sandpile_get_heights(
+    sp: *const fk_sandpile,
+    heights: *mut u8,
+    n: usize,
+) -> fk_status {
+    guard("fk_sandpile_get_heights", || {
+        // SAFETY: caller contract (header).
+        let s = unsafe { value_ref(sp, "sp") }?;
+        if n != s.sites() {
+            return Err(size_mismatch("heights", n, s.sites(), "L^2"));
+        }
+        let out = unsafe { slice_mut(heights, n, "heights") }?;
+        out.copy_from_slice(s.heights());
+        Ok(())
+    })
+}
+
+/// Replaces the configuration with `heights[0..n)` (row-major, each 0..3).
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+/// `FK_ERR_INVALID_SIZE` (`n` != L^2), `FK_ERR_OUT_OF_RANGE` (a height > 3;
+/// the message names the first such index). Nothing changes on error.
+///
+/// # Safety
+/// `sp` a live handle; `heights` has `n` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sandpile_set_heights(
+    sp: *mut fk_sandpile,
+    heights: *const u8,
+    n: usize,
+) -> fk_status {
+    guard("fk_sandpile_set_heights", || {
+        // SAFETY: caller contract (header).
+        let s = unsafe { value_mut(sp, "sp") }?;
+        if n != s.sites() {
+            return Err(size_mismatch("heights", n, s.sites(), "L^2"));
+        }
+        let h = unsafe { slice(heights, n, "heights") }?;
+        s.set_heights(h)
+    })
+}
+
+/// Copies the L^2 site-activity counters into `activity`: `activity[i]` is the
+/// number of avalanches in which site i toppled at least once since creation
+/// or the last `fk_sandpile_reset_activity`.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+/// `FK_ERR_INVALID_SIZE` (`n` != L^2).
+///
+/// # Safety
+/// `sp` a live handle; `activity` has `n` writable elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sandpile_get_activity(
+    sp: *const fk_sandpile,
+    activity: *mut u64,
+    n: usize,
+) -> fk_status {
+    guard("fk_sandpile_get_activity", || {
+        // SAFETY: caller contract (header).
+        let s = unsafe { value_ref(sp, "sp") }?;
+        if n != s.sites() {
+            return Err(size_mismatch("activity", n, s.sites(), "L^2"));
+        }
+        let out = unsafe { slice_mut(activity, n, "activity") }?;
+        out.copy_from_slice(s.activity());
+        Ok(())
+    })
+}
+
+/// Sets all site-activity counters to 0.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`.
+///
+/// # Safety
+/// `sp` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sandpile_reset_activity(sp: *mut fk_sandpile) -> fk_status {
+    guard("fk_sandpile_reset_activity", || {
+        // SAFETY: caller contract (header).
+        let s = unsafe { value_mut(sp, "sp") }?;
+        s.reset_activity();
+        Ok(())
+    })
+}
+
+/// Copies the random-drive stream's state (4 words: PCG64 state lo, hi,
+/// stream lo, hi) into `state`, for checkpoints.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+/// `FK_ERR_INVALID_SIZE` (`n` != 4).
+///
+/// # Safety
+/// `sp` a live handle; `state` has `n` writable elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sandpile_get_rng_state(
+    sp: *const fk_sandpile,
+    state: *mut u64,
+    n: usize,
+) -> fk_status {
+    guard("fk_sandpile_get_rng_state", || {
+        // SAFETY: caller contract (header).
+        let s = unsafe { value_ref(sp, "sp") }?;
+        if n != 4 {
+            return Err(size_mismatch("state", n, 4, "the state size"));
+        }
+        let out = unsafe { slice_mut(state, n, "state") }?;
+        out.copy_from_slice(&s.rng_state().to_words());
+        Ok(())
+    })
+}
+
+/// Restores the random-drive stream from 4 words written by
+/// `fk_sandpile_get_rng_state`; with the heights restored too, the following
+/// drive repeats bitwise.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+/// `FK_ERR_INVALID_SIZE` (`n` != 4), `FK_ERR_OUT_OF_RANGE` (top bit of
+/// `state[3]` set: not a state `fk_sandpile_get_rng_state` can write).
+///
+/// # Safety
+/// `sp` a live handle; `state` has `n` readable elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sandpile_set_rng_state(
+    sp: *mut fk_sandpile,
+    state: *const u64,
+    n: usize,
+) -> fk_status {
+    guard("fk_sandpile_set_rng_state", || {
+        // SAFETY: caller contract (header).
+        let s = unsafe { value_mut(sp, "sp") }?;
+        if n != 4 {
+            return Err(size_mismatch("state", n, 4, "the state size"));
+        }
+        let w = unsafe { slice(state, n, "state") }?;
+        s.set_rng_state(checked_rng_state([w[0], w[1], w[2], w[3]])?);
+        Ok(())
+    })
+}
+
+/// A saved PCG64 stream word is the increment shifted right by one, so its
+/// top bit is always clear.
+pub(crate) fn checked_rng_state(w: [u64; 4]) -> Result<SeqRngState> {
+    if w[3] >> 63 != 0 {
+        return Err(Error::new(
+            ErrorKind::OutOfRange,
+            format!(
+                "state[3] = {:#x} has its top bit set: not a saved PCG64 state",
+                w[3]
+            ),
+        ));
+    }
+    Ok(SeqRngState::from_words(w))
+}

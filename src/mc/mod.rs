@@ -1,0 +1,3 @@
+//! Monte Carlo: lattice and jump-process kernels.
+
+pub mod sandpile;
