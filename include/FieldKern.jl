@@ -50,6 +50,16 @@ struct fk_sandpile_params
     stream::UInt64
 end
 
+struct fk_gillespie_params
+    struct_size::UInt32
+    n_states::UInt32
+    n_trajectories::UInt64
+    seed::UInt64
+    stream::UInt64
+    row_sum_tolerance::Cdouble
+    noise_sd::Cdouble
+end
+
 fk_version() =
     ccall((:fk_version, libfieldkern), UInt32, ())
 
@@ -115,5 +125,26 @@ fk_sandpile_get_rng_state(sp, state, n) =
 
 fk_sandpile_set_rng_state(sp, state, n) =
     ccall((:fk_sandpile_set_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, ), sp, state, n)
+
+fk_gillespie_params_default() =
+    ccall((:fk_gillespie_params_default, libfieldkern), fk_gillespie_params, ())
+
+fk_gillespie_create(params, rates, n_rates, out) =
+    ccall((:fk_gillespie_create, libfieldkern), Int32, (Ref{fk_gillespie_params}, Ptr{Cdouble}, Csize_t, Ptr{Ptr{Cvoid}}, ), params, rates, n_rates, out)
+
+fk_gillespie_destroy(g) =
+    ccall((:fk_gillespie_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), g)
+
+fk_gillespie_set_states(g, states, n, time) =
+    ccall((:fk_gillespie_set_states, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt32}, Csize_t, Cdouble, ), g, states, n, time)
+
+fk_gillespie_set_observable(g, values, n) =
+    ccall((:fk_gillespie_set_observable, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Csize_t, ), g, values, n)
+
+fk_gillespie_run(g, times, n_times, states, observations, n_out) =
+    ccall((:fk_gillespie_run, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Csize_t, Ptr{UInt32}, Ptr{Cdouble}, Csize_t, ), g, times, n_times, states, observations, n_out)
+
+fk_gillespie_get_states(g, states, n, out_time) =
+    ccall((:fk_gillespie_get_states, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt32}, Csize_t, Ptr{Cdouble}, ), g, states, n, out_time)
 
 end # module

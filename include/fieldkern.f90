@@ -48,6 +48,16 @@ module fieldkern
     integer(c_int64_t) :: stream
   end type fk_sandpile_params
 
+  type, bind(C) :: fk_gillespie_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: n_states
+    integer(c_int64_t) :: n_trajectories
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+    real(c_double) :: row_sum_tolerance
+    real(c_double) :: noise_sd
+  end type fk_gillespie_params
+
   interface
 
     function fk_version() bind(C, name="fk_version")
@@ -238,6 +248,71 @@ module fieldkern
       integer(c_int64_t), intent(in) :: state(*)
       integer(c_size_t), value :: n
     end function fk_sandpile_set_rng_state
+
+    function fk_gillespie_params_default() bind(C, name="fk_gillespie_params_default")
+      import
+      implicit none
+      type(fk_gillespie_params) :: fk_gillespie_params_default
+    end function fk_gillespie_params_default
+
+    function fk_gillespie_create(params, rates, n_rates, out) bind(C, name="fk_gillespie_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_gillespie_create
+      type(fk_gillespie_params), intent(in) :: params
+      real(c_double), intent(in) :: rates(*)
+      integer(c_size_t), value :: n_rates
+      type(c_ptr), intent(out) :: out
+    end function fk_gillespie_create
+
+    function fk_gillespie_destroy(g) bind(C, name="fk_gillespie_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_gillespie_destroy
+      type(c_ptr), value :: g
+    end function fk_gillespie_destroy
+
+    function fk_gillespie_set_states(g, states, n, time) bind(C, name="fk_gillespie_set_states")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_gillespie_set_states
+      type(c_ptr), value :: g
+      integer(c_int32_t), intent(in) :: states(*)
+      integer(c_size_t), value :: n
+      real(c_double), value :: time
+    end function fk_gillespie_set_states
+
+    function fk_gillespie_set_observable(g, values, n) bind(C, name="fk_gillespie_set_observable")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_gillespie_set_observable
+      type(c_ptr), value :: g
+      real(c_double), intent(in) :: values(*)
+      integer(c_size_t), value :: n
+    end function fk_gillespie_set_observable
+
+    function fk_gillespie_run(g, times, n_times, states, observations, n_out) bind(C, &
+        name="fk_gillespie_run")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_gillespie_run
+      type(c_ptr), value :: g
+      real(c_double), intent(in) :: times(*)
+      integer(c_size_t), value :: n_times
+      integer(c_int32_t), intent(inout) :: states(*)
+      real(c_double), intent(inout) :: observations(*)
+      integer(c_size_t), value :: n_out
+    end function fk_gillespie_run
+
+    function fk_gillespie_get_states(g, states, n, out_time) bind(C, name="fk_gillespie_get_states")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_gillespie_get_states
+      type(c_ptr), value :: g
+      integer(c_int32_t), intent(inout) :: states(*)
+      integer(c_size_t), value :: n
+      real(c_double), intent(out) :: out_time
+    end function fk_gillespie_get_states
   end interface
 
 contains

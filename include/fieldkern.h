@@ -121,6 +121,13 @@ typedef int32_t fk_status;
 #endif // __cplusplus
 
 /**
+ * A batch of independent Gillespie trajectories of one Markov jump process
+ * (finite state space, rate matrix Q). Opaque; create with
+ * `fk_gillespie_create`, free with `fk_gillespie_destroy`.
+ */
+typedef struct fk_gillespie fk_gillespie;
+
+/**
  * An Abelian (BTW) sandpile on an L x L square lattice with open boundaries,
  * with its own PCG64 stream for random drives. Opaque; create with
  * `fk_sandpile_create`, free with `fk_sandpile_destroy`.
@@ -175,6 +182,41 @@ typedef struct fk_sandpile_params {
      */
     uint64_t stream;
 } fk_sandpile_params;
+
+/**
+ * Parameters of `fk_gillespie_create`. Get defaults from
+ * `fk_gillespie_params_default()`, then change fields.
+ */
+typedef struct fk_gillespie_params {
+    /**
+     * `sizeof(fk_gillespie_params)`, set by `fk_gillespie_params_default()`.
+     */
+    uint32_t struct_size;
+    /**
+     * Number of states n (the rate matrix is n x n). Default 2.
+     */
+    uint32_t n_states;
+    /**
+     * Number of trajectories, 1..=2^28. Default 1024.
+     */
+    uint64_t n_trajectories;
+    /**
+     * Philox seed. Default 0.
+     */
+    uint64_t seed;
+    /**
+     * Philox stream (low 48 bits used). Default 0.
+     */
+    uint64_t stream;
+    /**
+     * A row of Q may sum to at most this times its largest magnitude. Default 1e-9.
+     */
+    double row_sum_tolerance;
+    /**
+     * Standard deviation of Gaussian noise added to observations; 0 = none. Default 0.
+     */
+    double noise_sd;
+} fk_gillespie_params;
 
 #ifdef __cplusplus
 extern "C" {
@@ -458,6 +500,118 @@ fk_status fk_sandpile_get_rng_state(const struct fk_sandpile *sp, uint64_t *stat
  * `sp` a live handle; `state` has `n` readable elements.
  */
 fk_status fk_sandpile_set_rng_state(struct fk_sandpile *sp, const uint64_t *state, size_t n);
+
+/**
+ * Default Gillespie parameters (2 states, 1024 trajectories, seed 0, stream
+ * 0, row-sum tolerance 1e-9, no noise), `struct_size` set. Thread-safe.
+ */
+struct fk_gillespie_params fk_gillespie_params_default(void);
+
+/**
+ * Creates a batch of `n_trajectories` trajectories of the jump process with
+ * rate matrix `rates` (n x n row-major, n = `n_states`, `n_rates` = n^2;
+ * `rates[i*n + j]` = rate of i -> j in inverse time units for i != j, rows
+ * summing to 0). All trajectories start in state 0 at time 0
+ * (`fk_gillespie_set_states` to change). The rate matrix is copied; the caller
+ * owns `*out` and frees it with `fk_gillespie_destroy`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (`params`, `rates`, `out`),
+ * `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE` (`n_states` 0, `n_rates` !=
+ * n^2), `FK_ERR_NON_FINITE` (NaN/Inf rate, tolerance or noise; the message
+ * names the entry), `FK_ERR_OUT_OF_RANGE` (negative off-diagonal rate, a row
+ * not summing to 0, `n_trajectories` 0 or > 2^28, negative tolerance or
+ * noise). `*out` is written only on success.
+ *
+ * # Safety
+ * `params` readable; `rates` has `n_rates` readable doubles; `out` writable.
+ */
+fk_status fk_gillespie_create(const struct fk_gillespie_params *params,
+                              const double *rates,
+                              size_t n_rates,
+                              struct fk_gillespie **out);
+
+/**
+ * Frees a Gillespie batch. NULL is a no-op (`FK_OK`); a pointer that is not a
+ * live batch gives `FK_ERR_WRONG_HANDLE` and is not freed.
+ *
+ * # Safety
+ * `g` must be NULL or a handle from `fk_gillespie_create` not yet destroyed.
+ */
+fk_status fk_gillespie_destroy(struct fk_gillespie *g);
+
+/**
+ * Restarts trajectory k in state `states[k]` at time `time` (n =
+ * `n_trajectories`); the random sequence of every trajectory starts over.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`
+ * (`n` != n_trajectories), `FK_ERR_OUT_OF_RANGE` (a state >= n_states),
+ * `FK_ERR_NON_FINITE` (`time`). Nothing changes on error.
+ *
+ * # Safety
+ * `g` a live handle; `states` has `n` readable elements.
+ */
+fk_status fk_gillespie_set_states(struct fk_gillespie *g,
+                                  const uint32_t *states,
+                                  size_t n,
+                                  double time);
+
+/**
+ * Sets the value observed in each state (`values[i]` for state i, n =
+ * `n_states`); the default is the state index. Observations are
+ * `values[state] + noise_sd * N(0, 1)`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`,
+ * `FK_ERR_NON_FINITE`. Nothing changes on error.
+ *
+ * # Safety
+ * `g` a live handle; `values` has `n` readable elements.
+ */
+fk_status fk_gillespie_set_observable(struct fk_gillespie *g, const double *values, size_t n);
+
+/**
+ * Advances every trajectory through the time grid `times[0..n_times)`
+ * (finite, non-decreasing, not before the batch's current time) by the
+ * Gillespie direct method, and writes the state of trajectory k at
+ * `times[m]` to `states[k * n_times + m]`. If `observations` is not NULL it
+ * receives, in the same layout, `values[state] + noise_sd * N(0, 1)`.
+ * `n_out` is the length of `states` (and of `observations`) and must equal
+ * n_trajectories * n_times. The batch's time becomes `times[n_times - 1]`; a
+ * following call continues every trajectory bitwise as one longer call would.
+ *
+ * Parallel over trajectories on the library's pool; trajectory k draws from
+ * Philox keyed by (seed, stream) at counters set by (k, jump number), so
+ * results are bitwise identical for any thread count. Allocates nothing.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`
+ * (`n_out` wrong), `FK_ERR_NON_FINITE` (a time NaN/Inf),
+ * `FK_ERR_OUT_OF_RANGE` (a time decreasing or before the current time),
+ * `FK_ERR_MISALIGNED`. Nothing changes on error.
+ *
+ * # Safety
+ * `g` a live handle; `times` has `n_times` readable elements; `states` (and
+ * `observations` if not NULL) has `n_out` writable elements.
+ */
+fk_status fk_gillespie_run(struct fk_gillespie *g,
+                           const double *times,
+                           size_t n_times,
+                           uint32_t *states,
+                           double *observations,
+                           size_t n_out);
+
+/**
+ * Copies the current state of every trajectory (n = `n_trajectories`) and
+ * writes the batch's current time to `*out_time` (may be NULL).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`.
+ *
+ * # Safety
+ * `g` a live handle; `states` has `n` writable elements; `out_time` NULL or
+ * writable.
+ */
+fk_status fk_gillespie_get_states(const struct fk_gillespie *g,
+                                  uint32_t *states,
+                                  size_t n,
+                                  double *out_time);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -58,6 +58,18 @@ class fk_sandpile_params(ctypes.Structure):
     ]
 
 
+class fk_gillespie_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('n_states', ctypes.c_uint32),
+        ('n_trajectories', ctypes.c_uint64),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+        ('row_sum_tolerance', ctypes.c_double),
+        ('noise_sd', ctypes.c_double),
+    ]
+
+
 SIGNATURES = {
     'fk_version': (ctypes.c_uint32, []),
     'fk_version_string': (ctypes.c_char_p, []),
@@ -81,6 +93,13 @@ SIGNATURES = {
     'fk_sandpile_reset_activity': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_sandpile_get_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
     'fk_sandpile_set_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
+    'fk_gillespie_params_default': (fk_gillespie_params, []),
+    'fk_gillespie_create': (ctypes.c_int32, [ctypes.POINTER(fk_gillespie_params), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_gillespie_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_gillespie_set_states': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t, ctypes.c_double]),
+    'fk_gillespie_set_observable': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
+    'fk_gillespie_run': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
+    'fk_gillespie_get_states': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double)]),
 }
 
 

@@ -11,6 +11,7 @@ use super::boundary::{guard, guard_value, slice, slice_mut};
 use super::handle::{self, check_out, publish, read_params, value_mut, value_ref, Opaque, Params};
 use super::status::fk_status;
 use crate::error::{Error, ErrorKind, Result};
+use crate::mc::gillespie::{GillespieBatch, RateMatrix};
 use crate::mc::sandpile::{Avalanche, Sandpile};
 use crate::rng::pcg::SeqRngState;
 
@@ -386,4 +387,268 @@ pub(crate) fn checked_rng_state(w: [u64; 4]) -> Result<SeqRngState> {
         ));
     }
     Ok(SeqRngState::from_words(w))
+}
+
+// ---------------------------------------------------------------------------
+// Gillespie trajectories of Markov jump processes
+// ---------------------------------------------------------------------------
+
+/// A batch of independent Gillespie trajectories of one Markov jump process
+/// (finite state space, rate matrix Q). Opaque; create with
+/// `fk_gillespie_create`, free with `fk_gillespie_destroy`.
+#[allow(non_camel_case_types)]
+pub struct fk_gillespie {
+    _opaque: [u8; 0],
+}
+
+impl Opaque for fk_gillespie {
+    type Value = GillespieBatch;
+    const MAGIC: u64 = 0x666b_4749_4c4c_5331; // "fkGILLS1"
+    const KIND: &'static str = "fk_gillespie";
+}
+
+/// Parameters of `fk_gillespie_create`. Get defaults from
+/// `fk_gillespie_params_default()`, then change fields.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fk_gillespie_params {
+    /// `sizeof(fk_gillespie_params)`, set by `fk_gillespie_params_default()`.
+    pub struct_size: u32,
+    /// Number of states n (the rate matrix is n x n). Default 2.
+    pub n_states: u32,
+    /// Number of trajectories, 1..=2^28. Default 1024.
+    pub n_trajectories: u64,
+    /// Philox seed. Default 0.
+    pub seed: u64,
+    /// Philox stream (low 48 bits used). Default 0.
+    pub stream: u64,
+    /// A row of Q may sum to at most this times its largest magnitude. Default 1e-9.
+    pub row_sum_tolerance: f64,
+    /// Standard deviation of Gaussian noise added to observations; 0 = none. Default 0.
+    pub noise_sd: f64,
+}
+
+// SAFETY: repr(C), Copy, plain numbers, struct_size: u32 first.
+unsafe impl Params for fk_gillespie_params {
+    const NAME: &'static str = "fk_gillespie_params";
+}
+
+const GILLESPIE_DEFAULTS: fk_gillespie_params = fk_gillespie_params {
+    struct_size: std::mem::size_of::<fk_gillespie_params>() as u32,
+    n_states: 2,
+    n_trajectories: 1024,
+    seed: 0,
+    stream: 0,
+    row_sum_tolerance: 1e-9,
+    noise_sd: 0.0,
+};
+
+/// Default Gillespie parameters (2 states, 1024 trajectories, seed 0, stream
+/// 0, row-sum tolerance 1e-9, no noise), `struct_size` set. Thread-safe.
+#[no_mangle]
+pub extern "C" fn fk_gillespie_params_default() -> fk_gillespie_params {
+    guard_value("fk_gillespie_params_default", GILLESPIE_DEFAULTS, || {
+        GILLESPIE_DEFAULTS
+    })
+}
+
+/// Creates a batch of `n_trajectories` trajectories of the jump process with
+/// rate matrix `rates` (n x n row-major, n = `n_states`, `n_rates` = n^2;
+/// `rates[i*n + j]` = rate of i -> j in inverse time units for i != j, rows
+/// summing to 0). All trajectories start in state 0 at time 0
+/// (`fk_gillespie_set_states` to change). The rate matrix is copied; the caller
+/// owns `*out` and frees it with `fk_gillespie_destroy`.
+///
+/// Errors: `FK_ERR_NULL_POINTER` (`params`, `rates`, `out`),
+/// `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE` (`n_states` 0, `n_rates` !=
+/// n^2), `FK_ERR_NON_FINITE` (NaN/Inf rate, tolerance or noise; the message
+/// names the entry), `FK_ERR_OUT_OF_RANGE` (negative off-diagonal rate, a row
+/// not summing to 0, `n_trajectories` 0 or > 2^28, negative tolerance or
+/// noise). `*out` is written only on success.
+///
+/// # Safety
+/// `params` readable; `rates` has `n_rates` readable doubles; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_gillespie_create(
+    params: *const fk_gillespie_params,
+    rates: *const f64,
+    n_rates: usize,
+    out: *mut *mut fk_gillespie,
+) -> fk_status {
+    guard("fk_gillespie_create", || {
+        check_out(out)?;
+        // SAFETY: caller contract (header).
+        let p = unsafe { read_params(params) }?;
+        let q = unsafe { slice(rates, n_rates, "rates") }?;
+        if !p.row_sum_tolerance.is_finite() {
+            return Err(Error::new(
+                ErrorKind::NonFinite,
+                format!("row_sum_tolerance = {}", p.row_sum_tolerance),
+            ));
+        }
+        let matrix = RateMatrix::new(q, p.n_states as usize, p.row_sum_tolerance)?;
+        let trajectories = usize::try_from(p.n_trajectories).unwrap_or(usize::MAX);
+        let mut b = GillespieBatch::new(matrix, trajectories, p.seed, p.stream)?;
+        b.set_noise(p.noise_sd)?;
+        // SAFETY: `out` checked above.
+        unsafe { publish::<fk_gillespie>(out, b) };
+        Ok(())
+    })
+}
+
+/// Frees a Gillespie batch. NULL is a no-op (`FK_OK`); a pointer that is not a
+/// live batch gives `FK_ERR_WRONG_HANDLE` and is not freed.
+///
+/// # Safety
+/// `g` must be NULL or a handle from `fk_gillespie_create` not yet destroyed.
+#[no_mangle]
+pub unsafe extern "C" fn fk_gillespie_destroy(g: *mut fk_gillespie) -> fk_status {
+    guard("fk_gillespie_destroy", || {
+        // SAFETY: caller contract.
+        unsafe { handle::destroy(g, "g") }
+    })
+}
+
+/// Restarts trajectory k in state `states[k]` at time `time` (n =
+/// `n_trajectories`); the random sequence of every trajectory starts over.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`
+/// (`n` != n_trajectories), `FK_ERR_OUT_OF_RANGE` (a state >= n_states),
+/// `FK_ERR_NON_FINITE` (`time`). Nothing changes on error.
+///
+/// # Safety
+/// `g` a live handle; `states` has `n` readable elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_gillespie_set_states(
+    g: *mut fk_gillespie,
+    states: *const u32,
+    n: usize,
+    time: f64,
+) -> fk_status {
+    guard("fk_gillespie_set_states", || {
+        // SAFETY: caller contract (header).
+        let b = unsafe { value_mut(g, "g") }?;
+        if n != b.trajectories() {
+            return Err(size_mismatch(
+                "states",
+                n,
+                b.trajectories(),
+                "n_trajectories",
+            ));
+        }
+        let s = unsafe { slice(states, n, "states") }?;
+        b.set_states(s, time)
+    })
+}
+
+/// Sets the value observed in each state (`values[i]` for state i, n =
+/// `n_states`); the default is the state index. Observations are
+/// `values[state] + noise_sd * N(0, 1)`.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`,
+/// `FK_ERR_NON_FINITE`. Nothing changes on error.
+///
+/// # Safety
+/// `g` a live handle; `values` has `n` readable elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_gillespie_set_observable(
+    g: *mut fk_gillespie,
+    values: *const f64,
+    n: usize,
+) -> fk_status {
+    guard("fk_gillespie_set_observable", || {
+        // SAFETY: caller contract (header).
+        let b = unsafe { value_mut(g, "g") }?;
+        if n != b.states() {
+            return Err(size_mismatch("values", n, b.states(), "n_states"));
+        }
+        let v = unsafe { slice(values, n, "values") }?;
+        b.set_observable(v)
+    })
+}
+
+/// Advances every trajectory through the time grid `times[0..n_times)`
+/// (finite, non-decreasing, not before the batch's current time) by the
+/// Gillespie direct method, and writes the state of trajectory k at
+/// `times[m]` to `states[k * n_times + m]`. If `observations` is not NULL it
+/// receives, in the same layout, `values[state] + noise_sd * N(0, 1)`.
+/// `n_out` is the length of `states` (and of `observations`) and must equal
+/// n_trajectories * n_times. The batch's time becomes `times[n_times - 1]`; a
+/// following call continues every trajectory bitwise as one longer call would.
+///
+/// Parallel over trajectories on the library's pool; trajectory k draws from
+/// Philox keyed by (seed, stream) at counters set by (k, jump number), so
+/// results are bitwise identical for any thread count. Allocates nothing.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`
+/// (`n_out` wrong), `FK_ERR_NON_FINITE` (a time NaN/Inf),
+/// `FK_ERR_OUT_OF_RANGE` (a time decreasing or before the current time),
+/// `FK_ERR_MISALIGNED`. Nothing changes on error.
+///
+/// # Safety
+/// `g` a live handle; `times` has `n_times` readable elements; `states` (and
+/// `observations` if not NULL) has `n_out` writable elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_gillespie_run(
+    g: *mut fk_gillespie,
+    times: *const f64,
+    n_times: usize,
+    states: *mut u32,
+    observations: *mut f64,
+    n_out: usize,
+) -> fk_status {
+    guard("fk_gillespie_run", || {
+        // SAFETY: caller contract (header) for the handle and the arrays.
+        let b = unsafe { value_mut(g, "g") }?;
+        let t = unsafe { slice(times, n_times, "times") }?;
+        let want = b.trajectories().saturating_mul(n_times);
+        if n_out != want {
+            return Err(size_mismatch(
+                "states",
+                n_out,
+                want,
+                "n_trajectories * n_times",
+            ));
+        }
+        let s = unsafe { slice_mut(states, n_out, "states") }?;
+        let o = unsafe { optional_mut(observations, n_out, "observations") }?;
+        b.run(t, s, o)
+    })
+}
+
+/// Copies the current state of every trajectory (n = `n_trajectories`) and
+/// writes the batch's current time to `*out_time` (may be NULL).
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`.
+///
+/// # Safety
+/// `g` a live handle; `states` has `n` writable elements; `out_time` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_gillespie_get_states(
+    g: *const fk_gillespie,
+    states: *mut u32,
+    n: usize,
+    out_time: *mut f64,
+) -> fk_status {
+    guard("fk_gillespie_get_states", || {
+        // SAFETY: caller contract (header).
+        let b = unsafe { value_ref(g, "g") }?;
+        if n != b.trajectories() {
+            return Err(size_mismatch(
+                "states",
+                n,
+                b.trajectories(),
+                "n_trajectories",
+            ));
+        }
+        let s = unsafe { slice_mut(states, n, "states") }?;
+        let t = unsafe { optional_mut(out_time, 1, "out_time") }?;
+        b.current_states(s)?;
+        if let Some(t) = t {
+            t[0] = b.time();
+        }
+        Ok(())
+    })
 }

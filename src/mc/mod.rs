@@ -1,3 +1,4 @@
 //! Monte Carlo: lattice and jump-process kernels.
 
+pub mod gillespie;
 pub mod sandpile;
