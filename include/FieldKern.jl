@@ -60,6 +60,19 @@ struct fk_gillespie_params
     noise_sd::Cdouble
 end
 
+struct fk_mass_transport_params
+    struct_size::UInt32
+    random_fraction::UInt32
+    sites::UInt64
+    seed::UInt64
+    stream::UInt64
+    p_diffuse::Cdouble
+    p_transfer::Cdouble
+    transfer_fraction::Cdouble
+    chip::UInt64
+    injection::UInt64
+end
+
 fk_version() =
     ccall((:fk_version, libfieldkern), UInt32, ())
 
@@ -146,5 +159,23 @@ fk_gillespie_run(g, times, n_times, states, observations, n_out) =
 
 fk_gillespie_get_states(g, states, n, out_time) =
     ccall((:fk_gillespie_get_states, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt32}, Csize_t, Ptr{Cdouble}, ), g, states, n, out_time)
+
+fk_mass_transport_params_default() =
+    ccall((:fk_mass_transport_params_default, libfieldkern), fk_mass_transport_params, ())
+
+fk_mass_transport_create(params, out) =
+    ccall((:fk_mass_transport_create, libfieldkern), Int32, (Ref{fk_mass_transport_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_mass_transport_destroy(mt) =
+    ccall((:fk_mass_transport_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), mt)
+
+fk_mass_transport_set_masses(mt, masses, n, sweeps_done) =
+    ccall((:fk_mass_transport_set_masses, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, UInt64, ), mt, masses, n, sweeps_done)
+
+fk_mass_transport_get_masses(mt, masses, n, out_sweeps_done) =
+    ccall((:fk_mass_transport_get_masses, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, Ptr{UInt64}, ), mt, masses, n, out_sweeps_done)
+
+fk_mass_transport_sweep(mt, n_sweeps) =
+    ccall((:fk_mass_transport_sweep, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), mt, n_sweeps)
 
 end # module

@@ -58,6 +58,19 @@ module fieldkern
     real(c_double) :: noise_sd
   end type fk_gillespie_params
 
+  type, bind(C) :: fk_mass_transport_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: random_fraction
+    integer(c_int64_t) :: sites
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+    real(c_double) :: p_diffuse
+    real(c_double) :: p_transfer
+    real(c_double) :: transfer_fraction
+    integer(c_int64_t) :: chip
+    integer(c_int64_t) :: injection
+  end type fk_mass_transport_params
+
   interface
 
     function fk_version() bind(C, name="fk_version")
@@ -313,6 +326,57 @@ module fieldkern
       integer(c_size_t), value :: n
       real(c_double), intent(out) :: out_time
     end function fk_gillespie_get_states
+
+    function fk_mass_transport_params_default() bind(C, name="fk_mass_transport_params_default")
+      import
+      implicit none
+      type(fk_mass_transport_params) :: fk_mass_transport_params_default
+    end function fk_mass_transport_params_default
+
+    function fk_mass_transport_create(params, out) bind(C, name="fk_mass_transport_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_mass_transport_create
+      type(fk_mass_transport_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_mass_transport_create
+
+    function fk_mass_transport_destroy(mt) bind(C, name="fk_mass_transport_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_mass_transport_destroy
+      type(c_ptr), value :: mt
+    end function fk_mass_transport_destroy
+
+    function fk_mass_transport_set_masses(mt, masses, n, sweeps_done) bind(C, &
+        name="fk_mass_transport_set_masses")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_mass_transport_set_masses
+      type(c_ptr), value :: mt
+      integer(c_int64_t), intent(in) :: masses(*)
+      integer(c_size_t), value :: n
+      integer(c_int64_t), value :: sweeps_done
+    end function fk_mass_transport_set_masses
+
+    function fk_mass_transport_get_masses(mt, masses, n, out_sweeps_done) bind(C, &
+        name="fk_mass_transport_get_masses")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_mass_transport_get_masses
+      type(c_ptr), value :: mt
+      integer(c_int64_t), intent(inout) :: masses(*)
+      integer(c_size_t), value :: n
+      integer(c_int64_t), intent(out) :: out_sweeps_done
+    end function fk_mass_transport_get_masses
+
+    function fk_mass_transport_sweep(mt, n_sweeps) bind(C, name="fk_mass_transport_sweep")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_mass_transport_sweep
+      type(c_ptr), value :: mt
+      integer(c_int64_t), value :: n_sweeps
+    end function fk_mass_transport_sweep
   end interface
 
 contains

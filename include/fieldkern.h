@@ -128,6 +128,13 @@ typedef int32_t fk_status;
 typedef struct fk_gillespie fk_gillespie;
 
 /**
+ * A ring of integer masses under one 1D transport rule (KMP diffusion,
+ * directed/aggregating transfer, chipping, injection). Opaque; create with
+ * `fk_mass_transport_create`, free with `fk_mass_transport_destroy`.
+ */
+typedef struct fk_mass_transport fk_mass_transport;
+
+/**
  * An Abelian (BTW) sandpile on an L x L square lattice with open boundaries,
  * with its own PCG64 stream for random drives. Opaque; create with
  * `fk_sandpile_create`, free with `fk_sandpile_destroy`.
@@ -217,6 +224,60 @@ typedef struct fk_gillespie_params {
      */
     double noise_sd;
 } fk_gillespie_params;
+
+/**
+ * Parameters of `fk_mass_transport_create`. Each bond update is, with
+ * probability `p_diffuse`, a KMP redistribution of the pair's total
+ * (`m_a = floor(u s)`, `m_b = s - m_a`); else with probability `p_transfer`
+ * a directed transfer of `min(m, floor(f m) + chip)` from a random one of the
+ * two sites to the other (`f = transfer_fraction`, times a uniform u if
+ * `random_fraction`); else nothing. `injection` units are added to every site
+ * after each sweep. KMP: p_diffuse 1. Takayasu aggregation with injection:
+ * p_transfer 1, transfer_fraction 1, injection 1. Chipping: p_transfer 1,
+ * transfer_fraction 0, chip 1.
+ */
+typedef struct fk_mass_transport_params {
+    /**
+     * `sizeof(fk_mass_transport_params)`, set by `fk_mass_transport_params_default()`.
+     */
+    uint32_t struct_size;
+    /**
+     * 1: the transferred fraction is `transfer_fraction * u`, u uniform; 0: fixed. Default 0.
+     */
+    uint32_t random_fraction;
+    /**
+     * Number of sites L of the ring (even, >= 2). Default 1024.
+     */
+    uint64_t sites;
+    /**
+     * Philox seed. Default 0.
+     */
+    uint64_t seed;
+    /**
+     * Philox stream (low 48 bits used). Default 0.
+     */
+    uint64_t stream;
+    /**
+     * Probability of a KMP redistribution per bond update, in [0, 1]. Default 1.
+     */
+    double p_diffuse;
+    /**
+     * Probability of a directed transfer per bond update; p_diffuse + p_transfer <= 1. Default 0.
+     */
+    double p_transfer;
+    /**
+     * Fraction of the donor's mass moved by a transfer, in [0, 1]. Default 0.
+     */
+    double transfer_fraction;
+    /**
+     * Extra units moved by a transfer (capped by the donor's mass). Default 0.
+     */
+    uint64_t chip;
+    /**
+     * Units added to every site after each sweep. Default 0.
+     */
+    uint64_t injection;
+} fk_mass_transport_params;
 
 #ifdef __cplusplus
 extern "C" {
@@ -612,6 +673,84 @@ fk_status fk_gillespie_get_states(const struct fk_gillespie *g,
                                   uint32_t *states,
                                   size_t n,
                                   double *out_time);
+
+/**
+ * Default mass-transport parameters: KMP on 1024 sites, seed 0, stream 0,
+ * `struct_size` set. Thread-safe.
+ */
+struct fk_mass_transport_params fk_mass_transport_params_default(void);
+
+/**
+ * Creates a ring of `sites` masses, all 0, sweep counter 0 (set them with
+ * `fk_mass_transport_set_masses`). The caller owns `*out` and frees it with
+ * `fk_mass_transport_destroy`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+ * (sites odd or < 2), `FK_ERR_NON_FINITE` (a probability or fraction NaN),
+ * `FK_ERR_OUT_OF_RANGE` (a probability or fraction outside [0, 1], their sum
+ * > 1, `random_fraction` not 0 or 1). `*out` is written only on success.
+ *
+ * # Safety
+ * `params` readable; `out` writable.
+ */
+fk_status fk_mass_transport_create(const struct fk_mass_transport_params *params,
+                                   struct fk_mass_transport **out);
+
+/**
+ * Frees a mass-transport ring. NULL is a no-op (`FK_OK`); a pointer that is
+ * not a live ring gives `FK_ERR_WRONG_HANDLE` and is not freed.
+ *
+ * # Safety
+ * `mt` must be NULL or a handle from `fk_mass_transport_create` not yet destroyed.
+ */
+fk_status fk_mass_transport_destroy(struct fk_mass_transport *mt);
+
+/**
+ * Sets the masses (`n` = sites, integer units) and the sweep counter (the
+ * Philox counter of the next sweep: pass the value from
+ * `fk_mass_transport_get_masses` to resume a checkpoint bitwise, 0 to start).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`
+ * (`n` != sites), `FK_ERR_OUT_OF_RANGE` (total mass > 2^64 - 1). Nothing
+ * changes on error.
+ *
+ * # Safety
+ * `mt` a live handle; `masses` has `n` readable elements.
+ */
+fk_status fk_mass_transport_set_masses(struct fk_mass_transport *mt,
+                                       const uint64_t *masses,
+                                       size_t n,
+                                       uint64_t sweeps_done);
+
+/**
+ * Copies the masses (`n` = sites) and writes the sweep counter to
+ * `*out_sweeps_done` (may be NULL).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`.
+ *
+ * # Safety
+ * `mt` a live handle; `masses` has `n` writable elements; `out_sweeps_done`
+ * NULL or writable.
+ */
+fk_status fk_mass_transport_get_masses(const struct fk_mass_transport *mt,
+                                       uint64_t *masses,
+                                       size_t n,
+                                       uint64_t *out_sweeps_done);
+
+/**
+ * Runs `n_sweeps` sweeps (each: even bonds, odd bonds, then injection). The
+ * total mass changes only by injection, exactly: `n_sweeps * sites *
+ * injection` units. Parallel over bonds on the library's pool; bitwise
+ * identical for any thread count and for any split into calls. Allocates
+ * nothing.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_OUT_OF_RANGE`
+ * (the injection would take the total past 2^64 - 1; nothing is done).
+ *
+ * # Safety
+ * `mt` a live handle.
+ */
+fk_status fk_mass_transport_sweep(struct fk_mass_transport *mt, uint64_t n_sweeps);
 
 #ifdef __cplusplus
 }  // extern "C"

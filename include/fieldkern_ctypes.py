@@ -70,6 +70,21 @@ class fk_gillespie_params(ctypes.Structure):
     ]
 
 
+class fk_mass_transport_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('random_fraction', ctypes.c_uint32),
+        ('sites', ctypes.c_uint64),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+        ('p_diffuse', ctypes.c_double),
+        ('p_transfer', ctypes.c_double),
+        ('transfer_fraction', ctypes.c_double),
+        ('chip', ctypes.c_uint64),
+        ('injection', ctypes.c_uint64),
+    ]
+
+
 SIGNATURES = {
     'fk_version': (ctypes.c_uint32, []),
     'fk_version_string': (ctypes.c_char_p, []),
@@ -100,6 +115,12 @@ SIGNATURES = {
     'fk_gillespie_set_observable': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
     'fk_gillespie_run': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
     'fk_gillespie_get_states': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double)]),
+    'fk_mass_transport_params_default': (fk_mass_transport_params, []),
+    'fk_mass_transport_create': (ctypes.c_int32, [ctypes.POINTER(fk_mass_transport_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_mass_transport_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_mass_transport_set_masses': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t, ctypes.c_uint64]),
+    'fk_mass_transport_get_masses': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_mass_transport_sweep': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
 }
 
 

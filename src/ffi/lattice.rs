@@ -13,6 +13,7 @@ use super::status::fk_status;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mc::gillespie::{GillespieBatch, RateMatrix};
 use crate::mc::sandpile::{Avalanche, Sandpile};
+use crate::mc::transport::{MassLattice, TransportRule};
 use crate::rng::pcg::SeqRngState;
 
 fn size_mismatch(name: &str, n: usize, want: usize, what: &str) -> Error {
@@ -650,5 +651,224 @@ pub unsafe extern "C" fn fk_gillespie_get_states(
             t[0] = b.time();
         }
         Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------
+// 1D mass transport
+// ---------------------------------------------------------------------------
+
+/// A ring of integer masses under one 1D transport rule (KMP diffusion,
+/// directed/aggregating transfer, chipping, injection). Opaque; create with
+/// `fk_mass_transport_create`, free with `fk_mass_transport_destroy`.
+#[allow(non_camel_case_types)]
+pub struct fk_mass_transport {
+    _opaque: [u8; 0],
+}
+
+impl Opaque for fk_mass_transport {
+    type Value = MassLattice;
+    const MAGIC: u64 = 0x666b_4d41_5353_5431; // "fkMASST1"
+    const KIND: &'static str = "fk_mass_transport";
+}
+
+/// Parameters of `fk_mass_transport_create`. Each bond update is, with
+/// probability `p_diffuse`, a KMP redistribution of the pair's total
+/// (`m_a = floor(u s)`, `m_b = s - m_a`); else with probability `p_transfer`
+/// a directed transfer of `min(m, floor(f m) + chip)` from a random one of the
+/// two sites to the other (`f = transfer_fraction`, times a uniform u if
+/// `random_fraction`); else nothing. `injection` units are added to every site
+/// after each sweep. KMP: p_diffuse 1. Takayasu aggregation with injection:
+/// p_transfer 1, transfer_fraction 1, injection 1. Chipping: p_transfer 1,
+/// transfer_fraction 0, chip 1.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fk_mass_transport_params {
+    /// `sizeof(fk_mass_transport_params)`, set by `fk_mass_transport_params_default()`.
+    pub struct_size: u32,
+    /// 1: the transferred fraction is `transfer_fraction * u`, u uniform; 0: fixed. Default 0.
+    pub random_fraction: u32,
+    /// Number of sites L of the ring (even, >= 2). Default 1024.
+    pub sites: u64,
+    /// Philox seed. Default 0.
+    pub seed: u64,
+    /// Philox stream (low 48 bits used). Default 0.
+    pub stream: u64,
+    /// Probability of a KMP redistribution per bond update, in [0, 1]. Default 1.
+    pub p_diffuse: f64,
+    /// Probability of a directed transfer per bond update; p_diffuse + p_transfer <= 1. Default 0.
+    pub p_transfer: f64,
+    /// Fraction of the donor's mass moved by a transfer, in [0, 1]. Default 0.
+    pub transfer_fraction: f64,
+    /// Extra units moved by a transfer (capped by the donor's mass). Default 0.
+    pub chip: u64,
+    /// Units added to every site after each sweep. Default 0.
+    pub injection: u64,
+}
+
+// SAFETY: repr(C), Copy, plain numbers, struct_size: u32 first.
+unsafe impl Params for fk_mass_transport_params {
+    const NAME: &'static str = "fk_mass_transport_params";
+}
+
+const TRANSPORT_DEFAULTS: fk_mass_transport_params = fk_mass_transport_params {
+    struct_size: std::mem::size_of::<fk_mass_transport_params>() as u32,
+    random_fraction: 0,
+    sites: 1024,
+    seed: 0,
+    stream: 0,
+    p_diffuse: 1.0,
+    p_transfer: 0.0,
+    transfer_fraction: 0.0,
+    chip: 0,
+    injection: 0,
+};
+
+/// Default mass-transport parameters: KMP on 1024 sites, seed 0, stream 0,
+/// `struct_size` set. Thread-safe.
+#[no_mangle]
+pub extern "C" fn fk_mass_transport_params_default() -> fk_mass_transport_params {
+    guard_value(
+        "fk_mass_transport_params_default",
+        TRANSPORT_DEFAULTS,
+        || TRANSPORT_DEFAULTS,
+    )
+}
+
+/// Creates a ring of `sites` masses, all 0, sweep counter 0 (set them with
+/// `fk_mass_transport_set_masses`). The caller owns `*out` and frees it with
+/// `fk_mass_transport_destroy`.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+/// (sites odd or < 2), `FK_ERR_NON_FINITE` (a probability or fraction NaN),
+/// `FK_ERR_OUT_OF_RANGE` (a probability or fraction outside [0, 1], their sum
+/// > 1, `random_fraction` not 0 or 1). `*out` is written only on success.
+///
+/// # Safety
+/// `params` readable; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_mass_transport_create(
+    params: *const fk_mass_transport_params,
+    out: *mut *mut fk_mass_transport,
+) -> fk_status {
+    guard("fk_mass_transport_create", || {
+        check_out(out)?;
+        // SAFETY: caller contract (header).
+        let p = unsafe { read_params(params) }?;
+        if p.random_fraction > 1 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("random_fraction = {} must be 0 or 1", p.random_fraction),
+            ));
+        }
+        let rule = TransportRule {
+            p_diffuse: p.p_diffuse,
+            p_transfer: p.p_transfer,
+            transfer_fraction: p.transfer_fraction,
+            random_fraction: p.random_fraction == 1,
+            chip: p.chip,
+            injection: p.injection,
+        };
+        let sites = usize::try_from(p.sites).unwrap_or(usize::MAX);
+        let m = MassLattice::new(sites, rule, p.seed, p.stream)?;
+        // SAFETY: `out` checked above.
+        unsafe { publish::<fk_mass_transport>(out, m) };
+        Ok(())
+    })
+}
+
+/// Frees a mass-transport ring. NULL is a no-op (`FK_OK`); a pointer that is
+/// not a live ring gives `FK_ERR_WRONG_HANDLE` and is not freed.
+///
+/// # Safety
+/// `mt` must be NULL or a handle from `fk_mass_transport_create` not yet destroyed.
+#[no_mangle]
+pub unsafe extern "C" fn fk_mass_transport_destroy(mt: *mut fk_mass_transport) -> fk_status {
+    guard("fk_mass_transport_destroy", || {
+        // SAFETY: caller contract.
+        unsafe { handle::destroy(mt, "mt") }
+    })
+}
+
+/// Sets the masses (`n` = sites, integer units) and the sweep counter (the
+/// Philox counter of the next sweep: pass the value from
+/// `fk_mass_transport_get_masses` to resume a checkpoint bitwise, 0 to start).
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`
+/// (`n` != sites), `FK_ERR_OUT_OF_RANGE` (total mass > 2^64 - 1). Nothing
+/// changes on error.
+///
+/// # Safety
+/// `mt` a live handle; `masses` has `n` readable elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_mass_transport_set_masses(
+    mt: *mut fk_mass_transport,
+    masses: *const u64,
+    n: usize,
+    sweeps_done: u64,
+) -> fk_status {
+    guard("fk_mass_transport_set_masses", || {
+        // SAFETY: caller contract (header).
+        let m = unsafe { value_mut(mt, "mt") }?;
+        if n != m.sites() {
+            return Err(size_mismatch("masses", n, m.sites(), "sites"));
+        }
+        let v = unsafe { slice(masses, n, "masses") }?;
+        m.set_state(v, sweeps_done)
+    })
+}
+
+/// Copies the masses (`n` = sites) and writes the sweep counter to
+/// `*out_sweeps_done` (may be NULL).
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`.
+///
+/// # Safety
+/// `mt` a live handle; `masses` has `n` writable elements; `out_sweeps_done`
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_mass_transport_get_masses(
+    mt: *const fk_mass_transport,
+    masses: *mut u64,
+    n: usize,
+    out_sweeps_done: *mut u64,
+) -> fk_status {
+    guard("fk_mass_transport_get_masses", || {
+        // SAFETY: caller contract (header).
+        let m = unsafe { value_ref(mt, "mt") }?;
+        if n != m.sites() {
+            return Err(size_mismatch("masses", n, m.sites(), "sites"));
+        }
+        let out = unsafe { slice_mut(masses, n, "masses") }?;
+        let sw = unsafe { optional_mut(out_sweeps_done, 1, "out_sweeps_done") }?;
+        out.copy_from_slice(m.masses());
+        if let Some(sw) = sw {
+            sw[0] = m.sweeps_done();
+        }
+        Ok(())
+    })
+}
+
+/// Runs `n_sweeps` sweeps (each: even bonds, odd bonds, then injection). The
+/// total mass changes only by injection, exactly: `n_sweeps * sites *
+/// injection` units. Parallel over bonds on the library's pool; bitwise
+/// identical for any thread count and for any split into calls. Allocates
+/// nothing.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_OUT_OF_RANGE`
+/// (the injection would take the total past 2^64 - 1; nothing is done).
+///
+/// # Safety
+/// `mt` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn fk_mass_transport_sweep(
+    mt: *mut fk_mass_transport,
+    n_sweeps: u64,
+) -> fk_status {
+    guard("fk_mass_transport_sweep", || {
+        // SAFETY: caller contract (header).
+        let m = unsafe { value_mut(mt, "mt") }?;
+        m.sweep(n_sweeps)
     })
 }

@@ -2,3 +2,4 @@
 
 pub mod gillespie;
 pub mod sandpile;
+pub mod transport;
