@@ -12,6 +12,8 @@ const FK_VERSION_MINOR = 1
 const FK_VERSION_PATCH = 0
 const FK_VERSION_NUMBER = 100
 const FK_VERSION_STRING = "0.1.0"
+const FK_COFFEE_INTERACTING = 0
+const FK_COFFEE_NON_INTERACTING = 1
 # enum fk_status
 const FK_OK = Int32(0)
 const FK_ERR_NULL_POINTER = Int32(1)
@@ -71,6 +73,15 @@ struct fk_mass_transport_params
     transfer_fraction::Cdouble
     chip::UInt64
     injection::UInt64
+end
+
+struct fk_coffee_params
+    struct_size::UInt32
+    side::UInt32
+    variant::UInt32
+    reserved::UInt32
+    seed::UInt64
+    stream::UInt64
 end
 
 fk_version() =
@@ -177,5 +188,26 @@ fk_mass_transport_get_masses(mt, masses, n, out_sweeps_done) =
 
 fk_mass_transport_sweep(mt, n_sweeps) =
     ccall((:fk_mass_transport_sweep, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), mt, n_sweeps)
+
+fk_coffee_params_default() =
+    ccall((:fk_coffee_params_default, libfieldkern), fk_coffee_params, ())
+
+fk_coffee_create(params, out) =
+    ccall((:fk_coffee_create, libfieldkern), Int32, (Ref{fk_coffee_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_coffee_destroy(cf) =
+    ccall((:fk_coffee_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), cf)
+
+fk_coffee_step(cf, steps) =
+    ccall((:fk_coffee_step, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), cf, steps)
+
+fk_coffee_measure(cf, grain, buckets, adjust, out_entropy, out_complexity) =
+    ccall((:fk_coffee_measure, libfieldkern), Int32, (Ptr{Cvoid}, UInt32, UInt32, UInt32, Ptr{UInt64}, Ptr{UInt64}, ), cf, grain, buckets, adjust, out_entropy, out_complexity)
+
+fk_coffee_get_cells(cf, cells, n, out_steps) =
+    ccall((:fk_coffee_get_cells, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, Ptr{UInt64}, ), cf, cells, n, out_steps)
+
+fk_coffee_set_cells(cf, cells, n, steps_done) =
+    ccall((:fk_coffee_set_cells, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, UInt64, ), cf, cells, n, steps_done)
 
 end # module

@@ -10,6 +10,8 @@ module fieldkern
   integer(c_int32_t), parameter :: FK_VERSION_PATCH = 0
   integer(c_int32_t), parameter :: FK_VERSION_NUMBER = 100
   character(len=*), parameter :: FK_VERSION_STRING_VALUE = "0.1.0"
+  integer(c_int32_t), parameter :: FK_COFFEE_INTERACTING = 0
+  integer(c_int32_t), parameter :: FK_COFFEE_NON_INTERACTING = 1
   ! enum fk_status
   integer(c_int32_t), parameter :: FK_OK = 0
   integer(c_int32_t), parameter :: FK_ERR_NULL_POINTER = 1
@@ -70,6 +72,15 @@ module fieldkern
     integer(c_int64_t) :: chip
     integer(c_int64_t) :: injection
   end type fk_mass_transport_params
+
+  type, bind(C) :: fk_coffee_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: side
+    integer(c_int32_t) :: variant
+    integer(c_int32_t) :: reserved
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+  end type fk_coffee_params
 
   interface
 
@@ -377,6 +388,68 @@ module fieldkern
       type(c_ptr), value :: mt
       integer(c_int64_t), value :: n_sweeps
     end function fk_mass_transport_sweep
+
+    function fk_coffee_params_default() bind(C, name="fk_coffee_params_default")
+      import
+      implicit none
+      type(fk_coffee_params) :: fk_coffee_params_default
+    end function fk_coffee_params_default
+
+    function fk_coffee_create(params, out) bind(C, name="fk_coffee_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_create
+      type(fk_coffee_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_coffee_create
+
+    function fk_coffee_destroy(cf) bind(C, name="fk_coffee_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_destroy
+      type(c_ptr), value :: cf
+    end function fk_coffee_destroy
+
+    function fk_coffee_step(cf, steps) bind(C, name="fk_coffee_step")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_step
+      type(c_ptr), value :: cf
+      integer(c_int64_t), value :: steps
+    end function fk_coffee_step
+
+    function fk_coffee_measure(cf, grain, buckets, adjust, out_entropy, out_complexity) bind(C, &
+        name="fk_coffee_measure")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_measure
+      type(c_ptr), value :: cf
+      integer(c_int32_t), value :: grain
+      integer(c_int32_t), value :: buckets
+      integer(c_int32_t), value :: adjust
+      integer(c_int64_t), intent(out) :: out_entropy
+      integer(c_int64_t), intent(out) :: out_complexity
+    end function fk_coffee_measure
+
+    function fk_coffee_get_cells(cf, cells, n, out_steps) bind(C, name="fk_coffee_get_cells")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_get_cells
+      type(c_ptr), value :: cf
+      integer(c_int8_t), intent(inout) :: cells(*)
+      integer(c_size_t), value :: n
+      integer(c_int64_t), intent(out) :: out_steps
+    end function fk_coffee_get_cells
+
+    function fk_coffee_set_cells(cf, cells, n, steps_done) bind(C, name="fk_coffee_set_cells")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_set_cells
+      type(c_ptr), value :: cf
+      integer(c_int8_t), intent(in) :: cells(*)
+      integer(c_size_t), value :: n
+      integer(c_int64_t), value :: steps_done
+    end function fk_coffee_set_cells
   end interface
 
 contains

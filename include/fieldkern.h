@@ -17,6 +17,18 @@
 
 
 /**
+ * `fk_coffee_params.variant`: at most one cream particle per cell; adjacent
+ * cells exchange (symmetric exclusion).
+ */
+#define FK_COFFEE_INTERACTING 0
+
+/**
+ * `fk_coffee_params.variant`: cream particles walk independently; any number
+ * per cell.
+ */
+#define FK_COFFEE_NON_INTERACTING 1
+
+/**
  * Status returned by every fallible fieldkern function. `FK_OK` is 0; every
  * failure class has its own value, fixed forever (never reused). In C the type
  * is `int32_t`; `fk_status_str` names a value and `fk_last_error` explains the
@@ -119,6 +131,14 @@ typedef enum fk_status fk_status;
 typedef int32_t fk_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * A coffee automaton cup (Aaronson, Carroll & Ouellette 2014): cream on top
+ * of coffee in an N x N grid, mixing by symmetric exclusion (interacting) or
+ * independent random walks (non-interacting). Opaque; create with
+ * `fk_coffee_create`, free with `fk_coffee_destroy`.
+ */
+typedef struct fk_coffee fk_coffee;
 
 /**
  * A batch of independent Gillespie trajectories of one Markov jump process
@@ -278,6 +298,37 @@ typedef struct fk_mass_transport_params {
      */
     uint64_t injection;
 } fk_mass_transport_params;
+
+/**
+ * Parameters of `fk_coffee_create`. Get defaults from
+ * `fk_coffee_params_default()`, then change fields.
+ */
+typedef struct fk_coffee_params {
+    /**
+     * `sizeof(fk_coffee_params)`, set by `fk_coffee_params_default()`.
+     */
+    uint32_t struct_size;
+    /**
+     * Side N of the cup (even, 2..=65536). Default 100.
+     */
+    uint32_t side;
+    /**
+     * `FK_COFFEE_INTERACTING` (default) or `FK_COFFEE_NON_INTERACTING`.
+     */
+    uint32_t variant;
+    /**
+     * Reserved, must be 0.
+     */
+    uint32_t reserved;
+    /**
+     * Philox seed. Default 0.
+     */
+    uint64_t seed;
+    /**
+     * Philox stream (low 48 bits used). Default 0.
+     */
+    uint64_t stream;
+} fk_coffee_params;
 
 #ifdef __cplusplus
 extern "C" {
@@ -751,6 +802,107 @@ fk_status fk_mass_transport_get_masses(const struct fk_mass_transport *mt,
  * `mt` a live handle.
  */
 fk_status fk_mass_transport_sweep(struct fk_mass_transport *mt, uint64_t n_sweeps);
+
+/**
+ * Default coffee parameters: 100 x 100 interacting cup, seed 0, stream 0,
+ * `struct_size` set. Thread-safe.
+ */
+struct fk_coffee_params fk_coffee_params_default(void);
+
+/**
+ * Creates a cup in its initial state (cream, value 1, in rows 0..N/2; coffee
+ * below), step counter 0. Allocates the state, the coarse-graining buffers
+ * and the compressor; later calls never allocate. The caller owns `*out` and
+ * frees it with `fk_coffee_destroy`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+ * (side odd, < 2 or > 65536), `FK_ERR_UNKNOWN_ENUM` (variant),
+ * `FK_ERR_OUT_OF_RANGE` (reserved not 0). `*out` is written only on success.
+ *
+ * # Safety
+ * `params` readable; `out` writable.
+ */
+fk_status fk_coffee_create(const struct fk_coffee_params *params, struct fk_coffee **out);
+
+/**
+ * Frees a cup. NULL is a no-op (`FK_OK`); a pointer that is not a live cup
+ * gives `FK_ERR_WRONG_HANDLE` and is not freed.
+ *
+ * # Safety
+ * `cf` must be NULL or a handle from `fk_coffee_create` not yet destroyed.
+ */
+fk_status fk_coffee_destroy(struct fk_coffee *cf);
+
+/**
+ * Runs `steps` steps (interacting: one parallel exchange sweep over the four
+ * bond classes; non-interacting: one move attempt per particle). Parallel on
+ * the library's pool; bitwise identical for any thread count and any split
+ * into calls. Allocates nothing.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `cf` a live handle.
+ */
+fk_status fk_coffee_step(struct fk_coffee *cf, uint64_t steps);
+
+/**
+ * Entropy and apparent complexity of the current state: `*out_entropy` is
+ * the raw-deflate size in bytes (miniz_oxide, level 9) of the fine-grained
+ * state (one byte per cell, cream count); `*out_complexity` that of the
+ * coarse-grained state: each cell's mean cream over the `grain x grain`
+ * window centred on it, thresholded into `buckets` levels
+ * (min(floor(density * buckets), buckets - 1); the paper uses 3), and, if
+ * `adjust` is 1, row-adjusted (a level within one of its row's majority level
+ * becomes the majority; the paper's adjusted coarse-graining, with 7
+ * buckets). Allocates nothing.
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (`cf`, `out_entropy`, `out_complexity`),
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_OUT_OF_RANGE` (grain 0 or > N, buckets
+ * outside 2..=255, adjust not 0/1).
+ *
+ * # Safety
+ * `cf` a live handle; outputs writable.
+ */
+fk_status fk_coffee_measure(struct fk_coffee *cf,
+                            uint32_t grain,
+                            uint32_t buckets,
+                            uint32_t adjust,
+                            uint64_t *out_entropy,
+                            uint64_t *out_complexity);
+
+/**
+ * Copies the cream per cell (N^2 bytes, row-major; non-interacting counts
+ * saturate at 255) and writes the step counter to `*out_steps` (may be NULL).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`
+ * (`n` != N^2).
+ *
+ * # Safety
+ * `cf` a live handle; `cells` has `n` writable bytes; `out_steps` NULL or writable.
+ */
+fk_status fk_coffee_get_cells(const struct fk_coffee *cf,
+                              uint8_t *cells,
+                              size_t n,
+                              uint64_t *out_steps);
+
+/**
+ * Restores an interacting cup from its cells (0 coffee, 1 cream; N^2 bytes)
+ * and step counter, e.g. from `fk_coffee_get_cells`; the run then continues
+ * bitwise. (A non-interacting cup's state is its particles, not its cells:
+ * refused.)
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (a cell > 1, or a non-interacting cup). Nothing
+ * changes on error.
+ *
+ * # Safety
+ * `cf` a live handle; `cells` has `n` readable bytes.
+ */
+fk_status fk_coffee_set_cells(struct fk_coffee *cf,
+                              const uint8_t *cells,
+                              size_t n,
+                              uint64_t steps_done);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -15,6 +15,8 @@ FK_VERSION_MINOR = 1
 FK_VERSION_PATCH = 0
 FK_VERSION_NUMBER = 100
 FK_VERSION_STRING = "0.1.0"
+FK_COFFEE_INTERACTING = 0
+FK_COFFEE_NON_INTERACTING = 1
 # enum fk_status
 FK_OK = 0
 FK_ERR_NULL_POINTER = 1
@@ -85,6 +87,17 @@ class fk_mass_transport_params(ctypes.Structure):
     ]
 
 
+class fk_coffee_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('side', ctypes.c_uint32),
+        ('variant', ctypes.c_uint32),
+        ('reserved', ctypes.c_uint32),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+    ]
+
+
 SIGNATURES = {
     'fk_version': (ctypes.c_uint32, []),
     'fk_version_string': (ctypes.c_char_p, []),
@@ -121,6 +134,13 @@ SIGNATURES = {
     'fk_mass_transport_set_masses': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t, ctypes.c_uint64]),
     'fk_mass_transport_get_masses': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_mass_transport_sweep': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
+    'fk_coffee_params_default': (fk_coffee_params, []),
+    'fk_coffee_create': (ctypes.c_int32, [ctypes.POINTER(fk_coffee_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_coffee_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_coffee_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
+    'fk_coffee_measure': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_coffee_get_cells': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_coffee_set_cells': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t, ctypes.c_uint64]),
 }
 
 

@@ -11,6 +11,7 @@ use super::boundary::{guard, guard_value, slice, slice_mut};
 use super::handle::{self, check_out, publish, read_params, value_mut, value_ref, Opaque, Params};
 use super::status::fk_status;
 use crate::error::{Error, ErrorKind, Result};
+use crate::mc::coffee::{Coffee, CoffeeVariant};
 use crate::mc::gillespie::{GillespieBatch, RateMatrix};
 use crate::mc::sandpile::{Avalanche, Sandpile};
 use crate::mc::transport::{MassLattice, TransportRule};
@@ -870,5 +871,255 @@ pub unsafe extern "C" fn fk_mass_transport_sweep(
         // SAFETY: caller contract (header).
         let m = unsafe { value_mut(mt, "mt") }?;
         m.sweep(n_sweeps)
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Coffee automaton
+// ---------------------------------------------------------------------------
+
+/// A coffee automaton cup (Aaronson, Carroll & Ouellette 2014): cream on top
+/// of coffee in an N x N grid, mixing by symmetric exclusion (interacting) or
+/// independent random walks (non-interacting). Opaque; create with
+/// `fk_coffee_create`, free with `fk_coffee_destroy`.
+#[allow(non_camel_case_types)]
+pub struct fk_coffee {
+    _opaque: [u8; 0],
+}
+
+impl Opaque for fk_coffee {
+    type Value = Coffee;
+    const MAGIC: u64 = 0x666b_434f_4646_4531; // "fkCOFFE1"
+    const KIND: &'static str = "fk_coffee";
+}
+
+/// `fk_coffee_params.variant`: at most one cream particle per cell; adjacent
+/// cells exchange (symmetric exclusion).
+pub const FK_COFFEE_INTERACTING: u32 = 0;
+/// `fk_coffee_params.variant`: cream particles walk independently; any number
+/// per cell.
+pub const FK_COFFEE_NON_INTERACTING: u32 = 1;
+
+/// Parameters of `fk_coffee_create`. Get defaults from
+/// `fk_coffee_params_default()`, then change fields.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fk_coffee_params {
+    /// `sizeof(fk_coffee_params)`, set by `fk_coffee_params_default()`.
+    pub struct_size: u32,
+    /// Side N of the cup (even, 2..=65536). Default 100.
+    pub side: u32,
+    /// `FK_COFFEE_INTERACTING` (default) or `FK_COFFEE_NON_INTERACTING`.
+    pub variant: u32,
+    /// Reserved, must be 0.
+    pub reserved: u32,
+    /// Philox seed. Default 0.
+    pub seed: u64,
+    /// Philox stream (low 48 bits used). Default 0.
+    pub stream: u64,
+}
+
+// SAFETY: repr(C), Copy, plain integers, struct_size: u32 first.
+unsafe impl Params for fk_coffee_params {
+    const NAME: &'static str = "fk_coffee_params";
+}
+
+const COFFEE_DEFAULTS: fk_coffee_params = fk_coffee_params {
+    struct_size: std::mem::size_of::<fk_coffee_params>() as u32,
+    side: 100,
+    variant: FK_COFFEE_INTERACTING,
+    reserved: 0,
+    seed: 0,
+    stream: 0,
+};
+
+/// Default coffee parameters: 100 x 100 interacting cup, seed 0, stream 0,
+/// `struct_size` set. Thread-safe.
+#[no_mangle]
+pub extern "C" fn fk_coffee_params_default() -> fk_coffee_params {
+    guard_value("fk_coffee_params_default", COFFEE_DEFAULTS, || {
+        COFFEE_DEFAULTS
+    })
+}
+
+/// Creates a cup in its initial state (cream, value 1, in rows 0..N/2; coffee
+/// below), step counter 0. Allocates the state, the coarse-graining buffers
+/// and the compressor; later calls never allocate. The caller owns `*out` and
+/// frees it with `fk_coffee_destroy`.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+/// (side odd, < 2 or > 65536), `FK_ERR_UNKNOWN_ENUM` (variant),
+/// `FK_ERR_OUT_OF_RANGE` (reserved not 0). `*out` is written only on success.
+///
+/// # Safety
+/// `params` readable; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_coffee_create(
+    params: *const fk_coffee_params,
+    out: *mut *mut fk_coffee,
+) -> fk_status {
+    guard("fk_coffee_create", || {
+        check_out(out)?;
+        // SAFETY: caller contract (header).
+        let p = unsafe { read_params(params) }?;
+        let variant =
+            match p.variant {
+                FK_COFFEE_INTERACTING => CoffeeVariant::Interacting,
+                FK_COFFEE_NON_INTERACTING => CoffeeVariant::NonInteracting,
+                v => return Err(Error::new(
+                    ErrorKind::UnknownEnum,
+                    format!(
+                        "variant = {v} (FK_COFFEE_INTERACTING = 0, FK_COFFEE_NON_INTERACTING = 1)"
+                    ),
+                )),
+            };
+        if p.reserved != 0 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("reserved = {} must be 0", p.reserved),
+            ));
+        }
+        let c = Coffee::new(p.side as usize, variant, p.seed, p.stream)?;
+        // SAFETY: `out` checked above.
+        unsafe { publish::<fk_coffee>(out, c) };
+        Ok(())
+    })
+}
+
+/// Frees a cup. NULL is a no-op (`FK_OK`); a pointer that is not a live cup
+/// gives `FK_ERR_WRONG_HANDLE` and is not freed.
+///
+/// # Safety
+/// `cf` must be NULL or a handle from `fk_coffee_create` not yet destroyed.
+#[no_mangle]
+pub unsafe extern "C" fn fk_coffee_destroy(cf: *mut fk_coffee) -> fk_status {
+    guard("fk_coffee_destroy", || {
+        // SAFETY: caller contract.
+        unsafe { handle::destroy(cf, "cf") }
+    })
+}
+
+/// Runs `steps` steps (interacting: one parallel exchange sweep over the four
+/// bond classes; non-interacting: one move attempt per particle). Parallel on
+/// the library's pool; bitwise identical for any thread count and any split
+/// into calls. Allocates nothing.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`.
+///
+/// # Safety
+/// `cf` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn fk_coffee_step(cf: *mut fk_coffee, steps: u64) -> fk_status {
+    guard("fk_coffee_step", || {
+        // SAFETY: caller contract (header).
+        let c = unsafe { value_mut(cf, "cf") }?;
+        c.step(steps);
+        Ok(())
+    })
+}
+
+/// Entropy and apparent complexity of the current state: `*out_entropy` is
+/// the raw-deflate size in bytes (miniz_oxide, level 9) of the fine-grained
+/// state (one byte per cell, cream count); `*out_complexity` that of the
+/// coarse-grained state: each cell's mean cream over the `grain x grain`
+/// window centred on it, thresholded into `buckets` levels
+/// (min(floor(density * buckets), buckets - 1); the paper uses 3), and, if
+/// `adjust` is 1, row-adjusted (a level within one of its row's majority level
+/// becomes the majority; the paper's adjusted coarse-graining, with 7
+/// buckets). Allocates nothing.
+///
+/// Errors: `FK_ERR_NULL_POINTER` (`cf`, `out_entropy`, `out_complexity`),
+/// `FK_ERR_WRONG_HANDLE`, `FK_ERR_OUT_OF_RANGE` (grain 0 or > N, buckets
+/// outside 2..=255, adjust not 0/1).
+///
+/// # Safety
+/// `cf` a live handle; outputs writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_coffee_measure(
+    cf: *mut fk_coffee,
+    grain: u32,
+    buckets: u32,
+    adjust: u32,
+    out_entropy: *mut u64,
+    out_complexity: *mut u64,
+) -> fk_status {
+    guard("fk_coffee_measure", || {
+        // SAFETY: caller contract (header).
+        let c = unsafe { value_mut(cf, "cf") }?;
+        let e = unsafe { slice_mut(out_entropy, 1, "out_entropy") }?;
+        let x = unsafe { slice_mut(out_complexity, 1, "out_complexity") }?;
+        if adjust > 1 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("adjust = {adjust} must be 0 or 1"),
+            ));
+        }
+        let m = c.measure(grain as usize, buckets, adjust == 1)?;
+        e[0] = m.entropy as u64;
+        x[0] = m.complexity as u64;
+        Ok(())
+    })
+}
+
+/// Copies the cream per cell (N^2 bytes, row-major; non-interacting counts
+/// saturate at 255) and writes the step counter to `*out_steps` (may be NULL).
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`
+/// (`n` != N^2).
+///
+/// # Safety
+/// `cf` a live handle; `cells` has `n` writable bytes; `out_steps` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_coffee_get_cells(
+    cf: *const fk_coffee,
+    cells: *mut u8,
+    n: usize,
+    out_steps: *mut u64,
+) -> fk_status {
+    guard("fk_coffee_get_cells", || {
+        // SAFETY: caller contract (header).
+        let c = unsafe { value_ref(cf, "cf") }?;
+        let want = c.side() * c.side();
+        if n != want {
+            return Err(size_mismatch("cells", n, want, "N^2"));
+        }
+        let out = unsafe { slice_mut(cells, n, "cells") }?;
+        let st = unsafe { optional_mut(out_steps, 1, "out_steps") }?;
+        out.copy_from_slice(c.cells());
+        if let Some(st) = st {
+            st[0] = c.steps_done();
+        }
+        Ok(())
+    })
+}
+
+/// Restores an interacting cup from its cells (0 coffee, 1 cream; N^2 bytes)
+/// and step counter, e.g. from `fk_coffee_get_cells`; the run then continues
+/// bitwise. (A non-interacting cup's state is its particles, not its cells:
+/// refused.)
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`,
+/// `FK_ERR_OUT_OF_RANGE` (a cell > 1, or a non-interacting cup). Nothing
+/// changes on error.
+///
+/// # Safety
+/// `cf` a live handle; `cells` has `n` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn fk_coffee_set_cells(
+    cf: *mut fk_coffee,
+    cells: *const u8,
+    n: usize,
+    steps_done: u64,
+) -> fk_status {
+    guard("fk_coffee_set_cells", || {
+        // SAFETY: caller contract (header).
+        let c = unsafe { value_mut(cf, "cf") }?;
+        let want = c.side() * c.side();
+        if n != want {
+            return Err(size_mismatch("cells", n, want, "N^2"));
+        }
+        let v = unsafe { slice(cells, n, "cells") }?;
+        c.set_cells(v, steps_done)
     })
 }
