@@ -5,7 +5,6 @@
 //! slices with the checks in [`boundary`], and calls safe Rust. No physics here.
 
 pub mod boundary;
-#[allow(dead_code)] // used by the kernels' sections as they land
 pub(crate) mod handle;
 pub mod status;
 
@@ -14,5 +13,7 @@ pub mod status;
 pub mod runtime;
 
 pub mod rng;
+
+pub mod lattice;
 
 pub use status::fk_status;
