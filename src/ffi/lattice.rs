@@ -963,17 +963,18 @@ pub unsafe extern "C" fn fk_coffee_create(
         check_out(out)?;
         // SAFETY: caller contract (header).
         let p = unsafe { read_params(params) }?;
-        let variant =
-            match p.variant {
-                FK_COFFEE_INTERACTING => CoffeeVariant::Interacting,
-                FK_COFFEE_NON_INTERACTING => CoffeeVariant::NonInteracting,
-                v => return Err(Error::new(
+        let variant = match p.variant {
+            FK_COFFEE_INTERACTING => CoffeeVariant::Interacting,
+            FK_COFFEE_NON_INTERACTING => CoffeeVariant::NonInteracting,
+            v => {
+                return Err(Error::new(
                     ErrorKind::UnknownEnum,
                     format!(
                         "variant = {v} (FK_COFFEE_INTERACTING = 0, FK_COFFEE_NON_INTERACTING = 1)"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         if p.reserved != 0 {
             return Err(Error::new(
                 ErrorKind::OutOfRange,
