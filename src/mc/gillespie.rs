@@ -10,7 +10,8 @@
 //! A [`GillespieBatch`] holds `m` independent trajectories. Trajectory `k`
 //! draws its `j`-th jump from Philox block `k * 2^36 + j` of the stream
 //! `Stream::Gillespie.with_sub(stream)` (word pair 0-1: the waiting time
-//! `-ln u / q_i`; pair 2-3: the destination), so trajectories are independent
+//! `-ln u / q_i`; pair 2-3: the destination; `j < 2^36` since the last
+//! `set_states`, after which the sequence would repeat), so trajectories are independent
 //! of how they are split over threads, and a run continued across calls is
 //! bitwise identical to one call over the whole grid. Optional Gaussian
 //! observation noise for trajectory `k`'s `o`-th observation comes from block

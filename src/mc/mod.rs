@@ -1,5 +1,3 @@
-//! Monte Carlo: lattice and jump-process kernels.
-
 pub mod coffee;
 pub mod gillespie;
 pub mod sandpile;

@@ -30,6 +30,9 @@ use crate::rng::pcg::{SeqRng, SeqRngState};
 /// Height at which a site topples.
 pub const THRESHOLD: u8 = 4;
 
+/// Extra stack slots for speculative (branch-free) writes.
+const STACK_SLACK: usize = 5;
+
 /// Largest side length: site coordinates are packed as two 16-bit halves.
 pub const MAX_SIDE: usize = 1 << 16;
 
@@ -74,8 +77,8 @@ impl Sandpile {
         Ok(Self {
             side,
             heights: vec![0; n],
-            current: Vec::with_capacity(n),
-            next: Vec::with_capacity(n),
+            current: vec![0; n + STACK_SLACK],
+            next: vec![0; n + STACK_SLACK],
             last_toppled: vec![0; n],
             stamp: 0,
             activity: vec![0; n],
@@ -192,6 +195,13 @@ impl Sandpile {
     }
 
     /// Relaxes the avalanche started by the unstable site `site`.
+    ///
+    /// The generation stacks are fixed-length buffers with explicit lengths:
+    /// every candidate is written unconditionally and the length advances only
+    /// if it is really unstable (branch-free: the threshold tests are
+    /// unpredictable). Each list holds each site at most once, so a list never
+    /// exceeds `L^2` entries; the buffers have 5 slots of slack for the
+    /// speculative writes of the last toppling.
     fn relax_from(&mut self, site: usize) -> Avalanche {
         let stamp = self.next_stamp();
         let side = self.side;
@@ -201,48 +211,53 @@ impl Sandpile {
         let activity = &mut self.activity[..];
         let mut current = std::mem::take(&mut self.current);
         let mut next = std::mem::take(&mut self.next);
-        current.clear();
-        current.push(pack(site % side, site / side));
+        current[0] = pack(site % side, site / side);
+        let mut n_current = 1usize;
         let mut a = Avalanche::default();
-        while !current.is_empty() {
+        while n_current > 0 {
             a.duration += 1;
-            next.clear();
-            for &packed in &current {
+            a.size += n_current as u64;
+            let mut n_next = 0usize;
+            for k in 0..n_current {
+                let packed = current[k];
                 let (x, y) = unpack(packed);
                 let i = y * side + x;
                 heights[i] -= THRESHOLD;
-                a.size += 1;
-                if last_toppled[i] != stamp {
-                    last_toppled[i] = stamp;
-                    a.area += 1;
-                    activity[i] += 1;
-                }
-                if heights[i] >= THRESHOLD {
-                    next.push(packed);
-                }
+                let first = u64::from(last_toppled[i] != stamp);
+                last_toppled[i] = stamp;
+                a.area += first;
+                activity[i] += first;
+                next[n_next] = packed;
+                n_next += usize::from(heights[i] >= THRESHOLD);
                 // Each neighbour gains a grain; it joins the next generation
                 // when it reaches the threshold exactly (so at most once).
-                let mut give = |j: usize, p: u32| {
-                    heights[j] += 1;
-                    if heights[j] == THRESHOLD {
-                        debug_assert!(next.len() < next.capacity());
-                        next.push(p);
-                    }
-                };
                 if x > 0 {
-                    give(i - 1, packed - 1);
+                    let j = i - 1;
+                    heights[j] += 1;
+                    next[n_next] = packed - 1;
+                    n_next += usize::from(heights[j] == THRESHOLD);
                 }
                 if x < last {
-                    give(i + 1, packed + 1);
+                    let j = i + 1;
+                    heights[j] += 1;
+                    next[n_next] = packed + 1;
+                    n_next += usize::from(heights[j] == THRESHOLD);
                 }
                 if y > 0 {
-                    give(i - side, packed - (1 << 16));
+                    let j = i - side;
+                    heights[j] += 1;
+                    next[n_next] = packed - (1 << 16);
+                    n_next += usize::from(heights[j] == THRESHOLD);
                 }
                 if y < last {
-                    give(i + side, packed + (1 << 16));
+                    let j = i + side;
+                    heights[j] += 1;
+                    next[n_next] = packed + (1 << 16);
+                    n_next += usize::from(heights[j] == THRESHOLD);
                 }
             }
             std::mem::swap(&mut current, &mut next);
+            n_current = n_next;
         }
         self.current = current;
         self.next = next;
