@@ -12,6 +12,18 @@ const FK_VERSION_MINOR = 1
 const FK_VERSION_PATCH = 0
 const FK_VERSION_NUMBER = 100
 const FK_VERSION_STRING = "0.1.0"
+const FK_NF_ACT_IDENTITY = 0
+const FK_NF_ACT_RELU = 1
+const FK_NF_ACT_LEAKY_RELU = 2
+const FK_NF_ACT_SILU = 3
+const FK_NF_ACT_GELU_TANH = 4
+const FK_NF_ACT_TANH = 5
+const FK_NF_ACT_SIGMOID = 6
+const FK_NF_ACT_SOFTPLUS = 7
+const FK_NF_ACT_SINE = 8
+const FK_NF_ENC_IDENTITY = 0
+const FK_NF_ENC_FOURIER = 1
+const FK_NF_ENC_POSITIONAL = 2
 # enum fk_status
 const FK_OK = Int32(0)
 const FK_ERR_NULL_POINTER = Int32(1)
@@ -41,6 +53,27 @@ struct fk_simd_capabilities
     f64_lanes::UInt32
     fma::UInt32
     level::Ptr{UInt8}
+end
+
+struct fk_nf_layer
+    out_dim::Csize_t
+    activation::Int32
+    activation_param::Cfloat
+    weight::Ptr{Cfloat}
+    bias::Ptr{Cfloat}
+end
+
+struct fk_nf_params
+    struct_size::UInt32
+    in_dim::Csize_t
+    encoding::Int32
+    n_frequencies::Csize_t
+    fourier_b::Ptr{Cfloat}
+    include_input::Int32
+    skip_layer::Csize_t
+    n_layers::Csize_t
+    layers::Ref{fk_nf_layer}
+    task_slots::Csize_t
 end
 
 fk_version() =
@@ -75,5 +108,38 @@ fk_rng_fill_uniform_f32(seed, stream, counter_offset, out, n) =
 
 fk_rng_fill_normal_f64(seed, stream, counter_offset, out, n) =
     ccall((:fk_rng_fill_normal_f64, libfieldkern), Int32, (UInt64, UInt64, UInt64, Ptr{Cdouble}, Csize_t, ), seed, stream, counter_offset, out, n)
+
+fk_nf_params_default() =
+    ccall((:fk_nf_params_default, libfieldkern), fk_nf_params, ())
+
+fk_nf_model_create(params, out) =
+    ccall((:fk_nf_model_create, libfieldkern), Int32, (Ref{fk_nf_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_nf_model_destroy(model) =
+    ccall((:fk_nf_model_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), model)
+
+fk_nf_model_update_weights(model) =
+    ccall((:fk_nf_model_update_weights, libfieldkern), Int32, (Ptr{Cvoid}, ), model)
+
+fk_nf_model_dims(model, out_in_dim, out_out_dim) =
+    ccall((:fk_nf_model_dims, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Csize_t}, Ptr{Csize_t}, ), model, out_in_dim, out_out_dim)
+
+fk_nf_forward(model, n, in_dim, x, out_dim, out) =
+    ccall((:fk_nf_forward, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Csize_t, Ptr{Cfloat}, Csize_t, Ptr{Cfloat}, ), model, n, in_dim, x, out_dim, out)
+
+fk_nf_forward_f64(model, n, in_dim, x, out_dim, out) =
+    ccall((:fk_nf_forward_f64, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Csize_t, Ptr{Cdouble}, Csize_t, Ptr{Cdouble}, ), model, n, in_dim, x, out_dim, out)
+
+fk_nf_gradient(model, n, in_dim, x, value, grad) =
+    ccall((:fk_nf_gradient, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Csize_t, Ptr{Cfloat}, Ptr{Cfloat}, Ptr{Cfloat}, ), model, n, in_dim, x, value, grad)
+
+fk_nf_gradient_f64(model, n, in_dim, x, value, grad) =
+    ccall((:fk_nf_gradient_f64, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{Cdouble}, ), model, n, in_dim, x, value, grad)
+
+fk_nf_jacobian(model, n, in_dim, x, out_dim, out, jac) =
+    ccall((:fk_nf_jacobian, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Csize_t, Ptr{Cfloat}, Csize_t, Ptr{Cfloat}, Ptr{Cfloat}, ), model, n, in_dim, x, out_dim, out, jac)
+
+fk_nf_jacobian_f64(model, n, in_dim, x, out_dim, out, jac) =
+    ccall((:fk_nf_jacobian_f64, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Csize_t, Ptr{Cdouble}, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, ), model, n, in_dim, x, out_dim, out, jac)
 
 end # module

@@ -10,6 +10,18 @@ module fieldkern
   integer(c_int32_t), parameter :: FK_VERSION_PATCH = 0
   integer(c_int32_t), parameter :: FK_VERSION_NUMBER = 100
   character(len=*), parameter :: FK_VERSION_STRING_VALUE = "0.1.0"
+  integer(c_int32_t), parameter :: FK_NF_ACT_IDENTITY = 0
+  integer(c_int32_t), parameter :: FK_NF_ACT_RELU = 1
+  integer(c_int32_t), parameter :: FK_NF_ACT_LEAKY_RELU = 2
+  integer(c_int32_t), parameter :: FK_NF_ACT_SILU = 3
+  integer(c_int32_t), parameter :: FK_NF_ACT_GELU_TANH = 4
+  integer(c_int32_t), parameter :: FK_NF_ACT_TANH = 5
+  integer(c_int32_t), parameter :: FK_NF_ACT_SIGMOID = 6
+  integer(c_int32_t), parameter :: FK_NF_ACT_SOFTPLUS = 7
+  integer(c_int32_t), parameter :: FK_NF_ACT_SINE = 8
+  integer(c_int32_t), parameter :: FK_NF_ENC_IDENTITY = 0
+  integer(c_int32_t), parameter :: FK_NF_ENC_FOURIER = 1
+  integer(c_int32_t), parameter :: FK_NF_ENC_POSITIONAL = 2
   ! enum fk_status
   integer(c_int32_t), parameter :: FK_OK = 0
   integer(c_int32_t), parameter :: FK_ERR_NULL_POINTER = 1
@@ -40,6 +52,27 @@ module fieldkern
     integer(c_int32_t) :: fma
     type(c_ptr) :: level
   end type fk_simd_capabilities
+
+  type, bind(C) :: fk_nf_layer
+    integer(c_size_t) :: out_dim
+    integer(c_int32_t) :: activation
+    real(c_float) :: activation_param
+    type(c_ptr) :: weight
+    type(c_ptr) :: bias
+  end type fk_nf_layer
+
+  type, bind(C) :: fk_nf_params
+    integer(c_int32_t) :: struct_size
+    integer(c_size_t) :: in_dim
+    integer(c_int32_t) :: encoding
+    integer(c_size_t) :: n_frequencies
+    type(c_ptr) :: fourier_b
+    integer(c_int32_t) :: include_input
+    integer(c_size_t) :: skip_layer
+    integer(c_size_t) :: n_layers
+    type(c_ptr) :: layers
+    integer(c_size_t) :: task_slots
+  end type fk_nf_params
 
   interface
 
@@ -133,6 +166,117 @@ module fieldkern
       real(c_double), intent(inout) :: out(*)
       integer(c_size_t), value :: n
     end function fk_rng_fill_normal_f64
+
+    function fk_nf_params_default() bind(C, name="fk_nf_params_default")
+      import
+      implicit none
+      type(fk_nf_params) :: fk_nf_params_default
+    end function fk_nf_params_default
+
+    function fk_nf_model_create(params, out) bind(C, name="fk_nf_model_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_model_create
+      type(fk_nf_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_nf_model_create
+
+    subroutine fk_nf_model_destroy(model) bind(C, name="fk_nf_model_destroy")
+      import
+      implicit none
+      type(c_ptr), value :: model
+    end subroutine fk_nf_model_destroy
+
+    function fk_nf_model_update_weights(model) bind(C, name="fk_nf_model_update_weights")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_model_update_weights
+      type(c_ptr), value :: model
+    end function fk_nf_model_update_weights
+
+    function fk_nf_model_dims(model, out_in_dim, out_out_dim) bind(C, name="fk_nf_model_dims")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_model_dims
+      type(c_ptr), value :: model
+      integer(c_size_t), intent(out) :: out_in_dim
+      integer(c_size_t), intent(out) :: out_out_dim
+    end function fk_nf_model_dims
+
+    function fk_nf_forward(model, n, in_dim, x, out_dim, out) bind(C, name="fk_nf_forward")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_forward
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: in_dim
+      real(c_float), intent(in) :: x(*)
+      integer(c_size_t), value :: out_dim
+      real(c_float), intent(inout) :: out(*)
+    end function fk_nf_forward
+
+    function fk_nf_forward_f64(model, n, in_dim, x, out_dim, out) bind(C, name="fk_nf_forward_f64")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_forward_f64
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: in_dim
+      real(c_double), intent(in) :: x(*)
+      integer(c_size_t), value :: out_dim
+      real(c_double), intent(inout) :: out(*)
+    end function fk_nf_forward_f64
+
+    function fk_nf_gradient(model, n, in_dim, x, value, grad) bind(C, name="fk_nf_gradient")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_gradient
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: in_dim
+      real(c_float), intent(in) :: x(*)
+      real(c_float), intent(inout) :: value(*)
+      real(c_float), intent(inout) :: grad(*)
+    end function fk_nf_gradient
+
+    function fk_nf_gradient_f64(model, n, in_dim, x, value, grad) bind(C, name="fk_nf_gradient_f64")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_gradient_f64
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: in_dim
+      real(c_double), intent(in) :: x(*)
+      real(c_double), intent(inout) :: value(*)
+      real(c_double), intent(inout) :: grad(*)
+    end function fk_nf_gradient_f64
+
+    function fk_nf_jacobian(model, n, in_dim, x, out_dim, out, jac) bind(C, name="fk_nf_jacobian")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_jacobian
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: in_dim
+      real(c_float), intent(in) :: x(*)
+      integer(c_size_t), value :: out_dim
+      real(c_float), intent(inout) :: out(*)
+      real(c_float), intent(inout) :: jac(*)
+    end function fk_nf_jacobian
+
+    function fk_nf_jacobian_f64(model, n, in_dim, x, out_dim, out, jac) bind(C, &
+        name="fk_nf_jacobian_f64")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_jacobian_f64
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: in_dim
+      real(c_double), intent(in) :: x(*)
+      integer(c_size_t), value :: out_dim
+      real(c_double), intent(inout) :: out(*)
+      real(c_double), intent(inout) :: jac(*)
+    end function fk_nf_jacobian_f64
   end interface
 
 contains

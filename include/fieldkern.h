@@ -17,6 +17,69 @@
 
 
 /**
+ * Activation `a(z) = z`.
+ */
+#define FK_NF_ACT_IDENTITY 0
+
+/**
+ * `max(z, 0)`.
+ */
+#define FK_NF_ACT_RELU 1
+
+/**
+ * `z >= 0 ? z : slope z`, slope = `activation_param` (PyTorch default 0.01).
+ */
+#define FK_NF_ACT_LEAKY_RELU 2
+
+/**
+ * SiLU: `z / (1 + e^-z)`.
+ */
+#define FK_NF_ACT_SILU 3
+
+/**
+ * GELU, tanh form: `0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3)))`.
+ */
+#define FK_NF_ACT_GELU_TANH 4
+
+/**
+ * `tanh z`.
+ */
+#define FK_NF_ACT_TANH 5
+
+/**
+ * `1 / (1 + e^-z)`.
+ */
+#define FK_NF_ACT_SIGMOID 6
+
+/**
+ * `ln(1 + e^z)` (`z` for `z > 20`, as PyTorch's Softplus).
+ */
+#define FK_NF_ACT_SOFTPLUS 7
+
+/**
+ * SIREN: `sin(omega_0 z)`, omega_0 = `activation_param` (SIREN uses 30).
+ */
+#define FK_NF_ACT_SINE 8
+
+/**
+ * Encoding `gamma(x) = x`.
+ */
+#define FK_NF_ENC_IDENTITY 0
+
+/**
+ * Fourier features `[sin(2 pi B x), cos(2 pi B x)]`, `B` = `fourier_b`
+ * (`[n_frequencies][in_dim]`), width `2 n_frequencies`.
+ */
+#define FK_NF_ENC_FOURIER 1
+
+/**
+ * NeRF positional encoding with `L = n_frequencies` octaves:
+ * `[x (if include_input), sin(2^0 pi x), cos(2^0 pi x), ..., cos(2^(L-1) pi x)]`,
+ * each a block of `in_dim` entries; width `in_dim (2L + include_input)`.
+ */
+#define FK_NF_ENC_POSITIONAL 2
+
+/**
  * Status returned by every fallible fieldkern function. `FK_OK` is 0; every
  * failure class has its own value, fixed forever (never reused). In C the type
  * is `int32_t`; `fk_status_str` names a value and `fk_last_error` explains the
@@ -121,6 +184,12 @@ typedef int32_t fk_status;
 #endif // __cplusplus
 
 /**
+ * A neural-field model (opaque). Create with `fk_nf_model_create`, free
+ * with `fk_nf_model_destroy`.
+ */
+typedef struct fk_nf_model fk_nf_model;
+
+/**
  * SIMD capabilities compiled into this build of the library (`fk_simd_info`).
  */
 typedef struct fk_simd_capabilities {
@@ -145,6 +214,85 @@ typedef struct fk_simd_capabilities {
      */
     const char *level;
 } fk_simd_capabilities;
+
+/**
+ * One dense layer `h' = a(W h + b)` of a model description.
+ */
+typedef struct fk_nf_layer {
+    /**
+     * Output width (rows of `weight`).
+     */
+    size_t out_dim;
+    /**
+     * One of `FK_NF_ACT_*`.
+     */
+    int32_t activation;
+    /**
+     * Leaky-ReLU slope or SIREN omega_0; ignored by the other activations.
+     */
+    float activation_param;
+    /**
+     * `[out_dim][in_dim]` row-major, as PyTorch's `nn.Linear.weight`;
+     * `in_dim` is the previous layer's `out_dim` (the encoding width for
+     * layer 0), plus the encoding width for the skip layer. Borrowed for the
+     * model's lifetime (see `fk_nf_model_create`).
+     */
+    const float *weight;
+    /**
+     * `[out_dim]`, or NULL for no bias. Borrowed like `weight`.
+     */
+    const float *bias;
+} fk_nf_layer;
+
+/**
+ * Description of a neural field for `fk_nf_model_create`. Get defaults from
+ * `fk_nf_params_default()`, then set the fields.
+ */
+typedef struct fk_nf_params {
+    /**
+     * `sizeof(fk_nf_params)`, set by `fk_nf_params_default`.
+     */
+    uint32_t struct_size;
+    /**
+     * Input dimension `d` (coordinates per point).
+     */
+    size_t in_dim;
+    /**
+     * One of `FK_NF_ENC_*` (default `FK_NF_ENC_IDENTITY`).
+     */
+    int32_t encoding;
+    /**
+     * Fourier: rows of `B`; positional: octaves `L`; else ignored.
+     */
+    size_t n_frequencies;
+    /**
+     * Fourier matrix `B`, `[n_frequencies][in_dim]` row-major (copied at create).
+     */
+    const float *fourier_b;
+    /**
+     * Positional encoding: 1 to include `x` itself (default 1).
+     */
+    int32_t include_input;
+    /**
+     * 0: no skip connection; `k >= 1`: layer `k`'s input is
+     * `[gamma(x), h_{k-1}]` (encoded input first, as in NeRF).
+     */
+    size_t skip_layer;
+    /**
+     * Number of dense layers (the last one's `out_dim` is the field's output).
+     */
+    size_t n_layers;
+    /**
+     * `n_layers` layer descriptions (the array is copied at create; the
+     * weights it points to are borrowed).
+     */
+    const struct fk_nf_layer *layers;
+    /**
+     * Workspaces = most tasks one call is split into; 0 = default (16), at
+     * most 64. More slots than threads balance load; results do not depend on it.
+     */
+    size_t task_slots;
+} fk_nf_params;
 
 #ifdef __cplusplus
 extern "C" {
@@ -279,6 +427,167 @@ fk_status fk_rng_fill_normal_f64(uint64_t seed,
                                  uint64_t counter_offset,
                                  double *out,
                                  size_t n);
+
+/**
+ * Default parameters: `struct_size` set, identity encoding, no layers,
+ * `include_input = 1`, no skip connection, default task slots.
+ */
+struct fk_nf_params fk_nf_params_default(void);
+
+/**
+ * Creates a model from `params`: validates the description, packs the
+ * weights into SIMD panels and allocates one workspace per task slot (all
+ * allocation happens here).
+ *
+ * Ownership: the `layers` array and `fourier_b` are copied; the dense
+ * weights and biases are **borrowed for the model's lifetime**: they are
+ * packed now and read again by `fk_nf_model_update_weights`, so keep them
+ * alive (and unchanged, unless you call that function) until
+ * `fk_nf_model_destroy`.
+ *
+ * Errors (nothing is created, `*out` untouched): `FK_ERR_NULL_POINTER`
+ * (`params`, `out`, `layers`, a weight, or `fourier_b` for Fourier
+ * features), `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE` (zero or too large
+ * widths, no layers), `FK_ERR_UNKNOWN_ENUM` (activation or encoding code),
+ * `FK_ERR_OUT_OF_RANGE` (skip_layer, octaves, task_slots),
+ * `FK_ERR_NON_FINITE` (a weight, bias, `B` entry or activation parameter).
+ *
+ * # Safety
+ * `params` must point to a valid `fk_nf_params` whose pointers satisfy the
+ * sizes above; `out` must be writable.
+ */
+fk_status fk_nf_model_create(const struct fk_nf_params *params, struct fk_nf_model **out);
+
+/**
+ * Frees a model. NULL is a no-op. A pointer that is not a live model is
+ * left alone (the error goes to `fk_last_error`). Not thread-safe with
+ * other calls on the same model.
+ *
+ * # Safety
+ * `model` must be NULL or a handle from `fk_nf_model_create`/`_load`.
+ */
+void fk_nf_model_destroy(struct fk_nf_model *model);
+
+/**
+ * Re-reads the borrowed dense weights and biases of a model made by
+ * `fk_nf_model_create` (e.g. after the caller updated them in place) and
+ * re-packs them. Allocates nothing. All values are checked first: on error
+ * (`FK_ERR_NON_FINITE`) the model keeps its previous weights.
+ * `FK_ERR_INVALID_SIZE` for a model that owns its weights (loaded).
+ *
+ * # Safety
+ * `model` must be a live model whose borrowed weights are still valid.
+ */
+fk_status fk_nf_model_update_weights(struct fk_nf_model *model);
+
+/**
+ * Writes the model's input and output dimensions.
+ *
+ * # Safety
+ * `model` must be a live model; `out_in_dim`, `out_out_dim` writable.
+ */
+fk_status fk_nf_model_dims(const struct fk_nf_model *model,
+                           size_t *out_in_dim,
+                           size_t *out_out_dim);
+
+/**
+ * Evaluates the field at `n` points: `out[p][o] = f_o(x[p])`; `x` is
+ * `[n][in_dim]`, `out` `[n][out_dim]`, row-major `float`. `in_dim` and
+ * `out_dim` must equal the model's (a check on the caller's layout).
+ *
+ * Parallel on the library's pool; allocates nothing; bitwise identical for
+ * any thread count and any split of the batch into calls. NaN inputs
+ * propagate to that point's outputs. One model must not be used by two
+ * threads at once (`FK_ERR_BUSY`); distinct models may.
+ *
+ * `n = 0` is a no-op. Errors (outputs untouched): `FK_ERR_NULL_POINTER`,
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE` (dimension mismatch),
+ * `FK_ERR_MISALIGNED`, `FK_ERR_BUSY`.
+ *
+ * # Safety
+ * `x` readable and `out` writable for the sizes above, not overlapping.
+ */
+fk_status fk_nf_forward(struct fk_nf_model *model,
+                        size_t n,
+                        size_t in_dim,
+                        const float *x,
+                        size_t out_dim,
+                        float *out);
+
+/**
+ * `fk_nf_forward` for `double` arrays: inputs are rounded to `float`, the
+ * field is evaluated in `float`, outputs are widened. Same rules.
+ *
+ * # Safety
+ * As `fk_nf_forward`.
+ */
+fk_status fk_nf_forward_f64(struct fk_nf_model *model,
+                            size_t n,
+                            size_t in_dim,
+                            const double *x,
+                            size_t out_dim,
+                            double *out);
+
+/**
+ * Value and input gradient of a scalar field (`out_dim == 1`), fused with
+ * the forward pass: `value[p] = f(x[p])`, `grad[p][d] = df/dx_d (x[p])`,
+ * `grad` `[n][in_dim]`. For a potential U, forces are `-grad`. Costs about
+ * two forward passes. Same threading, determinism and error rules as
+ * `fk_nf_forward`; `FK_ERR_INVALID_SIZE` if the model's `out_dim != 1`.
+ *
+ * # Safety
+ * `x` readable, `value` and `grad` writable for the sizes above.
+ */
+fk_status fk_nf_gradient(struct fk_nf_model *model,
+                         size_t n,
+                         size_t in_dim,
+                         const float *x,
+                         float *value,
+                         float *grad);
+
+/**
+ * `fk_nf_gradient` for `double` arrays (evaluated in `float`).
+ *
+ * # Safety
+ * As `fk_nf_gradient`.
+ */
+fk_status fk_nf_gradient_f64(struct fk_nf_model *model,
+                             size_t n,
+                             size_t in_dim,
+                             const double *x,
+                             double *value,
+                             double *grad);
+
+/**
+ * Values and full Jacobian of a vector field: `out[p][o] = f_o(x[p])`,
+ * `jac[p][o][d] = df_o/dx_d (x[p])`, `jac` `[n][out_dim][in_dim]` (e.g. the
+ * derivatives of a metric field). One forward and `out_dim` backward passes
+ * per tile. Same rules as `fk_nf_forward`.
+ *
+ * # Safety
+ * `x` readable, `out` and `jac` writable for the sizes above.
+ */
+fk_status fk_nf_jacobian(struct fk_nf_model *model,
+                         size_t n,
+                         size_t in_dim,
+                         const float *x,
+                         size_t out_dim,
+                         float *out,
+                         float *jac);
+
+/**
+ * `fk_nf_jacobian` for `double` arrays (evaluated in `float`).
+ *
+ * # Safety
+ * As `fk_nf_jacobian`.
+ */
+fk_status fk_nf_jacobian_f64(struct fk_nf_model *model,
+                             size_t n,
+                             size_t in_dim,
+                             const double *x,
+                             size_t out_dim,
+                             double *out,
+                             double *jac);
 
 #ifdef __cplusplus
 }  // extern "C"

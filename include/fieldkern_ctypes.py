@@ -15,6 +15,18 @@ FK_VERSION_MINOR = 1
 FK_VERSION_PATCH = 0
 FK_VERSION_NUMBER = 100
 FK_VERSION_STRING = "0.1.0"
+FK_NF_ACT_IDENTITY = 0
+FK_NF_ACT_RELU = 1
+FK_NF_ACT_LEAKY_RELU = 2
+FK_NF_ACT_SILU = 3
+FK_NF_ACT_GELU_TANH = 4
+FK_NF_ACT_TANH = 5
+FK_NF_ACT_SIGMOID = 6
+FK_NF_ACT_SOFTPLUS = 7
+FK_NF_ACT_SINE = 8
+FK_NF_ENC_IDENTITY = 0
+FK_NF_ENC_FOURIER = 1
+FK_NF_ENC_POSITIONAL = 2
 # enum fk_status
 FK_OK = 0
 FK_ERR_NULL_POINTER = 1
@@ -49,6 +61,31 @@ class fk_simd_capabilities(ctypes.Structure):
     ]
 
 
+class fk_nf_layer(ctypes.Structure):
+    _fields_ = [
+        ('out_dim', ctypes.c_size_t),
+        ('activation', ctypes.c_int32),
+        ('activation_param', ctypes.c_float),
+        ('weight', ctypes.POINTER(ctypes.c_float)),
+        ('bias', ctypes.POINTER(ctypes.c_float)),
+    ]
+
+
+class fk_nf_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('in_dim', ctypes.c_size_t),
+        ('encoding', ctypes.c_int32),
+        ('n_frequencies', ctypes.c_size_t),
+        ('fourier_b', ctypes.POINTER(ctypes.c_float)),
+        ('include_input', ctypes.c_int32),
+        ('skip_layer', ctypes.c_size_t),
+        ('n_layers', ctypes.c_size_t),
+        ('layers', ctypes.POINTER(fk_nf_layer)),
+        ('task_slots', ctypes.c_size_t),
+    ]
+
+
 SIGNATURES = {
     'fk_version': (ctypes.c_uint32, []),
     'fk_version_string': (ctypes.c_char_p, []),
@@ -61,6 +98,17 @@ SIGNATURES = {
     'fk_rng_fill_uniform_f64': (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
     'fk_rng_fill_uniform_f32': (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t]),
     'fk_rng_fill_normal_f64': (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
+    'fk_nf_params_default': (fk_nf_params, []),
+    'fk_nf_model_create': (ctypes.c_int32, [ctypes.POINTER(fk_nf_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_nf_model_destroy': (None, [ctypes.c_void_p]),
+    'fk_nf_model_update_weights': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_nf_model_dims': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_size_t)]),
+    'fk_nf_forward': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.POINTER(ctypes.c_float)]),
+    'fk_nf_forward_f64': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double)]),
+    'fk_nf_gradient': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]),
+    'fk_nf_gradient_f64': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_nf_jacobian': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]),
+    'fk_nf_jacobian_f64': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
 }
 
 

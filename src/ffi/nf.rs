@@ -1,0 +1,607 @@
+//! Header section "Neural fields": fused SIMD forward passes of trained MLP
+//! fields (encoding + dense stack), their input gradients and Jacobians.
+//!
+//! A model is built from a description with caller-owned weights
+//! (`fk_nf_model_create`). Inputs are row-major `[n][in_dim]`, outputs
+//! `[n][out_dim]`, computed in `float`; the `_f64` entry points convert per
+//! tile (no allocation). Calls are parallel on the library's pool and
+//! bitwise identical for any thread count and any split of the batch.
+//! NaN inputs are not rejected: they propagate to NaN outputs of that point
+//! only (checking every input would cost a pass over the batch).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::boundary::{guard, guard_value, slice, slice_mut};
+use super::handle;
+use super::status::fk_status;
+use crate::error::{Error, ErrorKind, Result};
+use crate::nf::model::layer_input_dims;
+use crate::nf::{Activation, Encoding, LayerSpec, Model, ModelSpec, Scalar};
+
+/// Activation `a(z) = z`.
+pub const FK_NF_ACT_IDENTITY: i32 = 0;
+/// `max(z, 0)`.
+pub const FK_NF_ACT_RELU: i32 = 1;
+/// `z >= 0 ? z : slope z`, slope = `activation_param` (PyTorch default 0.01).
+pub const FK_NF_ACT_LEAKY_RELU: i32 = 2;
+/// SiLU: `z / (1 + e^-z)`.
+pub const FK_NF_ACT_SILU: i32 = 3;
+/// GELU, tanh form: `0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3)))`.
+pub const FK_NF_ACT_GELU_TANH: i32 = 4;
+/// `tanh z`.
+pub const FK_NF_ACT_TANH: i32 = 5;
+/// `1 / (1 + e^-z)`.
+pub const FK_NF_ACT_SIGMOID: i32 = 6;
+/// `ln(1 + e^z)` (`z` for `z > 20`, as PyTorch's Softplus).
+pub const FK_NF_ACT_SOFTPLUS: i32 = 7;
+/// SIREN: `sin(omega_0 z)`, omega_0 = `activation_param` (SIREN uses 30).
+pub const FK_NF_ACT_SINE: i32 = 8;
+
+/// Encoding `gamma(x) = x`.
+pub const FK_NF_ENC_IDENTITY: i32 = 0;
+/// Fourier features `[sin(2 pi B x), cos(2 pi B x)]`, `B` = `fourier_b`
+/// (`[n_frequencies][in_dim]`), width `2 n_frequencies`.
+pub const FK_NF_ENC_FOURIER: i32 = 1;
+/// NeRF positional encoding with `L = n_frequencies` octaves:
+/// `[x (if include_input), sin(2^0 pi x), cos(2^0 pi x), ..., cos(2^(L-1) pi x)]`,
+/// each a block of `in_dim` entries; width `in_dim (2L + include_input)`.
+pub const FK_NF_ENC_POSITIONAL: i32 = 2;
+
+/// One dense layer `h' = a(W h + b)` of a model description.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fk_nf_layer {
+    /// Output width (rows of `weight`).
+    pub out_dim: usize,
+    /// One of `FK_NF_ACT_*`.
+    pub activation: i32,
+    /// Leaky-ReLU slope or SIREN omega_0; ignored by the other activations.
+    pub activation_param: f32,
+    /// `[out_dim][in_dim]` row-major, as PyTorch's `nn.Linear.weight`;
+    /// `in_dim` is the previous layer's `out_dim` (the encoding width for
+    /// layer 0), plus the encoding width for the skip layer. Borrowed for the
+    /// model's lifetime (see `fk_nf_model_create`).
+    pub weight: *const f32,
+    /// `[out_dim]`, or NULL for no bias. Borrowed like `weight`.
+    pub bias: *const f32,
+}
+
+/// Description of a neural field for `fk_nf_model_create`. Get defaults from
+/// `fk_nf_params_default()`, then set the fields.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fk_nf_params {
+    /// `sizeof(fk_nf_params)`, set by `fk_nf_params_default`.
+    pub struct_size: u32,
+    /// Input dimension `d` (coordinates per point).
+    pub in_dim: usize,
+    /// One of `FK_NF_ENC_*` (default `FK_NF_ENC_IDENTITY`).
+    pub encoding: i32,
+    /// Fourier: rows of `B`; positional: octaves `L`; else ignored.
+    pub n_frequencies: usize,
+    /// Fourier matrix `B`, `[n_frequencies][in_dim]` row-major (copied at create).
+    pub fourier_b: *const f32,
+    /// Positional encoding: 1 to include `x` itself (default 1).
+    pub include_input: i32,
+    /// 0: no skip connection; `k >= 1`: layer `k`'s input is
+    /// `[gamma(x), h_{k-1}]` (encoded input first, as in NeRF).
+    pub skip_layer: usize,
+    /// Number of dense layers (the last one's `out_dim` is the field's output).
+    pub n_layers: usize,
+    /// `n_layers` layer descriptions (the array is copied at create; the
+    /// weights it points to are borrowed).
+    pub layers: *const fk_nf_layer,
+    /// Workspaces = most tasks one call is split into; 0 = default (16), at
+    /// most 64. More slots than threads balance load; results do not depend on it.
+    pub task_slots: usize,
+}
+
+/// A neural-field model (opaque). Create with `fk_nf_model_create`, free
+/// with `fk_nf_model_destroy`.
+#[allow(non_camel_case_types)]
+pub struct fk_nf_model {
+    _opaque: [u8; 0],
+}
+
+const NF_MAGIC: u64 = 0x666B_6E66_6D6F_6431; // "fknfmod1"
+const NF_KIND: &str = "fk_nf_model";
+
+pub(crate) struct NfHandle {
+    busy: AtomicBool,
+    pub(crate) model: Model,
+    /// The caller's layer descriptions (borrowed weights), for
+    /// `fk_nf_model_update_weights`; empty for models that own their weights.
+    borrowed: Vec<fk_nf_layer>,
+}
+
+/// Marks the handle busy for one call (`FK_ERR_BUSY` if another thread is in it).
+struct BusyGuard<'a>(&'a AtomicBool);
+
+impl<'a> BusyGuard<'a> {
+    fn enter(flag: &'a AtomicBool) -> Result<BusyGuard<'a>> {
+        if flag.swap(true, Ordering::Acquire) {
+            return Err(Error::new(
+                ErrorKind::Busy,
+                "the model is in use by another thread (one handle per thread at a time)",
+            ));
+        }
+        Ok(BusyGuard(flag))
+    }
+}
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// Default parameters: `struct_size` set, identity encoding, no layers,
+/// `include_input = 1`, no skip connection, default task slots.
+#[no_mangle]
+pub extern "C" fn fk_nf_params_default() -> fk_nf_params {
+    guard_value("fk_nf_params_default", default_params(), default_params)
+}
+
+fn default_params() -> fk_nf_params {
+    fk_nf_params {
+        struct_size: std::mem::size_of::<fk_nf_params>() as u32,
+        in_dim: 0,
+        encoding: FK_NF_ENC_IDENTITY,
+        n_frequencies: 0,
+        fourier_b: std::ptr::null(),
+        include_input: 1,
+        skip_layer: 0,
+        n_layers: 0,
+        layers: std::ptr::null(),
+        task_slots: 0,
+    }
+}
+
+/// Layer specs from the caller's layer array.
+///
+/// # Safety
+/// Every non-NULL weight/bias pointer must point to the sizes the layer
+/// description implies.
+unsafe fn layer_specs<'a>(
+    layers: &[fk_nf_layer],
+    enc_dim: usize,
+    skip_layer: Option<usize>,
+) -> Result<Vec<LayerSpec<'a>>> {
+    let outs: Vec<usize> = layers.iter().map(|l| l.out_dim).collect();
+    let ins = layer_input_dims(enc_dim, skip_layer, &outs);
+    let mut specs = Vec::with_capacity(layers.len());
+    for (l, (layer, &in_dim)) in layers.iter().zip(&ins).enumerate() {
+        let activation = Activation::from_code(layer.activation, layer.activation_param)
+            .map_err(|e| Error::new(e.kind, format!("layers[{l}]: {}", e.message)))?;
+        let count = layer.out_dim.checked_mul(in_dim).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidSize,
+                format!("layers[{l}]: size overflow"),
+            )
+        })?;
+        if count == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!("layers[{l}]: out_dim = {} must be >= 1", layer.out_dim),
+            ));
+        }
+        // SAFETY: the caller provides out_dim * in_dim floats at `weight`.
+        let weight = unsafe { slice(layer.weight, count, &format!("layers[{l}].weight")) }?;
+        let bias = if layer.bias.is_null() {
+            None
+        } else {
+            // SAFETY: the caller provides out_dim floats at a non-NULL `bias`.
+            Some(unsafe { slice(layer.bias, layer.out_dim, &format!("layers[{l}].bias")) }?)
+        };
+        specs.push(LayerSpec {
+            out_dim: layer.out_dim,
+            activation,
+            weight,
+            bias,
+        });
+    }
+    Ok(specs)
+}
+
+/// Creates a model from `params`: validates the description, packs the
+/// weights into SIMD panels and allocates one workspace per task slot (all
+/// allocation happens here).
+///
+/// Ownership: the `layers` array and `fourier_b` are copied; the dense
+/// weights and biases are **borrowed for the model's lifetime**: they are
+/// packed now and read again by `fk_nf_model_update_weights`, so keep them
+/// alive (and unchanged, unless you call that function) until
+/// `fk_nf_model_destroy`.
+///
+/// Errors (nothing is created, `*out` untouched): `FK_ERR_NULL_POINTER`
+/// (`params`, `out`, `layers`, a weight, or `fourier_b` for Fourier
+/// features), `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE` (zero or too large
+/// widths, no layers), `FK_ERR_UNKNOWN_ENUM` (activation or encoding code),
+/// `FK_ERR_OUT_OF_RANGE` (skip_layer, octaves, task_slots),
+/// `FK_ERR_NON_FINITE` (a weight, bias, `B` entry or activation parameter).
+///
+/// # Safety
+/// `params` must point to a valid `fk_nf_params` whose pointers satisfy the
+/// sizes above; `out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_model_create(
+    params: *const fk_nf_params,
+    out: *mut *mut fk_nf_model,
+) -> fk_status {
+    guard("fk_nf_model_create", || {
+        if out.is_null() {
+            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
+        }
+        // SAFETY: checked for NULL/alignment by `slice`; one element.
+        let p = unsafe { slice(params, 1, "params") }?[0];
+        if p.struct_size as usize != std::mem::size_of::<fk_nf_params>() {
+            return Err(Error::new(
+                ErrorKind::StructSize,
+                format!(
+                    "params.struct_size = {} but this library reads {}-byte fk_nf_params \
+                     (use fk_nf_params_default())",
+                    p.struct_size,
+                    std::mem::size_of::<fk_nf_params>()
+                ),
+            ));
+        }
+        let b = if p.encoding == FK_NF_ENC_FOURIER {
+            let count = p.n_frequencies.saturating_mul(p.in_dim);
+            // SAFETY: the caller provides n_frequencies * in_dim floats at fourier_b.
+            Some(unsafe { slice(p.fourier_b, count, "fourier_b") }?)
+        } else {
+            None
+        };
+        let encoding = Encoding::from_code(
+            p.encoding,
+            p.in_dim,
+            p.n_frequencies,
+            b,
+            p.include_input != 0,
+        )?;
+        if p.n_layers == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                "n_layers = 0: a model needs >= 1 layer",
+            ));
+        }
+        // SAFETY: the caller provides n_layers descriptions at `layers`.
+        let layers = unsafe { slice(p.layers, p.n_layers, "layers") }?;
+        let skip_layer = (p.skip_layer != 0).then_some(p.skip_layer);
+        let enc_dim = encoding.output_dim(p.in_dim);
+        // SAFETY: the weight pointers satisfy the sizes their description implies.
+        let specs = unsafe { layer_specs(layers, enc_dim, skip_layer) }?;
+        let model = Model::new(&ModelSpec {
+            in_dim: p.in_dim,
+            encoding,
+            skip_layer,
+            layers: specs,
+            task_slots: p.task_slots,
+        })?;
+        let h = NfHandle {
+            busy: AtomicBool::new(false),
+            model,
+            borrowed: layers.to_vec(),
+        };
+        // SAFETY: `out` is non-NULL (checked) and writable (caller contract).
+        unsafe { *out = handle::into_raw(NF_MAGIC, h) };
+        Ok(())
+    })
+}
+
+/// Frees a model. NULL is a no-op. A pointer that is not a live model is
+/// left alone (the error goes to `fk_last_error`). Not thread-safe with
+/// other calls on the same model.
+///
+/// # Safety
+/// `model` must be NULL or a handle from `fk_nf_model_create`/`_load`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_model_destroy(model: *mut fk_nf_model) {
+    guard_value("fk_nf_model_destroy", (), || {
+        // A wrong handle is reported through fk_last_error (no status to return).
+        let _ = guard("fk_nf_model_destroy", || {
+            // SAFETY: caller contract; the tag is checked first.
+            unsafe { handle::destroy::<fk_nf_model, NfHandle>(model, NF_MAGIC, "model", NF_KIND) }
+        });
+    })
+}
+
+/// Re-reads the borrowed dense weights and biases of a model made by
+/// `fk_nf_model_create` (e.g. after the caller updated them in place) and
+/// re-packs them. Allocates nothing. All values are checked first: on error
+/// (`FK_ERR_NON_FINITE`) the model keeps its previous weights.
+/// `FK_ERR_INVALID_SIZE` for a model that owns its weights (loaded).
+///
+/// # Safety
+/// `model` must be a live model whose borrowed weights are still valid.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_model_update_weights(model: *mut fk_nf_model) -> fk_status {
+    guard("fk_nf_model_update_weights", || {
+        // SAFETY: caller contract; the tag is checked.
+        let h: &mut NfHandle = unsafe { handle::get_mut(model, NF_MAGIC, "model", NF_KIND) }?;
+        let _busy = BusyGuard::enter(&h.busy)?;
+        if h.borrowed.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                "this model owns its weights (loaded from a file); nothing is borrowed",
+            ));
+        }
+        let (enc_dim, skip) = (h.model.encoded_dim(), h.model.skip_layer());
+        // SAFETY: the weights were valid at create and the caller keeps them alive.
+        let specs = unsafe { layer_specs(&h.borrowed, enc_dim, skip) }?;
+        h.model.set_weights(&specs)
+    })
+}
+
+/// Writes the model's input and output dimensions.
+///
+/// # Safety
+/// `model` must be a live model; `out_in_dim`, `out_out_dim` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_model_dims(
+    model: *const fk_nf_model,
+    out_in_dim: *mut usize,
+    out_out_dim: *mut usize,
+) -> fk_status {
+    guard("fk_nf_model_dims", || {
+        // SAFETY: caller contract; the tag is checked.
+        let h: &NfHandle = unsafe { handle::get(model, NF_MAGIC, "model", NF_KIND) }?;
+        // SAFETY: one writable element each (checked for NULL).
+        let a = unsafe { slice_mut(out_in_dim, 1, "out_in_dim") }?;
+        // SAFETY: as above.
+        let b = unsafe { slice_mut(out_out_dim, 1, "out_out_dim") }?;
+        a[0] = h.model.in_dim();
+        b[0] = h.model.out_dim();
+        Ok(())
+    })
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Call {
+    Forward,
+    Gradient,
+    Jacobian,
+}
+
+/// The common body of the evaluation exports.
+///
+/// # Safety
+/// Pointers as documented on the exports.
+#[allow(clippy::too_many_arguments)]
+unsafe fn evaluate<T: Scalar>(
+    call: Call,
+    model: *mut fk_nf_model,
+    n: usize,
+    in_dim: usize,
+    input: *const T,
+    out_dim: usize,
+    out: *mut T,
+    deriv: *mut T,
+) -> Result<()> {
+    // SAFETY: caller contract; the tag is checked.
+    let h: &mut NfHandle = unsafe { handle::get_mut(model, NF_MAGIC, "model", NF_KIND) }?;
+    let (md, mo) = (h.model.in_dim(), h.model.out_dim());
+    if in_dim != md || out_dim != mo {
+        return Err(Error::new(
+            ErrorKind::InvalidSize,
+            format!("in_dim = {in_dim}, out_dim = {out_dim} but the model maps R^{md} -> R^{mo}"),
+        ));
+    }
+    let len = |per: usize, name: &str| {
+        n.checked_mul(per).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidSize,
+                format!("n = {n} times the `{name}` width overflows"),
+            )
+        })
+    };
+    // SAFETY: the caller provides n * in_dim readable elements at `x`.
+    let input = unsafe { slice(input, len(md, "x")?, "x") }?;
+    // SAFETY: the caller provides n * out_dim writable elements at `out`,
+    // not overlapping `x`.
+    let out = unsafe { slice_mut(out, len(mo, "out")?, "out") }?;
+    let _busy = BusyGuard::enter(&h.busy)?;
+    match call {
+        Call::Forward => h.model.forward(input, out),
+        Call::Gradient | Call::Jacobian => {
+            let name = if call == Call::Gradient {
+                "grad"
+            } else {
+                "jac"
+            };
+            // SAFETY: the caller provides n * out_dim * in_dim writable elements.
+            let deriv = unsafe { slice_mut(deriv, len(md * mo, name)?, name) }?;
+            if call == Call::Gradient {
+                h.model.gradient(input, out, deriv)
+            } else {
+                h.model.jacobian(input, out, deriv)
+            }
+        }
+    }
+}
+
+/// Evaluates the field at `n` points: `out[p][o] = f_o(x[p])`; `x` is
+/// `[n][in_dim]`, `out` `[n][out_dim]`, row-major `float`. `in_dim` and
+/// `out_dim` must equal the model's (a check on the caller's layout).
+///
+/// Parallel on the library's pool; allocates nothing; bitwise identical for
+/// any thread count and any split of the batch into calls. NaN inputs
+/// propagate to that point's outputs. One model must not be used by two
+/// threads at once (`FK_ERR_BUSY`); distinct models may.
+///
+/// `n = 0` is a no-op. Errors (outputs untouched): `FK_ERR_NULL_POINTER`,
+/// `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE` (dimension mismatch),
+/// `FK_ERR_MISALIGNED`, `FK_ERR_BUSY`.
+///
+/// # Safety
+/// `x` readable and `out` writable for the sizes above, not overlapping.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_forward(
+    model: *mut fk_nf_model,
+    n: usize,
+    in_dim: usize,
+    x: *const f32,
+    out_dim: usize,
+    out: *mut f32,
+) -> fk_status {
+    guard("fk_nf_forward", || {
+        // SAFETY: forwarded header contract.
+        unsafe {
+            evaluate(
+                Call::Forward,
+                model,
+                n,
+                in_dim,
+                x,
+                out_dim,
+                out,
+                std::ptr::null_mut(),
+            )
+        }
+    })
+}
+
+/// `fk_nf_forward` for `double` arrays: inputs are rounded to `float`, the
+/// field is evaluated in `float`, outputs are widened. Same rules.
+///
+/// # Safety
+/// As `fk_nf_forward`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_forward_f64(
+    model: *mut fk_nf_model,
+    n: usize,
+    in_dim: usize,
+    x: *const f64,
+    out_dim: usize,
+    out: *mut f64,
+) -> fk_status {
+    guard("fk_nf_forward_f64", || {
+        // SAFETY: forwarded header contract.
+        unsafe {
+            evaluate(
+                Call::Forward,
+                model,
+                n,
+                in_dim,
+                x,
+                out_dim,
+                out,
+                std::ptr::null_mut(),
+            )
+        }
+    })
+}
+
+/// Value and input gradient of a scalar field (`out_dim == 1`), fused with
+/// the forward pass: `value[p] = f(x[p])`, `grad[p][d] = df/dx_d (x[p])`,
+/// `grad` `[n][in_dim]`. For a potential U, forces are `-grad`. Costs about
+/// two forward passes. Same threading, determinism and error rules as
+/// `fk_nf_forward`; `FK_ERR_INVALID_SIZE` if the model's `out_dim != 1`.
+///
+/// # Safety
+/// `x` readable, `value` and `grad` writable for the sizes above.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_gradient(
+    model: *mut fk_nf_model,
+    n: usize,
+    in_dim: usize,
+    x: *const f32,
+    value: *mut f32,
+    grad: *mut f32,
+) -> fk_status {
+    guard("fk_nf_gradient", || {
+        // SAFETY: forwarded header contract.
+        unsafe { evaluate(Call::Gradient, model, n, in_dim, x, 1, value, grad) }
+    })
+}
+
+/// `fk_nf_gradient` for `double` arrays (evaluated in `float`).
+///
+/// # Safety
+/// As `fk_nf_gradient`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_gradient_f64(
+    model: *mut fk_nf_model,
+    n: usize,
+    in_dim: usize,
+    x: *const f64,
+    value: *mut f64,
+    grad: *mut f64,
+) -> fk_status {
+    guard("fk_nf_gradient_f64", || {
+        // SAFETY: forwarded header contract.
+        unsafe { evaluate(Call::Gradient, model, n, in_dim, x, 1, value, grad) }
+    })
+}
+
+/// Values and full Jacobian of a vector field: `out[p][o] = f_o(x[p])`,
+/// `jac[p][o][d] = df_o/dx_d (x[p])`, `jac` `[n][out_dim][in_dim]` (e.g. the
+/// derivatives of a metric field). One forward and `out_dim` backward passes
+/// per tile. Same rules as `fk_nf_forward`.
+///
+/// # Safety
+/// `x` readable, `out` and `jac` writable for the sizes above.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_jacobian(
+    model: *mut fk_nf_model,
+    n: usize,
+    in_dim: usize,
+    x: *const f32,
+    out_dim: usize,
+    out: *mut f32,
+    jac: *mut f32,
+) -> fk_status {
+    guard("fk_nf_jacobian", || {
+        // SAFETY: forwarded header contract.
+        unsafe { evaluate(Call::Jacobian, model, n, in_dim, x, out_dim, out, jac) }
+    })
+}
+
+/// `fk_nf_jacobian` for `double` arrays (evaluated in `float`).
+///
+/// # Safety
+/// As `fk_nf_jacobian`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_jacobian_f64(
+    model: *mut fk_nf_model,
+    n: usize,
+    in_dim: usize,
+    x: *const f64,
+    out_dim: usize,
+    out: *mut f64,
+    jac: *mut f64,
+) -> fk_status {
+    guard("fk_nf_jacobian_f64", || {
+        // SAFETY: forwarded header contract.
+        unsafe { evaluate(Call::Jacobian, model, n, in_dim, x, out_dim, out, jac) }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nf::{activation, encode};
+
+    #[test]
+    fn header_constants_equal_the_core_codes() {
+        let act = [
+            (FK_NF_ACT_IDENTITY, activation::code::IDENTITY),
+            (FK_NF_ACT_RELU, activation::code::RELU),
+            (FK_NF_ACT_LEAKY_RELU, activation::code::LEAKY_RELU),
+            (FK_NF_ACT_SILU, activation::code::SILU),
+            (FK_NF_ACT_GELU_TANH, activation::code::GELU_TANH),
+            (FK_NF_ACT_TANH, activation::code::TANH),
+            (FK_NF_ACT_SIGMOID, activation::code::SIGMOID),
+            (FK_NF_ACT_SOFTPLUS, activation::code::SOFTPLUS),
+            (FK_NF_ACT_SINE, activation::code::SINE),
+            (FK_NF_ENC_IDENTITY, encode::code::IDENTITY),
+            (FK_NF_ENC_FOURIER, encode::code::FOURIER),
+            (FK_NF_ENC_POSITIONAL, encode::code::POSITIONAL),
+        ];
+        for (c, core) in act {
+            assert_eq!(c, core);
+        }
+    }
+}

@@ -1,0 +1,253 @@
+/* C-level tests of the neural-field models: create from caller-owned weights,
+ * forward / gradient / Jacobian against a double-precision reference written
+ * here, thread-count invariance, weight updates, and bad input (NULL, size
+ * mismatch, unknown enums, NaN weights and inputs, wrong handles). */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fieldkern.h"
+#include "check.h"
+
+#define D 3   /* input dimension */
+#define M 4   /* Fourier rows: encoding width 2M = 8 */
+#define H 7   /* hidden width */
+#define N 1000
+#define TWO_PI 6.283185307179586
+
+static float B[M * D], W0[H * 2 * M], B0[H], W1[1 * H], B1[1];
+static float xs[N * D], ys[N], ys2[N], gs[N * D], gs2[N * D];
+static double xd[N * D], yd[N], gd[N * D];
+
+static float frand(unsigned *s) {
+    *s = *s * 1664525u + 1013904223u;
+    return (float)((*s >> 8) * (1.0 / 16777216.0) * 2.0 - 1.0);
+}
+
+/* Reference: y = W1 tanh(W0 [sin(2 pi B x), cos(2 pi B x)] + b0) + b1, in double. */
+static double reference(const double *x) {
+    double e[2 * M], y = B1[0];
+    int j, d, h;
+    for (j = 0; j < M; j++) {
+        double ph = 0.0;
+        for (d = 0; d < D; d++) ph += TWO_PI * B[j * D + d] * x[d];
+        e[j] = sin(ph);
+        e[M + j] = cos(ph);
+    }
+    for (h = 0; h < H; h++) {
+        double z = B0[h];
+        for (j = 0; j < 2 * M; j++) z += W0[h * 2 * M + j] * e[j];
+        y += W1[h] * tanh(z);
+    }
+    return y;
+}
+
+static fk_nf_layer layers[2];
+
+static fk_nf_params make_params(void) {
+    fk_nf_params p = fk_nf_params_default();
+    p.in_dim = D;
+    p.encoding = FK_NF_ENC_FOURIER;
+    p.n_frequencies = M;
+    p.fourier_b = B;
+    layers[0].out_dim = H;
+    layers[0].activation = FK_NF_ACT_TANH;
+    layers[0].activation_param = 0.0f;
+    layers[0].weight = W0;
+    layers[0].bias = B0;
+    layers[1].out_dim = 1;
+    layers[1].activation = FK_NF_ACT_IDENTITY;
+    layers[1].activation_param = 0.0f;
+    layers[1].weight = W1;
+    layers[1].bias = B1;
+    p.n_layers = 2;
+    p.layers = layers;
+    return p;
+}
+
+static void init(void) {
+    unsigned s = 12345u;
+    size_t i;
+    for (i = 0; i < M * D; i++) B[i] = frand(&s);
+    for (i = 0; i < H * 2 * M; i++) W0[i] = 0.5f * frand(&s);
+    for (i = 0; i < H; i++) B0[i] = 0.1f * frand(&s), W1[i] = 0.4f * frand(&s);
+    B1[0] = 0.05f;
+    for (i = 0; i < N * D; i++) xs[i] = frand(&s), xd[i] = xs[i];
+}
+
+static void test_forward_and_gradient_match_reference(void) {
+    fk_nf_params p = make_params();
+    fk_nf_model *m = NULL;
+    size_t i, d, in_dim = 0, out_dim = 0;
+    double worst = 0.0, worst_g = 0.0;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_OK);
+    CHECK(m != NULL);
+    CHECK_STATUS(fk_nf_model_dims(m, &in_dim, &out_dim), FK_OK);
+    CHECK(in_dim == D && out_dim == 1);
+    CHECK_STATUS(fk_nf_forward(m, N, D, xs, 1, ys), FK_OK);
+    CHECK_STATUS(fk_nf_gradient(m, N, D, xs, ys2, gs), FK_OK);
+    CHECK(memcmp(ys, ys2, sizeof ys) == 0);
+    for (i = 0; i < N; i++) {
+        double x[D], h = 1e-5;
+        double y = reference(xd + i * D);
+        /* 1e-5 of the output scale (|b| + sum |w h| <= ~1.5 here): f32
+         * rounding of 8-16 term dot products is ~1e-7 relative. */
+        worst = fmax(worst, fabs(ys[i] - y));
+        for (d = 0; d < D; d++) {
+            double fp, fm;
+            memcpy(x, xd + i * D, sizeof x);
+            x[d] += h;
+            fp = reference(x);
+            x[d] -= 2 * h;
+            fm = reference(x);
+            /* Central differences in double are exact to ~1e-9; the f32
+             * gradient carries ~1e-6 rounding times 2 pi |B| <= 6.3. */
+            worst_g = fmax(worst_g, fabs(gs[i * D + d] - (fp - fm) / (2 * h)));
+        }
+    }
+    CHECK(worst < 1.5e-5);
+    CHECK(worst_g < 1e-4);
+    /* double entry points: same values, widened. */
+    CHECK_STATUS(fk_nf_forward_f64(m, N, D, xd, 1, yd), FK_OK);
+    CHECK_STATUS(fk_nf_gradient_f64(m, N, D, xd, yd, gd), FK_OK);
+    for (i = 0; i < N; i++) CHECK(yd[i] == (double)ys[i]);
+    for (i = 0; i < N * D; i++) CHECK(gd[i] == (double)gs[i]);
+    /* Jacobian of a scalar field = gradient. */
+    CHECK_STATUS(fk_nf_jacobian(m, N, D, xs, 1, ys2, gs2), FK_OK);
+    CHECK(memcmp(gs, gs2, sizeof gs) == 0);
+    fk_nf_model_destroy(m);
+}
+
+static void test_thread_count_invariance(void) {
+    fk_nf_params p = make_params();
+    fk_nf_model *m = NULL;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_OK);
+    CHECK_STATUS(fk_set_num_threads(1), FK_OK);
+    CHECK_STATUS(fk_nf_gradient(m, N, D, xs, ys, gs), FK_OK);
+    CHECK_STATUS(fk_set_num_threads(2), FK_OK);
+    CHECK_STATUS(fk_nf_gradient(m, N, D, xs, ys2, gs2), FK_OK);
+    CHECK(memcmp(ys, ys2, sizeof ys) == 0 && memcmp(gs, gs2, sizeof gs) == 0);
+    /* Split batch: [0, 333) then [333, N). */
+    CHECK_STATUS(fk_nf_forward(m, 333, D, xs, 1, ys2), FK_OK);
+    CHECK_STATUS(fk_nf_forward(m, N - 333, D, xs + 333 * D, 1, ys2 + 333), FK_OK);
+    CHECK(memcmp(ys, ys2, sizeof ys) == 0);
+    fk_nf_model_destroy(m);
+}
+
+static void test_update_weights(void) {
+    fk_nf_params p = make_params();
+    fk_nf_model *m = NULL;
+    float before, after, kept, w03 = W0[3], b10 = B1[0];
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_OK);
+    CHECK_STATUS(fk_nf_forward(m, 1, D, xs, 1, &before), FK_OK);
+    B1[0] += 1.0f; /* the weights are borrowed: change them in place */
+    CHECK_STATUS(fk_nf_model_update_weights(m), FK_OK);
+    CHECK_STATUS(fk_nf_forward(m, 1, D, xs, 1, &after), FK_OK);
+    CHECK(fabsf(after - before - 1.0f) < 1e-6f);
+    W0[3] = NAN; /* rejected: the model keeps its previous weights */
+    CHECK_STATUS(fk_nf_model_update_weights(m), FK_ERR_NON_FINITE);
+    CHECK_ERROR_MENTIONS("layer 0");
+    CHECK_STATUS(fk_nf_forward(m, 1, D, xs, 1, &kept), FK_OK);
+    CHECK(kept == after);
+    W0[3] = w03;
+    B1[0] = b10;
+    fk_nf_model_destroy(m);
+}
+
+static void test_bad_input(void) {
+    fk_nf_params p = make_params();
+    fk_nf_model *m = NULL, *unset = (fk_nf_model *)(void *)&p;
+    float sentinel[4] = {-7.0f, -7.0f, -7.0f, -7.0f};
+    float x_nan[2 * D];
+    uint64_t fake[16];
+    float b02 = B0[2];
+    memset(fake, 0, sizeof fake);
+
+    /* create: NULL, struct size, unknown enums, bad sizes, NaN weights. */
+    CHECK_STATUS(fk_nf_model_create(NULL, &m), FK_ERR_NULL_POINTER);
+    CHECK_ERROR_MENTIONS("params");
+    CHECK_STATUS(fk_nf_model_create(&p, NULL), FK_ERR_NULL_POINTER);
+    p.struct_size = 8;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_STRUCT_SIZE);
+    p = make_params();
+    layers[0].activation = 99;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_UNKNOWN_ENUM);
+    CHECK_ERROR_MENTIONS("layers[0]");
+    layers[0].activation = FK_NF_ACT_TANH;
+    p.encoding = 42;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_UNKNOWN_ENUM);
+    CHECK_ERROR_MENTIONS("encoding");
+    p = make_params();
+    p.fourier_b = NULL;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_NULL_POINTER);
+    CHECK_ERROR_MENTIONS("fourier_b");
+    p = make_params();
+    layers[1].weight = NULL;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_NULL_POINTER);
+    CHECK_ERROR_MENTIONS("layers[1].weight");
+    p = make_params();
+    p.n_layers = 0;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_INVALID_SIZE);
+    p = make_params();
+    p.skip_layer = 2;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("skip_layer");
+    p = make_params();
+    p.task_slots = 1000;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_OUT_OF_RANGE);
+    p = make_params();
+    B0[2] = INFINITY;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_NON_FINITE);
+    CHECK_ERROR_MENTIONS("bias[2]");
+    B0[2] = b02;
+    layers[0].activation = FK_NF_ACT_SINE;
+    layers[0].activation_param = NAN;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_NON_FINITE);
+    layers[0].activation = FK_NF_ACT_TANH;
+    CHECK(m == NULL);
+
+    p = make_params();
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_OK);
+    /* n = 0 is a no-op, even with NULL arrays. */
+    CHECK_STATUS(fk_nf_forward(m, 0, D, NULL, 1, NULL), FK_OK);
+    /* NULL arrays, size mismatches: outputs untouched. */
+    CHECK_STATUS(fk_nf_forward(m, 2, D, NULL, 1, sentinel), FK_ERR_NULL_POINTER);
+    CHECK_ERROR_MENTIONS("`x`");
+    CHECK_STATUS(fk_nf_forward(m, 2, D, xs, 1, NULL), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_nf_forward(m, 2, D + 1, xs, 1, sentinel), FK_ERR_INVALID_SIZE);
+    CHECK_ERROR_MENTIONS("in_dim = 4");
+    CHECK_STATUS(fk_nf_forward(m, 2, D, xs, 2, sentinel), FK_ERR_INVALID_SIZE);
+    CHECK_STATUS(fk_nf_jacobian(m, 2, D, xs, 3, sentinel, gs), FK_ERR_INVALID_SIZE);
+    CHECK_STATUS(fk_nf_gradient(m, 1, D, xs, sentinel, NULL), FK_ERR_NULL_POINTER);
+    CHECK_ERROR_MENTIONS("`grad`");
+    CHECK_STATUS(fk_nf_forward(m, SIZE_MAX / 2, D, xs, 1, sentinel), FK_ERR_INVALID_SIZE);
+    CHECK(sentinel[0] == -7.0f && sentinel[1] == -7.0f && sentinel[2] == -7.0f);
+    /* Wrong handles: a foreign struct, NULL. */
+    CHECK_STATUS(fk_nf_forward((fk_nf_model *)(void *)fake, 1, D, xs, 1, sentinel),
+                 FK_ERR_WRONG_HANDLE);
+    CHECK_ERROR_MENTIONS("fk_nf_model");
+    CHECK_STATUS(fk_nf_forward(unset, 1, D, xs, 1, sentinel), FK_ERR_WRONG_HANDLE);
+    CHECK_STATUS(fk_nf_forward(NULL, 1, D, xs, 1, sentinel), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_nf_model_update_weights((fk_nf_model *)(void *)fake), FK_ERR_WRONG_HANDLE);
+    CHECK(sentinel[0] == -7.0f);
+    fk_nf_model_destroy((fk_nf_model *)(void *)fake); /* left alone, no crash */
+    CHECK_ERROR_MENTIONS("fk_nf_model_destroy");
+    /* NaN inputs propagate to their own point only (documented). */
+    memcpy(x_nan, xs, sizeof x_nan);
+    x_nan[D + 1] = NAN;
+    CHECK_STATUS(fk_nf_forward(m, 2, D, x_nan, 1, sentinel), FK_OK);
+    CHECK(sentinel[0] == ys[0]);
+    CHECK(isnan(sentinel[1]));
+    fk_nf_model_destroy(m);
+    fk_nf_model_destroy(NULL);
+}
+
+int main(void) {
+    init();
+    test_forward_and_gradient_match_reference();
+    test_thread_count_invariance();
+    test_update_weights();
+    test_bad_input();
+    return fk_check_summary();
+}
