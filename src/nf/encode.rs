@@ -144,8 +144,9 @@ impl Encoding {
         (std::f64::consts::PI * (1u64 << k) as f64) as f32
     }
 
-    /// `enc = gamma(x)` for one tile; `x` has `in_dim` rows.
-    pub fn encode_tile(&self, in_dim: usize, x: &[Row], enc: &mut [Row]) {
+    /// `enc = gamma(x)` for the first `nv` lane vectors of one tile; `x` has
+    /// `in_dim` rows.
+    pub fn encode_tile(&self, nv: usize, in_dim: usize, x: &[Row], enc: &mut [Row]) {
         match self {
             Encoding::Identity => enc[..in_dim].copy_from_slice(&x[..in_dim]),
             Encoding::Fourier { two_pi_b, m, .. } => {
@@ -155,7 +156,7 @@ impl Encoding {
                     .zip(sin_rows.iter_mut())
                     .zip(cos_rows.iter_mut())
                 {
-                    for v in 0..s_row.len() {
+                    for v in 0..nv {
                         let mut phase = f32x16::ZERO;
                         for (d, &b) in bj.iter().enumerate() {
                             phase = f32x16::splat(b).mul_add(x[d][v], phase);
@@ -178,7 +179,7 @@ impl Encoding {
                 for k in 0..*octaves {
                     let f = Self::octave_frequency(k);
                     for d in 0..in_dim {
-                        for v in 0..x[d].len() {
+                        for v in 0..nv {
                             let (s, c) = (x[d][v] * f).sin_cos();
                             enc[row + d][v] = s;
                             enc[row + in_dim + d][v] = c;
@@ -193,7 +194,14 @@ impl Encoding {
     /// Chain rule through the encoding: `gx[d] = sum_j g_enc[j] d gamma_j / d x_d`
     /// for one tile, using the sines and cosines already stored in `enc`
     /// (`d sin(a)/da = cos(a)`, `d cos(a)/da = -sin(a)`).
-    pub fn backward_tile(&self, in_dim: usize, enc: &[Row], g_enc: &[Row], gx: &mut [Row]) {
+    pub fn backward_tile(
+        &self,
+        nv: usize,
+        in_dim: usize,
+        enc: &[Row],
+        g_enc: &[Row],
+        gx: &mut [Row],
+    ) {
         match self {
             Encoding::Identity => gx[..in_dim].copy_from_slice(&g_enc[..in_dim]),
             Encoding::Fourier { two_pi_b, m, .. } => {
@@ -201,7 +209,7 @@ impl Encoding {
                     *row = [f32x16::ZERO; super::mlp::VECS];
                 }
                 for (j, bj) in two_pi_b.chunks_exact(in_dim).enumerate() {
-                    for v in 0..gx[0].len() {
+                    for v in 0..nv {
                         // d/d(phase) of g_s sin + g_c cos.
                         let t = g_enc[j][v] * enc[m + j][v] - g_enc[m + j][v] * enc[j][v];
                         for (d, &b) in bj.iter().enumerate() {
@@ -227,7 +235,7 @@ impl Encoding {
                     let f = f32x16::splat(Self::octave_frequency(k));
                     for d in 0..in_dim {
                         let (s, c) = (row + d, row + in_dim + d);
-                        for v in 0..gx[d].len() {
+                        for v in 0..nv {
                             let t = g_enc[s][v] * enc[c][v] - g_enc[c][v] * enc[s][v];
                             gx[d][v] = f.mul_add(t, gx[d][v]);
                         }

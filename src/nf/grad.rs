@@ -7,13 +7,13 @@
 //! weights are packed at create). The Jacobian of an `m`-output field is `m`
 //! backward passes sharing one forward pass.
 
-use super::mlp::{VECS, ZERO_ROW};
+use super::mlp::ZERO_ROW;
 use super::model::{Network, Workspace};
 
 impl Network {
     /// Reverse pass of the tile last evaluated by `forward_tile(.., true)` for
     /// output `o`: leaves `d f_o / d x` in `ws.grad[plan.gx..]`.
-    pub(crate) fn backward_tile(&self, ws: &mut Workspace, o: usize) {
+    pub(crate) fn backward_tile(&self, ws: &mut Workspace, nv: usize, o: usize) {
         let p = &self.plan;
         let w = p.width;
         let (bufs, rest) = ws.grad.split_at_mut(p.g_enc);
@@ -32,14 +32,14 @@ impl Network {
             };
         }
         for (l, layer) in self.layers.iter().enumerate().rev() {
-            layer.backward_tile(&cur[..layer.out_dim], &mut next[..layer.in_dim]);
+            layer.backward_tile(nv, &cur[..layer.out_dim], &mut next[..layer.in_dim]);
             let skip = if self.skip_layer == Some(l) || l == 0 {
                 self.enc_dim
             } else {
                 0
             };
             for (g, s) in g_enc.iter_mut().zip(&next[..skip]) {
-                for v in 0..VECS {
+                for v in 0..nv {
                     g[v] += s[v];
                 }
             }
@@ -52,7 +52,7 @@ impl Network {
                     .zip(&next[skip..skip + prev.out_dim])
                     .zip(deriv)
                 {
-                    for v in 0..VECS {
+                    for v in 0..nv {
                         c[v] = g[v] * da[v];
                     }
                 }
@@ -60,6 +60,6 @@ impl Network {
         }
         let enc = &ws.act[p.layer_in[0]..p.layer_in[0] + self.enc_dim];
         self.encoding
-            .backward_tile(self.in_dim, enc, g_enc, &mut gx[..self.in_dim]);
+            .backward_tile(nv, self.in_dim, enc, g_enc, &mut gx[..self.in_dim]);
     }
 }

@@ -123,20 +123,21 @@ impl DenseLayer {
         Ok(())
     }
 
-    /// `out[o] = a(sum_i W[o][i] input[i] + b[o])` for one tile; `input` has
-    /// `in_dim` rows, `out` `out_dim` rows.
+    /// `out[o] = a(sum_i W[o][i] input[i] + b[o])` for the first `nv` lane
+    /// vectors of one tile; `input` has `in_dim` rows, `out` `out_dim` rows.
     #[inline]
-    pub fn forward_tile(&self, input: &[Row], out: &mut [Row]) {
+    pub fn forward_tile(&self, nv: usize, input: &[Row], out: &mut [Row]) {
         let act = self.activation;
         panel_product(
+            nv,
             &self.panels,
             Some(&self.bias),
             self.in_dim,
             self.out_dim,
             input,
             |o, z| {
-                for v in 0..VECS {
-                    out[o][v] = act.value(z[v]);
+                for (slot, &zv) in out[o].iter_mut().zip(z) {
+                    *slot = act.value(zv);
                 }
             },
         );
@@ -144,17 +145,24 @@ impl DenseLayer {
 
     /// As [`forward_tile`](Self::forward_tile), also storing `a'(z)` in `deriv`.
     #[inline]
-    pub fn forward_tile_with_derivative(&self, input: &[Row], out: &mut [Row], deriv: &mut [Row]) {
+    pub fn forward_tile_with_derivative(
+        &self,
+        nv: usize,
+        input: &[Row],
+        out: &mut [Row],
+        deriv: &mut [Row],
+    ) {
         let act = self.activation;
         panel_product(
+            nv,
             &self.panels,
             Some(&self.bias),
             self.in_dim,
             self.out_dim,
             input,
             |o, z| {
-                for v in 0..VECS {
-                    let (a, da) = act.value_and_derivative(z[v]);
+                for (v, &zv) in z.iter().enumerate() {
+                    let (a, da) = act.value_and_derivative(zv);
                     out[o][v] = a;
                     deriv[o][v] = da;
                 }
@@ -162,46 +170,66 @@ impl DenseLayer {
         );
     }
 
-    /// Backward pass through the weights: `g_in[i] = sum_o W[o][i] d[o]`
-    /// (`d` has `out_dim` rows, `g_in` `in_dim` rows).
+    /// Backward pass through the weights on `nv` lane vectors:
+    /// `g_in[i] = sum_o W[o][i] d[o]` (`d` has `out_dim` rows, `g_in` `in_dim`).
     #[inline]
-    pub fn backward_tile(&self, d: &[Row], g_in: &mut [Row]) {
+    pub fn backward_tile(&self, nv: usize, d: &[Row], g_in: &mut [Row]) {
         panel_product(
+            nv,
             &self.panels_t,
             None,
             self.out_dim,
             self.in_dim,
             d,
-            |i, z| {
-                g_in[i] = *z;
-            },
+            |i, z| g_in[i][..z.len()].copy_from_slice(z),
         );
     }
 }
 
-/// The register-blocked product: for every block of `MR` outputs, accumulate
-/// `bias + sum_i panel[i][r] * input[i]` in `MR x VECS` registers, then hand
-/// each valid output row to `store` (which applies the activation).
+/// The register-blocked product on the first `nv` lane vectors of a tile
+/// (a short last tile computes only the vectors it needs; each lane runs the
+/// same instructions either way, so results do not depend on `nv`).
 #[inline(always)]
 fn panel_product(
+    nv: usize,
     panels: &[[f32; MR]],
     bias: Option<&[[f32; MR]]>,
     n_in: usize,
     n_out: usize,
     input: &[Row],
-    mut store: impl FnMut(usize, &Row),
+    store: impl FnMut(usize, &[f32x16]),
+) {
+    match nv {
+        1 => panel_product_nv::<1>(panels, bias, n_in, n_out, input, store),
+        2 => panel_product_nv::<2>(panels, bias, n_in, n_out, input, store),
+        3 => panel_product_nv::<3>(panels, bias, n_in, n_out, input, store),
+        _ => panel_product_nv::<VECS>(panels, bias, n_in, n_out, input, store),
+    }
+}
+
+/// For every block of `MR` outputs, accumulate `bias + sum_i panel[i][r] *
+/// input[i]` in `MR x NV` registers, then hand each valid output row to
+/// `store` (which applies the activation).
+#[inline(always)]
+fn panel_product_nv<const NV: usize>(
+    panels: &[[f32; MR]],
+    bias: Option<&[[f32; MR]]>,
+    n_in: usize,
+    n_out: usize,
+    input: &[Row],
+    mut store: impl FnMut(usize, &[f32x16]),
 ) {
     let input = &input[..n_in];
     for (ob, panel) in panels.chunks_exact(n_in).enumerate() {
         let b = bias.map_or([0.0; MR], |b| b[ob]);
-        let mut acc = [ZERO_ROW; MR];
+        let mut acc = [[f32x16::ZERO; NV]; MR];
         for r in 0..MR {
-            acc[r] = [f32x16::splat(b[r]); VECS];
+            acc[r] = [f32x16::splat(b[r]); NV];
         }
         for (w, x) in panel.iter().zip(input) {
             for r in 0..MR {
                 let wr = f32x16::splat(w[r]);
-                for v in 0..VECS {
+                for v in 0..NV {
                     acc[r][v] = wr.mul_add(x[v], acc[r][v]);
                 }
             }

@@ -512,7 +512,7 @@ impl Network {
                     self.forward_tile(ws, tile_in, tile_out, true);
                     let tile_jac = &mut extra[start * per_point..(start + m) * per_point];
                     for o in 0..self.out_dim {
-                        self.backward_tile(ws, o);
+                        self.backward_tile(ws, m.div_ceil(16), o);
                         let gx = &ws.grad[self.plan.gx..self.plan.gx + self.in_dim];
                         for (d, row) in gx.iter().enumerate() {
                             scatter_row(row, m, |p, v| {
@@ -537,13 +537,14 @@ impl Network {
         let p = &self.plan;
         let (d_in, enc_dim) = (self.in_dim, self.enc_dim);
         let m = input.len() / d_in;
+        let nv = m.div_ceil(16);
         for d in 0..d_in {
             ws.act[p.x + d] = gather_row(m, |q| input[q * d_in + d].to_f32());
         }
         {
             let (lo, hi) = ws.act.split_at_mut(p.layer_in[0]);
             self.encoding
-                .encode_tile(d_in, &lo[p.x..p.x + d_in], &mut hi[..enc_dim]);
+                .encode_tile(nv, d_in, &lo[p.x..p.x + d_in], &mut hi[..enc_dim]);
         }
         if let Some(k) = self.skip_layer {
             let (lo, hi) = ws.act.split_at_mut(p.layer_in[k]);
@@ -555,9 +556,9 @@ impl Network {
             let out_rows = &mut hi[..layer.out_dim];
             if derivs {
                 let deriv = &mut ws.deriv[p.deriv[l]..p.deriv[l] + layer.out_dim];
-                layer.forward_tile_with_derivative(input_rows, out_rows, deriv);
+                layer.forward_tile_with_derivative(nv, input_rows, out_rows, deriv);
             } else {
-                layer.forward_tile(input_rows, out_rows);
+                layer.forward_tile(nv, input_rows, out_rows);
             }
         }
         let y = p.layer_out[self.layers.len() - 1];
