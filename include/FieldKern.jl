@@ -115,6 +115,9 @@ fk_nf_params_default() =
 fk_nf_model_create(params, out) =
     ccall((:fk_nf_model_create, libfieldkern), Int32, (Ref{fk_nf_params}, Ptr{Ptr{Cvoid}}, ), params, out)
 
+fk_nf_model_load(path, task_slots, out) =
+    ccall((:fk_nf_model_load, libfieldkern), Int32, (Cstring, Csize_t, Ptr{Ptr{Cvoid}}, ), path, task_slots, out)
+
 fk_nf_model_destroy(model) =
     ccall((:fk_nf_model_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), model)
 

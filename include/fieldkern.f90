@@ -181,6 +181,15 @@ module fieldkern
       type(c_ptr), intent(out) :: out
     end function fk_nf_model_create
 
+    function fk_nf_model_load(path, task_slots, out) bind(C, name="fk_nf_model_load")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_model_load
+      character(kind=c_char), intent(in) :: path(*)
+      integer(c_size_t), value :: task_slots
+      type(c_ptr), intent(out) :: out
+    end function fk_nf_model_load
+
     subroutine fk_nf_model_destroy(model) bind(C, name="fk_nf_model_destroy")
       import
       implicit none

@@ -459,6 +459,28 @@ struct fk_nf_params fk_nf_params_default(void);
 fk_status fk_nf_model_create(const struct fk_nf_params *params, struct fk_nf_model **out);
 
 /**
+ * Loads a model from a safetensors file written with the fieldkern schema
+ * (metadata `format = "fieldkern.nf"`, `schema_version = "1"`, an
+ * `architecture` JSON description, F32 tensors `encoding.B`,
+ * `layers.{l}.weight`, `layers.{l}.bias`; documented in `src/nf/load.rs`
+ * and written by `examples/python/export_torch.py`). The model owns its
+ * weights (the file is not kept open). `task_slots` as in `fk_nf_params`
+ * (0 = default). Allocates; thread-safe (no shared state).
+ *
+ * Errors (`*out` untouched): `FK_ERR_NULL_POINTER` (`path`, `out`),
+ * `FK_ERR_IO` (cannot read), `FK_ERR_TRUNCATED_FILE` (ends inside its
+ * header or data), `FK_ERR_CORRUPT_FILE` (malformed header or architecture,
+ * missing tensor, trailing bytes), `FK_ERR_UNKNOWN_SCHEMA` (not a fieldkern
+ * file, unknown schema version, activation or encoding name),
+ * `FK_ERR_WRONG_DTYPE` (a tensor not F32), `FK_ERR_WRONG_SHAPE`, and the
+ * `fk_nf_model_create` errors for an invalid architecture.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` writable.
+ */
+fk_status fk_nf_model_load(const char *path, size_t task_slots, struct fk_nf_model **out);
+
+/**
  * Frees a model. NULL is a no-op. A pointer that is not a live model is
  * left alone (the error goes to `fk_last_error`). Not thread-safe with
  * other calls on the same model.

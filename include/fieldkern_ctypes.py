@@ -100,6 +100,7 @@ SIGNATURES = {
     'fk_rng_fill_normal_f64': (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
     'fk_nf_params_default': (fk_nf_params, []),
     'fk_nf_model_create': (ctypes.c_int32, [ctypes.POINTER(fk_nf_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_nf_model_load': (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]),
     'fk_nf_model_destroy': (None, [ctypes.c_void_p]),
     'fk_nf_model_update_weights': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_nf_model_dims': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_size_t)]),

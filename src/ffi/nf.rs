@@ -9,6 +9,8 @@
 //! NaN inputs are not rejected: they propagate to NaN outputs of that point
 //! only (checking every input would cost a pass over the batch).
 
+use std::ffi::{c_char, CStr};
+use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::boundary::{guard, guard_value, slice, slice_mut};
@@ -284,6 +286,55 @@ pub unsafe extern "C" fn fk_nf_model_create(
             busy: AtomicBool::new(false),
             model,
             borrowed: layers.to_vec(),
+        };
+        // SAFETY: `out` is non-NULL (checked) and writable (caller contract).
+        unsafe { *out = handle::into_raw(NF_MAGIC, h) };
+        Ok(())
+    })
+}
+
+/// Loads a model from a safetensors file written with the fieldkern schema
+/// (metadata `format = "fieldkern.nf"`, `schema_version = "1"`, an
+/// `architecture` JSON description, F32 tensors `encoding.B`,
+/// `layers.{l}.weight`, `layers.{l}.bias`; documented in `src/nf/load.rs`
+/// and written by `examples/python/export_torch.py`). The model owns its
+/// weights (the file is not kept open). `task_slots` as in `fk_nf_params`
+/// (0 = default). Allocates; thread-safe (no shared state).
+///
+/// Errors (`*out` untouched): `FK_ERR_NULL_POINTER` (`path`, `out`),
+/// `FK_ERR_IO` (cannot read), `FK_ERR_TRUNCATED_FILE` (ends inside its
+/// header or data), `FK_ERR_CORRUPT_FILE` (malformed header or architecture,
+/// missing tensor, trailing bytes), `FK_ERR_UNKNOWN_SCHEMA` (not a fieldkern
+/// file, unknown schema version, activation or encoding name),
+/// `FK_ERR_WRONG_DTYPE` (a tensor not F32), `FK_ERR_WRONG_SHAPE`, and the
+/// `fk_nf_model_create` errors for an invalid architecture.
+///
+/// # Safety
+/// `path` must be a NUL-terminated string; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_model_load(
+    path: *const c_char,
+    task_slots: usize,
+    out: *mut *mut fk_nf_model,
+) -> fk_status {
+    guard("fk_nf_model_load", || {
+        if out.is_null() {
+            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
+        }
+        if path.is_null() {
+            return Err(Error::new(
+                ErrorKind::NullPointer,
+                "argument `path` is NULL",
+            ));
+        }
+        // SAFETY: non-NULL and NUL-terminated (caller contract).
+        let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(bytes));
+        let model = crate::nf::load::load_model(path, task_slots)?;
+        let h = NfHandle {
+            busy: AtomicBool::new(false),
+            model,
+            borrowed: Vec::new(),
         };
         // SAFETY: `out` is non-NULL (checked) and writable (caller contract).
         unsafe { *out = handle::into_raw(NF_MAGIC, h) };

@@ -11,6 +11,7 @@
 pub mod activation;
 pub mod encode;
 pub mod grad;
+pub mod load;
 pub mod mlp;
 pub mod model;
 

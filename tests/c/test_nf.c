@@ -241,6 +241,14 @@ static void test_bad_input(void) {
     CHECK(isnan(sentinel[1]));
     fk_nf_model_destroy(m);
     fk_nf_model_destroy(NULL);
+    /* Loading: NULL arguments, unreadable file (file cases: tests/nf_load.rs). */
+    m = NULL;
+    CHECK_STATUS(fk_nf_model_load(NULL, 0, &m), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_nf_model_load("/nonexistent/model.safetensors", 0, NULL),
+                 FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_nf_model_load("/nonexistent/model.safetensors", 0, &m), FK_ERR_IO);
+    CHECK_ERROR_MENTIONS("/nonexistent/model.safetensors");
+    CHECK(m == NULL);
 }
 
 int main(void) {
