@@ -14,6 +14,8 @@ pub mod runtime;
 
 pub mod rng;
 
+pub mod lattice;
+
 pub mod nf;
 
 pub use status::fk_status;

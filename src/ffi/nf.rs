@@ -11,10 +11,9 @@
 
 use std::ffi::{c_char, CStr};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::boundary::{guard, guard_value, slice, slice_mut};
-use super::handle;
+use super::handle::{self, Opaque, Params};
 use super::status::fk_status;
 use crate::error::{Error, ErrorKind, Result};
 use crate::nf::model::layer_input_dims;
@@ -107,36 +106,23 @@ pub struct fk_nf_model {
     _opaque: [u8; 0],
 }
 
-const NF_MAGIC: u64 = 0x666B_6E66_6D6F_6431; // "fknfmod1"
-const NF_KIND: &str = "fk_nf_model";
+impl Opaque for fk_nf_model {
+    type Value = NfModel;
+    const MAGIC: u64 = u64::from_le_bytes(*b"fkNFMOD1");
+    const KIND: &'static str = "fk_nf_model";
+}
 
-pub(crate) struct NfHandle {
-    busy: AtomicBool,
+// SAFETY: repr(C), Copy, `struct_size: u32` first; every field is an integer
+// or a raw pointer, valid for any bit pattern C can write.
+unsafe impl Params for fk_nf_params {
+    const NAME: &'static str = "fk_nf_params";
+}
+
+pub(crate) struct NfModel {
     pub(crate) model: Model,
     /// The caller's layer descriptions (borrowed weights), for
     /// `fk_nf_model_update_weights`; empty for models that own their weights.
     borrowed: Vec<fk_nf_layer>,
-}
-
-/// Marks the handle busy for one call (`FK_ERR_BUSY` if another thread is in it).
-struct BusyGuard<'a>(&'a AtomicBool);
-
-impl<'a> BusyGuard<'a> {
-    fn enter(flag: &'a AtomicBool) -> Result<BusyGuard<'a>> {
-        if flag.swap(true, Ordering::Acquire) {
-            return Err(Error::new(
-                ErrorKind::Busy,
-                "the model is in use by another thread (one handle per thread at a time)",
-            ));
-        }
-        Ok(BusyGuard(flag))
-    }
-}
-
-impl Drop for BusyGuard<'_> {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
-    }
 }
 
 /// Default parameters: `struct_size` set, identity encoding, no layers,
@@ -233,22 +219,9 @@ pub unsafe extern "C" fn fk_nf_model_create(
     out: *mut *mut fk_nf_model,
 ) -> fk_status {
     guard("fk_nf_model_create", || {
-        if out.is_null() {
-            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
-        }
-        // SAFETY: checked for NULL/alignment by `slice`; one element.
-        let p = unsafe { slice(params, 1, "params") }?[0];
-        if p.struct_size as usize != std::mem::size_of::<fk_nf_params>() {
-            return Err(Error::new(
-                ErrorKind::StructSize,
-                format!(
-                    "params.struct_size = {} but this library reads {}-byte fk_nf_params \
-                     (use fk_nf_params_default())",
-                    p.struct_size,
-                    std::mem::size_of::<fk_nf_params>()
-                ),
-            ));
-        }
+        handle::check_out(out)?;
+        // SAFETY: `params` is NULL or points to a caller's fk_nf_params.
+        let p = unsafe { handle::read_params(params) }?;
         let b = if p.encoding == FK_NF_ENC_FOURIER {
             let count = p.n_frequencies.saturating_mul(p.in_dim);
             // SAFETY: the caller provides n_frequencies * in_dim floats at fourier_b.
@@ -282,13 +255,12 @@ pub unsafe extern "C" fn fk_nf_model_create(
             layers: specs,
             task_slots: p.task_slots,
         })?;
-        let h = NfHandle {
-            busy: AtomicBool::new(false),
+        let value = NfModel {
             model,
             borrowed: layers.to_vec(),
         };
-        // SAFETY: `out` is non-NULL (checked) and writable (caller contract).
-        unsafe { *out = handle::into_raw(NF_MAGIC, h) };
+        // SAFETY: `out` was checked by `check_out` and is writable (caller contract).
+        unsafe { handle::publish(out, value) };
         Ok(())
     })
 }
@@ -318,9 +290,7 @@ pub unsafe extern "C" fn fk_nf_model_load(
     out: *mut *mut fk_nf_model,
 ) -> fk_status {
     guard("fk_nf_model_load", || {
-        if out.is_null() {
-            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
-        }
+        handle::check_out(out)?;
         if path.is_null() {
             return Err(Error::new(
                 ErrorKind::NullPointer,
@@ -331,13 +301,12 @@ pub unsafe extern "C" fn fk_nf_model_load(
         let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
         let path = std::path::Path::new(std::ffi::OsStr::from_bytes(bytes));
         let model = crate::nf::load::load_model(path, task_slots)?;
-        let h = NfHandle {
-            busy: AtomicBool::new(false),
+        let value = NfModel {
             model,
             borrowed: Vec::new(),
         };
-        // SAFETY: `out` is non-NULL (checked) and writable (caller contract).
-        unsafe { *out = handle::into_raw(NF_MAGIC, h) };
+        // SAFETY: `out` was checked by `check_out` and is writable (caller contract).
+        unsafe { handle::publish(out, value) };
         Ok(())
     })
 }
@@ -354,7 +323,7 @@ pub unsafe extern "C" fn fk_nf_model_destroy(model: *mut fk_nf_model) {
         // A wrong handle is reported through fk_last_error (no status to return).
         let _ = guard("fk_nf_model_destroy", || {
             // SAFETY: caller contract; the tag is checked first.
-            unsafe { handle::destroy::<fk_nf_model, NfHandle>(model, NF_MAGIC, "model", NF_KIND) }
+            unsafe { handle::destroy::<fk_nf_model>(model, "model") }
         });
     })
 }
@@ -371,8 +340,7 @@ pub unsafe extern "C" fn fk_nf_model_destroy(model: *mut fk_nf_model) {
 pub unsafe extern "C" fn fk_nf_model_update_weights(model: *mut fk_nf_model) -> fk_status {
     guard("fk_nf_model_update_weights", || {
         // SAFETY: caller contract; the tag is checked.
-        let h: &mut NfHandle = unsafe { handle::get_mut(model, NF_MAGIC, "model", NF_KIND) }?;
-        let _busy = BusyGuard::enter(&h.busy)?;
+        let mut h = unsafe { handle::value_mut(model, "model") }?;
         if h.borrowed.is_empty() {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
@@ -398,7 +366,7 @@ pub unsafe extern "C" fn fk_nf_model_dims(
 ) -> fk_status {
     guard("fk_nf_model_dims", || {
         // SAFETY: caller contract; the tag is checked.
-        let h: &NfHandle = unsafe { handle::get(model, NF_MAGIC, "model", NF_KIND) }?;
+        let h = unsafe { handle::value_ref(model, "model") }?;
         // SAFETY: one writable element each (checked for NULL).
         let a = unsafe { slice_mut(out_in_dim, 1, "out_in_dim") }?;
         // SAFETY: as above.
@@ -432,7 +400,7 @@ unsafe fn evaluate<T: Scalar>(
     deriv: *mut T,
 ) -> Result<()> {
     // SAFETY: caller contract; the tag is checked.
-    let h: &mut NfHandle = unsafe { handle::get_mut(model, NF_MAGIC, "model", NF_KIND) }?;
+    let mut h = unsafe { handle::value_mut(model, "model") }?;
     let (md, mo) = (h.model.in_dim(), h.model.out_dim());
     if in_dim != md || out_dim != mo {
         return Err(Error::new(
@@ -453,7 +421,6 @@ unsafe fn evaluate<T: Scalar>(
     // SAFETY: the caller provides n * out_dim writable elements at `out`,
     // not overlapping `x`.
     let out = unsafe { slice_mut(out, len(mo, "out")?, "out") }?;
-    let _busy = BusyGuard::enter(&h.busy)?;
     match call {
         Call::Forward => h.model.forward(input, out),
         Call::Gradient | Call::Jacobian => {

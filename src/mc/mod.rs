@@ -1,0 +1,6 @@
+//! Monte Carlo: lattice and jump-process kernels.
+
+pub mod coffee;
+pub mod gillespie;
+pub mod sandpile;
+pub mod transport;
