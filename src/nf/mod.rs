@@ -14,6 +14,7 @@ pub mod grad;
 pub mod load;
 pub mod mlp;
 pub mod model;
+pub mod render;
 
 pub use activation::Activation;
 pub use encode::Encoding;
