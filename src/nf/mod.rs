@@ -9,6 +9,7 @@
 //! * [`grad`]: the fused reverse pass (gradients, Jacobians).
 
 pub mod activation;
+pub mod egnn;
 pub mod encode;
 pub mod grad;
 pub mod load;
