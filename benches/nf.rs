@@ -204,6 +204,47 @@ fn summary_table() {
             tg / tf
         );
     }
+    hash_grid_line();
+}
+
+/// Instant-NGP's standard grid: 16 levels of 2 features, 2^19 entries per
+/// level, base resolution 16, growth 1.447 (finest 2048), 3D; followed by one
+/// 32 -> 1 linear layer so the figure is the encoding's cost.
+fn hash_grid_line() {
+    let (levels, features, log2) = (16, 2, 19);
+    let table: Vec<f32> = (0..levels * (1usize << log2) * features)
+        .map(|i| ((i % 1013) as f32 - 506.0) * 1e-5)
+        .collect();
+    let grid = fieldkern::nf::hashgrid::HashGrid::new(3, levels, features, log2, 16, 1.447, &table)
+        .unwrap();
+    let w = vec![0.03f32; 32];
+    let mut m = Model::new(&ModelSpec {
+        in_dim: 3,
+        encoding: Encoding::HashGrid(Box::new(grid)),
+        skip_layer: None,
+        layers: vec![LayerSpec {
+            out_dim: 1,
+            activation: Activation::Identity,
+            weight: &w,
+            bias: None,
+        }],
+        task_slots: 0,
+    })
+    .unwrap();
+    let n = 65536;
+    let x: Vec<f32> = points(n).iter().map(|v| 0.5 + 0.49 * v).collect();
+    let mut y = vec![0f32; n];
+    for threads in [1, 2] {
+        set_num_threads(threads).unwrap();
+        let t = best_time(|| m.forward(black_box(&x), &mut y).unwrap());
+        println!(
+            "{:<22} {:>7} {:>8} {:>14.4e}   (16 levels x 2^19 x 2, 3D, + 32->1 linear)",
+            "hash-grid encoding",
+            threads,
+            n,
+            n as f64 / t
+        );
+    }
 }
 
 criterion_group!(benches, bench_nf);

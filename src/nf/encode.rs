@@ -13,6 +13,7 @@
 //!
 //! Inputs are dimensionless; the frequencies carry the caller's length unit.
 
+use super::hashgrid::HashGrid;
 use super::mlp::Row;
 use crate::error::{Error, ErrorKind, Result};
 use crate::simd::f32x16;
@@ -22,6 +23,7 @@ pub mod code {
     pub const IDENTITY: i32 = 0;
     pub const FOURIER: i32 = 1;
     pub const POSITIONAL: i32 = 2;
+    pub const HASH_GRID: i32 = 3;
 }
 
 /// An input encoding, with its constants prepared for the tile kernels.
@@ -39,6 +41,8 @@ pub enum Encoding {
         octaves: usize,
         include_input: bool,
     },
+    /// Multiresolution hash grid (Instant-NGP), see [`super::hashgrid`].
+    HashGrid(Box<HashGrid>),
 }
 
 /// Largest octave count: 2^(L-1) pi x must stay an accurate f32 phase.
@@ -123,6 +127,7 @@ impl Encoding {
             Encoding::Identity => code::IDENTITY,
             Encoding::Fourier { .. } => code::FOURIER,
             Encoding::Positional { .. } => code::POSITIONAL,
+            Encoding::HashGrid(_) => code::HASH_GRID,
         }
     }
 
@@ -135,6 +140,7 @@ impl Encoding {
                 octaves,
                 include_input,
             } => in_dim * (2 * octaves + usize::from(*include_input)),
+            Encoding::HashGrid(g) => g.output_dim(),
         }
     }
 
@@ -188,6 +194,7 @@ impl Encoding {
                     row += 2 * in_dim;
                 }
             }
+            Encoding::HashGrid(g) => g.encode_tile(nv, x, enc),
         }
     }
 
@@ -198,6 +205,7 @@ impl Encoding {
         &self,
         nv: usize,
         in_dim: usize,
+        x: &[Row],
         enc: &[Row],
         g_enc: &[Row],
         gx: &mut [Row],
@@ -243,6 +251,7 @@ impl Encoding {
                     row += 2 * in_dim;
                 }
             }
+            Encoding::HashGrid(g) => g.backward_tile(nv, x, g_enc, gx),
         }
     }
 }

@@ -58,8 +58,9 @@ impl Network {
                 }
             }
         }
+        let x = &ws.act[p.x..p.x + self.in_dim];
         let enc = &ws.act[p.layer_in[0]..p.layer_in[0] + self.enc_dim];
         self.encoding
-            .backward_tile(nv, self.in_dim, enc, g_enc, &mut gx[..self.in_dim]);
+            .backward_tile(nv, self.in_dim, x, enc, g_enc, &mut gx[..self.in_dim]);
     }
 }

@@ -12,6 +12,7 @@ pub mod activation;
 pub mod egnn;
 pub mod encode;
 pub mod grad;
+pub mod hashgrid;
 pub mod load;
 pub mod mlp;
 pub mod model;

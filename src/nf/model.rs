@@ -198,6 +198,14 @@ impl Model {
                 format!("task_slots = {task_slots} must be in 0..={MAX_TASK_SLOTS}"),
             ));
         }
+        if let Encoding::HashGrid(g) = &spec.encoding {
+            if g.dims != in_dim {
+                return Err(Error::new(
+                    ErrorKind::InvalidSize,
+                    format!("hash grid is {}-dimensional but in_dim = {in_dim}", g.dims),
+                ));
+            }
+        }
         let enc_dim = spec.encoding.output_dim(in_dim);
         if enc_dim > MAX_WIDTH {
             return Err(Error::new(

@@ -105,6 +105,7 @@ impl RefNet {
                 }
                 e
             }
+            Encoding::HashGrid(_) => panic!("the hash-grid reference is in tests/nf_hashgrid.rs"),
         }
     }
 
