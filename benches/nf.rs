@@ -66,6 +66,7 @@ fn model(w: &Weights) -> Model {
             })
             .collect(),
         task_slots: 0,
+        ..ModelSpec::conditioning_none()
     })
     .unwrap()
 }
@@ -229,6 +230,7 @@ fn hash_grid_line() {
             bias: None,
         }],
         task_slots: 0,
+        ..ModelSpec::conditioning_none()
     })
     .unwrap();
     let n = 65536;

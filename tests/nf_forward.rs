@@ -18,12 +18,12 @@ use support::alloc::{count_allocations, exclusive};
 /// magnitudes of the terms of the last dot product (`|b| + sum |W h|`).
 fn worst_forward_error(net: &RefNet, n: usize, rng: &mut TestRng) -> f64 {
     let mut model = net.model(0);
-    let x = random_points(n, net.in_dim, rng);
+    let x = random_points(n, net.input_width(), rng);
     let mut y = vec![0f32; n * model.out_dim()];
     model.forward(&x, &mut y).unwrap();
     let mut worst = 0f64;
     for p in 0..n {
-        let xp: Vec<f64> = x[p * net.in_dim..(p + 1) * net.in_dim]
+        let xp: Vec<f64> = x[p * net.input_width()..(p + 1) * net.input_width()]
             .iter()
             .map(|&v| f64::from(v))
             .collect();
@@ -70,7 +70,7 @@ fn forward_matches_f64_reference_for_every_activation_encoding_and_skip() {
 
 fn forward(net: &RefNet, x: &[f32]) -> Vec<f32> {
     let mut model = net.model(0);
-    let mut y = vec![0f32; x.len() / net.in_dim * model.out_dim()];
+    let mut y = vec![0f32; x.len() / net.input_width() * model.out_dim()];
     model.forward(x, &mut y).unwrap();
     y
 }
@@ -117,16 +117,27 @@ fn results_do_not_depend_on_batch_tiling() {
         let x = random_points(n, 3, &mut rng);
         let whole = forward(&net, &x);
         let out_dim = whole.len() / n;
+        let mut model = net.model(0);
         for piece in [1usize, 7, 64, 65, 4096 + 3] {
+            // Pieces of 1 and 7 over the first 300 points (every tile
+            // position is covered), larger pieces over the whole batch.
+            let len = if piece < 64 { 300 } else { n };
             let mut joined = Vec::new();
-            for chunk in x.chunks(piece * 3) {
-                joined.extend(forward(&net, chunk));
+            for chunk in x[..3 * len].chunks(piece * 3) {
+                let mut y = vec![0f32; chunk.len() / 3 * out_dim];
+                model.forward(chunk, &mut y).unwrap();
+                joined.extend(y);
             }
-            assert_eq!(bits(&joined), bits(&whole), "pieces of {piece}");
+            assert_eq!(
+                bits(&joined),
+                bits(&whole[..len * out_dim]),
+                "pieces of {piece}"
+            );
         }
         // A point alone equals the same point in the middle of a tile.
         for p in [0, 5, 63, 64, 4098] {
-            let alone = forward(&net, &x[p * 3..p * 3 + 3]);
+            let mut alone = vec![0f32; out_dim];
+            model.forward(&x[p * 3..p * 3 + 3], &mut alone).unwrap();
             assert_eq!(bits(&alone), bits(&whole[p * out_dim..(p + 1) * out_dim]));
         }
     }
@@ -228,4 +239,37 @@ fn nan_inputs_propagate_to_their_own_point_only() {
             }
         }
     }
+}
+
+/// Latent conditioning (concatenation to gamma(x), FiLM on chosen layers,
+/// both) against the f64 reference; same tolerance and budget as above (the
+/// FiLM scale |gamma| ~ 1 +- 0.5 enters the scale of the last dot product).
+#[test]
+fn conditioned_forward_matches_f64_reference_for_concat_and_film() {
+    let _g = exclusive();
+    let mut rng = TestRng(7);
+    let mut failures = Vec::new();
+    for enc in encodings(3, &mut rng) {
+        for act in ALL_ACTIVATIONS {
+            for (concat, film, skip) in [
+                (true, vec![], Some(1)),
+                (false, vec![0, 1], None),
+                (true, vec![1, 2], Some(2)),
+            ] {
+                let mut net = random_net(3, enc.clone(), &[21, 14], 2, act, skip, &mut rng);
+                net.condition(5, concat, &film, &mut rng);
+                let err = worst_forward_error(&net, 75, &mut rng);
+                if err.is_nan() || err > 1e-5 {
+                    failures.push(format!(
+                        "{enc:?} {act:?} concat {concat} film {film:?}: {err:.3e}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "conditioned forward errors above 1e-5:\n{}",
+        failures.join("\n")
+    );
 }

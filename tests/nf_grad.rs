@@ -5,6 +5,7 @@
 mod nf_ref;
 mod support;
 
+use fieldkern::nf::Activation;
 use nf_ref::{encodings, random_net, random_points, RefNet, TestRng, ALL_ACTIVATIONS};
 use support::alloc::exclusive;
 
@@ -12,7 +13,7 @@ use support::alloc::exclusive;
 /// error relative to the norm of its output's gradient at that point.
 fn worst_jacobian_error(net: &RefNet, n: usize, rng: &mut TestRng) -> f64 {
     let mut model = net.model(0);
-    let (d, m) = (net.in_dim, model.out_dim());
+    let (d, m) = (net.input_width(), model.out_dim());
     let x = random_points(n, d, rng);
     let (mut y, mut jac) = (vec![0f32; n * m], vec![0f32; n * m * d]);
     if m == 1 {
@@ -88,4 +89,41 @@ fn jacobian_matches_f64_finite_differences_for_every_activation_encoding_and_ski
     let _g = exclusive();
     // Ten outputs: e.g. the independent components of a symmetric 4x4 metric.
     check_all(10, &[19, 13], 1);
+}
+
+/// Gradients with respect to coordinates and latent code through the
+/// concatenation and FiLM (dL/dgamma = d z, dL/dbeta = d) against f64 central
+/// differences; tolerance as above. ReLU-type activations are left out here
+/// (their kinks are handled by the unconditioned tests).
+#[test]
+fn conditioned_jacobian_matches_f64_finite_differences_for_concat_and_film() {
+    let _g = exclusive();
+    let mut rng = TestRng(21);
+    let mut failures = Vec::new();
+    for enc in encodings(3, &mut rng) {
+        for act in ALL_ACTIVATIONS
+            .into_iter()
+            .filter(|a| !matches!(a, Activation::Relu | Activation::LeakyRelu(_)))
+        {
+            for (concat, film, skip, out) in [
+                (true, vec![], Some(1), 1),
+                (false, vec![0, 1], None, 3),
+                (true, vec![1, 2], Some(2), 1),
+            ] {
+                let mut net = random_net(3, enc.clone(), &[17, 11], out, act, skip, &mut rng);
+                net.condition(4, concat, &film, &mut rng);
+                let err = worst_jacobian_error(&net, 41, &mut rng);
+                if err.is_nan() || err > 1e-4 {
+                    failures.push(format!(
+                        "{enc:?} {act:?} concat {concat} film {film:?}: {err:.3e}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "conditioned derivative errors above 1e-4:\n{}",
+        failures.join("\n")
+    );
 }

@@ -254,6 +254,7 @@ pub unsafe extern "C" fn fk_nf_model_create(
             skip_layer,
             layers: specs,
             task_slots: p.task_slots,
+            ..ModelSpec::conditioning_none()
         })?;
         let value = NfModel {
             model,

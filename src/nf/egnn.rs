@@ -67,6 +67,7 @@ fn mlp(layers: &[LayerSpec<'_>], in_dim: usize, out_dim: usize, name: &str) -> R
         skip_layer: None,
         layers: layers.to_vec(),
         task_slots: 0,
+        ..ModelSpec::conditioning_none()
     })
     .map_err(|e| Error::new(e.kind, format!("{name}: {}", e.message)))?;
     if model.out_dim() != out_dim {

@@ -17,9 +17,12 @@ impl Network {
         let p = &self.plan;
         let w = p.width;
         let (bufs, rest) = ws.grad.split_at_mut(p.g_enc);
-        let (g_enc, gx) = rest.split_at_mut(self.enc_dim);
+        let (g_enc, rest) = rest.split_at_mut(self.enc_dim);
+        let (gx, rest) = rest.split_at_mut(self.in_dim);
+        let (g_film, rest) = rest.split_at_mut(2 * w);
+        let (g_latent, g_latent_tmp) = rest.split_at_mut(self.latent_dim);
         let (cur, next) = bufs.split_at_mut(w);
-        for r in g_enc.iter_mut() {
+        for r in g_enc.iter_mut().chain(g_latent.iter_mut()) {
             *r = ZERO_ROW;
         }
         // d_L = e_o * a'(z_L).
@@ -32,6 +35,26 @@ impl Network {
             };
         }
         for (l, layer) in self.layers.iter().enumerate().rev() {
+            // `cur` holds dL/dz' for this layer (z' = z, or gamma z + beta).
+            if let Some(fl) = &self.film[l] {
+                let n = layer.out_dim;
+                let film = &ws.film[p.film[l]..p.film[l] + 3 * n];
+                let (gamma, zpre) = (&film[..n], &film[2 * n..3 * n]);
+                for r in 0..n {
+                    for v in 0..nv {
+                        // dL/dgamma = d z, dL/dbeta = d, dL/dz = d gamma.
+                        g_film[r][v] = cur[r][v] * zpre[r][v];
+                        g_film[n + r][v] = cur[r][v];
+                        cur[r][v] *= gamma[r][v];
+                    }
+                }
+                fl.backward_tile(nv, &g_film[..2 * n], &mut g_latent_tmp[..self.latent_dim]);
+                for (g, t) in g_latent.iter_mut().zip(g_latent_tmp.iter()) {
+                    for v in 0..nv {
+                        g[v] += t[v];
+                    }
+                }
+            }
             layer.backward_tile(nv, &cur[..layer.out_dim], &mut next[..layer.in_dim]);
             let skip = if self.skip_layer == Some(l) || l == 0 {
                 self.enc_dim
@@ -44,7 +67,7 @@ impl Network {
                 }
             }
             if l > 0 {
-                // d_{l-1} = (dL/dh_{l-1}) * a'(z_{l-1}).
+                // d_{l-1} = (dL/dh_{l-1}) * a'(z'_{l-1}).
                 let prev = &self.layers[l - 1];
                 let deriv = &ws.deriv[p.deriv[l - 1]..p.deriv[l - 1] + prev.out_dim];
                 for ((c, g), da) in cur[..prev.out_dim]
@@ -58,9 +81,21 @@ impl Network {
                 }
             }
         }
-        let x = &ws.act[p.x..p.x + self.in_dim];
-        let enc = &ws.act[p.layer_in[0]..p.layer_in[0] + self.enc_dim];
+        let (cd, gd) = (self.coord_dim, self.gamma_dim);
+        let x = &ws.act[p.x..p.x + cd];
+        let enc = &ws.act[p.layer_in[0]..p.layer_in[0] + gd];
         self.encoding
-            .backward_tile(nv, self.in_dim, x, enc, g_enc, &mut gx[..self.in_dim]);
+            .backward_tile(nv, cd, x, enc, &g_enc[..gd], &mut gx[..cd]);
+        // Latent inputs: through the concatenation and the FiLM maps.
+        for (k, row) in gx[cd..].iter_mut().enumerate() {
+            for v in 0..nv {
+                let concat = if self.latent_concat {
+                    g_enc[gd + k][v]
+                } else {
+                    crate::simd::f32x16::ZERO
+                };
+                row[v] = concat + g_latent[k][v];
+            }
+        }
     }
 }

@@ -284,6 +284,7 @@ pub fn model_from_safetensors(bytes: &[u8], task_slots: usize) -> Result<Model> 
             })
             .collect(),
         task_slots,
+        ..ModelSpec::conditioning_none()
     };
     Model::new(&spec)
 }

@@ -170,6 +170,45 @@ impl DenseLayer {
         );
     }
 
+    /// FiLM-conditioned forward: `z = W h + b` (kept in `zpre`), then
+    /// `out = a(gamma z + beta)` with `film = [gamma rows; beta rows]`;
+    /// `deriv` (if given) receives `a'(gamma z + beta)`.
+    #[inline]
+    pub fn forward_tile_film(
+        &self,
+        nv: usize,
+        input: &[Row],
+        film: &[Row],
+        out: &mut [Row],
+        mut deriv: Option<&mut [Row]>,
+        zpre: &mut [Row],
+    ) {
+        let act = self.activation;
+        let n = self.out_dim;
+        panel_product(
+            nv,
+            &self.panels,
+            Some(&self.bias),
+            self.in_dim,
+            self.out_dim,
+            input,
+            |o, z| {
+                for (v, &zv) in z.iter().enumerate() {
+                    zpre[o][v] = zv;
+                    let zf = film[o][v].mul_add(zv, film[n + o][v]);
+                    match deriv.as_deref_mut() {
+                        Some(d) => {
+                            let (a, da) = act.value_and_derivative(zf);
+                            out[o][v] = a;
+                            d[o][v] = da;
+                        }
+                        None => out[o][v] = act.value(zf),
+                    }
+                }
+            },
+        );
+    }
+
     /// Backward pass through the weights on `nv` lane vectors:
     /// `g_in[i] = sum_o W[o][i] d[o]` (`d` has `out_dim` rows, `g_in` `in_dim`).
     #[inline]

@@ -53,6 +53,41 @@ pub struct ModelSpec<'a> {
     pub layers: Vec<LayerSpec<'a>>,
     /// Number of workspaces = most tasks a call is split into (0: default).
     pub task_slots: usize,
+    /// Latent code width `K`: each input point is `[x (in_dim), z (K)]`; the
+    /// encoding sees `x` only.
+    pub latent_dim: usize,
+    /// Conditioning by concatenation: the encoded input becomes
+    /// `[gamma(x), z]` (for layer 0 and the skip layer).
+    pub latent_concat: bool,
+    /// Conditioning by FiLM (Perez et al. 2018): `z_l' = g (W h + b) + beta`
+    /// before layer `l`'s activation, with `[g; beta] = F z + f` per point.
+    pub film: Vec<FilmSpec<'a>>,
+}
+
+/// FiLM conditioning of one layer: `[gamma; beta] = weight z + bias`,
+/// `weight` `[2 out_l][K]` row-major (gamma rows first), `bias` `[2 out_l]`.
+#[derive(Clone, Copy, Debug)]
+pub struct FilmSpec<'a> {
+    pub layer: usize,
+    pub weight: &'a [f32],
+    pub bias: Option<&'a [f32]>,
+}
+
+impl ModelSpec<'_> {
+    /// The conditioning fields of an unconditioned model, for struct update
+    /// syntax: `ModelSpec { in_dim, .., ..ModelSpec::conditioning_none() }`.
+    pub fn conditioning_none() -> ModelSpec<'static> {
+        ModelSpec {
+            in_dim: 0,
+            encoding: Encoding::Identity,
+            skip_layer: None,
+            layers: Vec::new(),
+            task_slots: 0,
+            latent_dim: 0,
+            latent_concat: false,
+            film: Vec::new(),
+        }
+    }
 }
 
 /// Input width of every dense layer: `enc_dim` for layer 0, `out_{l-1}` for
@@ -113,7 +148,12 @@ pub(crate) struct Plan {
     /// Derivative rows `a'(z_l)`, one block per layer.
     pub deriv: Vec<usize>,
     pub deriv_rows: usize,
-    /// Backward rows: two ping-pong buffers of `width`, `g_enc`, `gx`.
+    /// FiLM rows per layer (`[gamma; beta]`, 2 out_l) and pre-FiLM `z` rows
+    /// (out_l), in `Workspace::film` (offsets valid for FiLM layers only).
+    pub film: Vec<usize>,
+    pub film_rows: usize,
+    /// Backward rows: two ping-pong buffers of `width`, `g_enc`, `gx`, then
+    /// FiLM scratch: `g_film` (2 width) and two latent buffers.
     pub width: usize,
     pub g_enc: usize,
     pub gx: usize,
@@ -124,6 +164,7 @@ pub(crate) struct Plan {
 #[derive(Clone, Debug)]
 pub(crate) struct Workspace {
     pub act: Vec<Row>,
+    pub film: Vec<Row>,
     pub deriv: Vec<Row>,
     pub grad: Vec<Row>,
 }
@@ -131,7 +172,15 @@ pub(crate) struct Workspace {
 /// Everything but the workspaces: immutable during a call.
 #[derive(Clone, Debug)]
 pub(crate) struct Network {
+    /// Input width per point: coordinates plus latent code.
     pub in_dim: usize,
+    pub coord_dim: usize,
+    pub latent_dim: usize,
+    pub latent_concat: bool,
+    /// Width of `gamma(x)` alone (`enc_dim` adds the concatenated latent).
+    pub gamma_dim: usize,
+    /// FiLM layer (`[out_l] -> [2 out_l]` from the latent) per dense layer.
+    pub film: Vec<Option<DenseLayer>>,
     pub enc_dim: usize,
     pub out_dim: usize,
     pub encoding: Encoding,
@@ -165,13 +214,24 @@ struct Job<'a, T> {
 impl Model {
     /// Validates `spec`, packs the weights and allocates the workspaces.
     pub fn new(spec: &ModelSpec<'_>) -> Result<Model> {
-        let in_dim = spec.in_dim;
-        if in_dim == 0 || in_dim > MAX_WIDTH {
+        let coord_dim = spec.in_dim;
+        let latent_dim = spec.latent_dim;
+        if coord_dim == 0 || coord_dim > MAX_WIDTH || latent_dim > MAX_WIDTH {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
-                format!("in_dim = {in_dim} must be in 1..={MAX_WIDTH}"),
+                format!(
+                    "in_dim = {coord_dim} must be in 1..={MAX_WIDTH}, latent_dim = {latent_dim} \
+                     at most {MAX_WIDTH}"
+                ),
             ));
         }
+        if latent_dim == 0 && (spec.latent_concat || !spec.film.is_empty()) {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                "latent conditioning (concatenation or FiLM) needs latent_dim >= 1",
+            ));
+        }
+        let in_dim = coord_dim + latent_dim;
         let n_layers = spec.layers.len();
         if n_layers == 0 || n_layers > MAX_LAYERS {
             return Err(Error::new(
@@ -199,14 +259,18 @@ impl Model {
             ));
         }
         if let Encoding::HashGrid(g) = &spec.encoding {
-            if g.dims != in_dim {
+            if g.dims != coord_dim {
                 return Err(Error::new(
                     ErrorKind::InvalidSize,
-                    format!("hash grid is {}-dimensional but in_dim = {in_dim}", g.dims),
+                    format!(
+                        "hash grid is {}-dimensional but in_dim = {coord_dim}",
+                        g.dims
+                    ),
                 ));
             }
         }
-        let enc_dim = spec.encoding.output_dim(in_dim);
+        let gamma_dim = spec.encoding.output_dim(coord_dim);
+        let enc_dim = gamma_dim + if spec.latent_concat { latent_dim } else { 0 };
         if enc_dim > MAX_WIDTH {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
@@ -237,6 +301,25 @@ impl Model {
             prev = ls.out_dim;
         }
         let out_dim = prev;
+        let mut film: Vec<Option<DenseLayer>> = vec![None; n_layers];
+        for (k, fs) in spec.film.iter().enumerate() {
+            let l = fs.layer;
+            if l >= n_layers || film[l].is_some() {
+                return Err(Error::new(
+                    ErrorKind::OutOfRange,
+                    format!("film[{k}].layer = {l} must be a layer index (< {n_layers}), each at most once"),
+                ));
+            }
+            let fl = DenseLayer::new(
+                latent_dim,
+                2 * layers[l].out_dim,
+                Activation::Identity,
+                fs.weight,
+                fs.bias,
+            )
+            .map_err(|e| Error::new(e.kind, format!("film[{k}] (layer {l}): {}", e.message)))?;
+            film[l] = Some(fl);
+        }
 
         // Workspace layout (rows).
         let x = 0;
@@ -272,9 +355,20 @@ impl Model {
             .map(|l| l.in_dim.max(l.out_dim))
             .max()
             .unwrap_or(1);
+        let mut film_off = vec![0; n_layers];
+        let mut film_rows = 0;
+        for l in 0..n_layers {
+            if film[l].is_some() {
+                film_off[l] = film_rows;
+                film_rows += 3 * layers[l].out_dim;
+            }
+        }
         let g_enc = 2 * width;
         let gx = g_enc + enc_dim;
-        let grad_rows = gx + in_dim;
+        let g_film = gx + in_dim;
+        let g_latent = g_film + 2 * width;
+        let g_latent_tmp = g_latent + latent_dim;
+        let grad_rows = g_latent_tmp + latent_dim;
         let plan = Plan {
             x,
             layer_in,
@@ -282,6 +376,8 @@ impl Model {
             act_rows,
             deriv,
             deriv_rows,
+            film: film_off,
+            film_rows,
             width,
             g_enc,
             gx,
@@ -290,6 +386,7 @@ impl Model {
         let workspaces = (0..task_slots)
             .map(|_| Workspace {
                 act: vec![ZERO_ROW; plan.act_rows],
+                film: vec![ZERO_ROW; plan.film_rows],
                 deriv: vec![ZERO_ROW; plan.deriv_rows],
                 grad: vec![ZERO_ROW; plan.grad_rows],
             })
@@ -297,6 +394,11 @@ impl Model {
         Ok(Model {
             net: Network {
                 in_dim,
+                coord_dim,
+                latent_dim,
+                latent_concat: spec.latent_concat,
+                gamma_dim,
+                film,
                 enc_dim,
                 out_dim,
                 encoding: spec.encoding.clone(),
@@ -551,8 +653,12 @@ impl Network {
         }
         {
             let (lo, hi) = ws.act.split_at_mut(p.layer_in[0]);
+            let (cd, gd) = (self.coord_dim, self.gamma_dim);
             self.encoding
-                .encode_tile(nv, d_in, &lo[p.x..p.x + d_in], &mut hi[..enc_dim]);
+                .encode_tile(nv, cd, &lo[p.x..p.x + cd], &mut hi[..gd]);
+            if self.latent_concat {
+                hi[gd..enc_dim].copy_from_slice(&lo[p.x + cd..p.x + d_in]);
+            }
         }
         if let Some(k) = self.skip_layer {
             let (lo, hi) = ws.act.split_at_mut(p.layer_in[k]);
@@ -562,7 +668,18 @@ impl Network {
             let (lo, hi) = ws.act.split_at_mut(p.layer_out[l]);
             let input_rows = &lo[p.layer_in[l]..p.layer_in[l] + layer.in_dim];
             let out_rows = &mut hi[..layer.out_dim];
-            if derivs {
+            if let Some(fl) = &self.film[l] {
+                let o = layer.out_dim;
+                let (film, zpre) = ws.film[p.film[l]..p.film[l] + 3 * o].split_at_mut(2 * o);
+                let latent = &lo[p.x + self.coord_dim..p.x + d_in];
+                fl.forward_tile(nv, latent, film);
+                let deriv = if derivs {
+                    Some(&mut ws.deriv[p.deriv[l]..p.deriv[l] + o])
+                } else {
+                    None
+                };
+                layer.forward_tile_film(nv, input_rows, film, out_rows, deriv, zpre);
+            } else if derivs {
                 let deriv = &mut ws.deriv[p.deriv[l]..p.deriv[l] + layer.out_dim];
                 layer.forward_tile_with_derivative(nv, input_rows, out_rows, deriv);
             } else {

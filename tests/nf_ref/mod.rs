@@ -4,6 +4,7 @@
 //! evaluate exactly the same function) from a small splitmix64 generator.
 #![allow(dead_code, clippy::needless_range_loop)]
 
+use fieldkern::nf::model::FilmSpec;
 use fieldkern::nf::{Activation, Encoding, LayerSpec, Model, ModelSpec};
 
 /// splitmix64 (Steele et al. 2014): deterministic test data.
@@ -67,10 +68,16 @@ pub struct RefLayer {
 }
 
 pub struct RefNet {
+    /// Coordinate inputs (the encoding's input).
     pub in_dim: usize,
     pub encoding: Encoding,
     pub skip: Option<usize>,
     pub layers: Vec<RefLayer>,
+    /// Latent inputs after the coordinates; concatenated to gamma(x) and/or
+    /// feeding FiLM maps `(layer, F [2 out][K], f [2 out])`.
+    pub latent_dim: usize,
+    pub latent_concat: bool,
+    pub film: Vec<(usize, Vec<f32>, Vec<f32>)>,
 }
 
 impl RefNet {
@@ -112,7 +119,11 @@ impl RefNet {
     /// `(output, scale)`: `scale[o] = |b_o| + sum_i |W_oi h_i|` of the last
     /// layer, the size of the terms whose rounding limits f32 accuracy.
     pub fn eval_with_scale(&self, x: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let enc = self.encode(x);
+        let (coords, latent) = x.split_at(self.in_dim);
+        let mut enc = self.encode(coords);
+        if self.latent_concat {
+            enc.extend_from_slice(latent);
+        }
         let mut h = enc.clone();
         let mut scale = Vec::new();
         for (l, layer) in self.layers.iter().enumerate() {
@@ -132,6 +143,18 @@ impl RefNet {
                     z += t;
                     s += t.abs();
                 }
+                if let Some((_, fw, fb)) = self.film.iter().find(|f| f.0 == l) {
+                    let k = self.latent_dim;
+                    let row = |r: usize| {
+                        f64::from(fb[r])
+                            + (0..k)
+                                .map(|j| f64::from(fw[r * k + j]) * latent[j])
+                                .sum::<f64>()
+                    };
+                    let (gamma, beta) = (row(o), row(layer.out_dim + o));
+                    z = gamma * z + beta;
+                    s = gamma.abs() * s + beta.abs();
+                }
                 out.push(act_ref(layer.act, z));
                 scale.push(s);
             }
@@ -143,7 +166,12 @@ impl RefNet {
     /// Smallest `|z|` over the pre-activations of piecewise-linear layers
     /// (ReLU, leaky ReLU): where it is tiny, the kink lies within a finite
     /// difference step and the difference quotient is not the derivative.
+    /// (Unconditioned nets only: with a latent code it returns infinity, so
+    /// keep ReLUs out of conditioned test nets.)
     pub fn min_abs_kink_preactivation(&self, x: &[f64]) -> f64 {
+        if self.latent_dim > 0 {
+            return f64::INFINITY;
+        }
         let enc = self.encode(x);
         let mut h = enc.clone();
         let mut closest = f64::INFINITY;
@@ -180,8 +208,9 @@ impl RefNet {
     pub fn jacobian_fd(&self, x: &[f64]) -> Vec<Vec<f64>> {
         let h = 1e-5;
         let out_dim = self.layers.last().unwrap().out_dim;
-        let mut jac = vec![vec![0.0; self.in_dim]; out_dim];
-        for d in 0..self.in_dim {
+        let total = self.in_dim + self.latent_dim;
+        let mut jac = vec![vec![0.0; total]; out_dim];
+        for d in 0..total {
             let mut xp = x.to_vec();
             let mut xm = x.to_vec();
             xp[d] += h;
@@ -196,6 +225,17 @@ impl RefNet {
 
     pub fn spec(&self, task_slots: usize) -> ModelSpec<'_> {
         ModelSpec {
+            latent_dim: self.latent_dim,
+            latent_concat: self.latent_concat,
+            film: self
+                .film
+                .iter()
+                .map(|(l, w, b)| FilmSpec {
+                    layer: *l,
+                    weight: w,
+                    bias: Some(b),
+                })
+                .collect(),
             in_dim: self.in_dim,
             encoding: self.encoding.clone(),
             skip_layer: self.skip,
@@ -280,6 +320,50 @@ pub fn random_net(
         encoding,
         skip,
         layers,
+        latent_dim: 0,
+        latent_concat: false,
+        film: Vec::new(),
+    }
+}
+
+/// Total inputs per point (coordinates + latent).
+impl RefNet {
+    pub fn input_width(&self) -> usize {
+        self.in_dim + self.latent_dim
+    }
+
+    /// Adds a latent code of width `k`: concatenated to gamma(x) if
+    /// `concat`, and FiLM on `film_layers`; layer 0 (and the skip layer) get
+    /// new weights of the right width.
+    pub fn condition(&mut self, k: usize, concat: bool, film_layers: &[usize], rng: &mut TestRng) {
+        self.latent_dim = k;
+        self.latent_concat = concat;
+        if concat {
+            let widen: Vec<usize> = [Some(0), self.skip].into_iter().flatten().collect();
+            for l in widen {
+                let layer = &mut self.layers[l];
+                layer.in_dim += k;
+                // Same init rule as random_net (SIREN's for sine layers).
+                let fan_in = layer.in_dim as f64;
+                let bound = match layer.act {
+                    Activation::Sine(_) if l == 0 => 1.0 / fan_in,
+                    Activation::Sine(omega) => (6.0 / fan_in).sqrt() / f64::from(omega),
+                    _ => 1.0 / fan_in.sqrt(),
+                };
+                layer.w = (0..layer.out_dim * layer.in_dim)
+                    .map(|_| rng.sym(bound) as f32)
+                    .collect();
+            }
+        }
+        for &l in film_layers {
+            let n = self.layers[l].out_dim;
+            // gamma = 1 + small, beta = small: the usual FiLM initialisation.
+            let w = (0..2 * n * k).map(|_| rng.sym(0.3) as f32).collect();
+            let b = (0..2 * n)
+                .map(|r| if r < n { 1.0 + rng.sym(0.2) } else { rng.sym(0.2) } as f32)
+                .collect();
+            self.film.push((l, w, b));
+        }
     }
 }
 
