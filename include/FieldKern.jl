@@ -26,6 +26,7 @@ const FK_NF_ACT_SINE = 8
 const FK_NF_ENC_IDENTITY = 0
 const FK_NF_ENC_FOURIER = 1
 const FK_NF_ENC_POSITIONAL = 2
+const FK_NF_ENC_HASH_GRID = 3
 # enum fk_status
 const FK_OK = Int32(0)
 const FK_ERR_NULL_POINTER = Int32(1)
@@ -104,6 +105,12 @@ struct fk_nf_layer
     bias::Ptr{Cfloat}
 end
 
+struct fk_nf_film
+    layer::Csize_t
+    weight::Ptr{Cfloat}
+    bias::Ptr{Cfloat}
+end
+
 struct fk_nf_params
     struct_size::UInt32
     in_dim::Csize_t
@@ -115,6 +122,26 @@ struct fk_nf_params
     n_layers::Csize_t
     layers::Ref{fk_nf_layer}
     task_slots::Csize_t
+    latent_dim::Csize_t
+    latent_concat::Int32
+    n_film::Csize_t
+    film::Ref{fk_nf_film}
+    hash_levels::Csize_t
+    hash_features::Csize_t
+    hash_log2_table::UInt32
+    hash_base_resolution::UInt32
+    hash_growth::Cfloat
+    hash_table::Ptr{Cfloat}
+end
+
+struct fk_nf_render_params
+    struct_size::UInt32
+    samples::Csize_t
+    rays_per_batch::Csize_t
+    jitter::Int32
+    seed::UInt64
+    stream::UInt64
+    colour_sigmoid::Int32
 end
 
 fk_version() =
@@ -278,5 +305,17 @@ fk_nf_jacobian(model, n, in_dim, x, out_dim, out, jac) =
 
 fk_nf_jacobian_f64(model, n, in_dim, x, out_dim, out, jac) =
     ccall((:fk_nf_jacobian_f64, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Csize_t, Ptr{Cdouble}, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, ), model, n, in_dim, x, out_dim, out, jac)
+
+fk_nf_render_params_default() =
+    ccall((:fk_nf_render_params_default, libfieldkern), fk_nf_render_params, ())
+
+fk_nf_renderer_create(params, out) =
+    ccall((:fk_nf_renderer_create, libfieldkern), Int32, (Ref{fk_nf_render_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_nf_renderer_destroy(renderer) =
+    ccall((:fk_nf_renderer_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), renderer)
+
+fk_nf_render(renderer, model, n_rays, rays, counter_offset, rgb, depth, opacity) =
+    ccall((:fk_nf_render, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Csize_t, Ptr{Cfloat}, UInt64, Ptr{Cfloat}, Ptr{Cfloat}, Ptr{Cfloat}, ), renderer, model, n_rays, rays, counter_offset, rgb, depth, opacity)
 
 end # module

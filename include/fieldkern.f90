@@ -24,6 +24,7 @@ module fieldkern
   integer(c_int32_t), parameter :: FK_NF_ENC_IDENTITY = 0
   integer(c_int32_t), parameter :: FK_NF_ENC_FOURIER = 1
   integer(c_int32_t), parameter :: FK_NF_ENC_POSITIONAL = 2
+  integer(c_int32_t), parameter :: FK_NF_ENC_HASH_GRID = 3
   ! enum fk_status
   integer(c_int32_t), parameter :: FK_OK = 0
   integer(c_int32_t), parameter :: FK_ERR_NULL_POINTER = 1
@@ -102,6 +103,12 @@ module fieldkern
     type(c_ptr) :: bias
   end type fk_nf_layer
 
+  type, bind(C) :: fk_nf_film
+    integer(c_size_t) :: layer
+    type(c_ptr) :: weight
+    type(c_ptr) :: bias
+  end type fk_nf_film
+
   type, bind(C) :: fk_nf_params
     integer(c_int32_t) :: struct_size
     integer(c_size_t) :: in_dim
@@ -113,7 +120,27 @@ module fieldkern
     integer(c_size_t) :: n_layers
     type(c_ptr) :: layers
     integer(c_size_t) :: task_slots
+    integer(c_size_t) :: latent_dim
+    integer(c_int32_t) :: latent_concat
+    integer(c_size_t) :: n_film
+    type(c_ptr) :: film
+    integer(c_size_t) :: hash_levels
+    integer(c_size_t) :: hash_features
+    integer(c_int32_t) :: hash_log2_table
+    integer(c_int32_t) :: hash_base_resolution
+    real(c_float) :: hash_growth
+    type(c_ptr) :: hash_table
   end type fk_nf_params
+
+  type, bind(C) :: fk_nf_render_params
+    integer(c_int32_t) :: struct_size
+    integer(c_size_t) :: samples
+    integer(c_size_t) :: rays_per_batch
+    integer(c_int32_t) :: jitter
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+    integer(c_int32_t) :: colour_sigmoid
+  end type fk_nf_render_params
 
   interface
 
@@ -603,6 +630,41 @@ module fieldkern
       real(c_double), intent(inout) :: out(*)
       real(c_double), intent(inout) :: jac(*)
     end function fk_nf_jacobian_f64
+
+    function fk_nf_render_params_default() bind(C, name="fk_nf_render_params_default")
+      import
+      implicit none
+      type(fk_nf_render_params) :: fk_nf_render_params_default
+    end function fk_nf_render_params_default
+
+    function fk_nf_renderer_create(params, out) bind(C, name="fk_nf_renderer_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_renderer_create
+      type(fk_nf_render_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_nf_renderer_create
+
+    subroutine fk_nf_renderer_destroy(renderer) bind(C, name="fk_nf_renderer_destroy")
+      import
+      implicit none
+      type(c_ptr), value :: renderer
+    end subroutine fk_nf_renderer_destroy
+
+    function fk_nf_render(renderer, model, n_rays, rays, counter_offset, rgb, depth, &
+        opacity) bind(C, name="fk_nf_render")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_render
+      type(c_ptr), value :: renderer
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n_rays
+      real(c_float), intent(in) :: rays(*)
+      integer(c_int64_t), value :: counter_offset
+      real(c_float), intent(inout) :: rgb(*)
+      real(c_float), intent(inout) :: depth(*)
+      real(c_float), intent(inout) :: opacity(*)
+    end function fk_nf_render
   end interface
 
 contains

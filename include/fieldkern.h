@@ -92,6 +92,14 @@
 #define FK_NF_ENC_POSITIONAL 2
 
 /**
+ * Multiresolution hash grid (Instant-NGP), `in_dim` 2 or 3, inputs in
+ * `[0, 1]^d`: `hash_levels` levels of `hash_features` features, tables of
+ * `2^hash_log2_table` entries, resolutions `floor(hash_base_resolution *
+ * hash_growth^l)`; width `hash_levels * hash_features`.
+ */
+#define FK_NF_ENC_HASH_GRID 3
+
+/**
  * Status returned by every fallible fieldkern function. `FK_OK` is 0; every
  * failure class has its own value, fixed forever (never reused). In C the type
  * is `int32_t`; `fk_status_str` names a value and `fk_last_error` explains the
@@ -222,6 +230,11 @@ typedef struct fk_mass_transport fk_mass_transport;
  * with `fk_nf_model_destroy`.
  */
 typedef struct fk_nf_model fk_nf_model;
+
+/**
+ * A ray renderer with its sample buffers (opaque).
+ */
+typedef struct fk_nf_renderer fk_nf_renderer;
 
 /**
  * An Abelian (BTW) sandpile on an L x L square lattice with open boundaries,
@@ -429,6 +442,26 @@ typedef struct fk_nf_layer {
 } fk_nf_layer;
 
 /**
+ * FiLM conditioning of one dense layer by the latent code `z` (width
+ * `latent_dim`): `[gamma; beta] = weight z + bias`, applied as
+ * `gamma * (W h + b) + beta` before the layer's activation.
+ */
+typedef struct fk_nf_film {
+    /**
+     * Index of the conditioned dense layer.
+     */
+    size_t layer;
+    /**
+     * `[2 out_dim][latent_dim]` row-major, gamma rows first (copied at create).
+     */
+    const float *weight;
+    /**
+     * `[2 out_dim]`, or NULL for zero (copied at create).
+     */
+    const float *bias;
+} fk_nf_film;
+
+/**
  * Description of a neural field for `fk_nf_model_create`. Get defaults from
  * `fk_nf_params_default()`, then set the fields.
  */
@@ -476,7 +509,85 @@ typedef struct fk_nf_params {
      * most 64. More slots than threads balance load; results do not depend on it.
      */
     size_t task_slots;
+    /**
+     * Latent code width `K` (default 0): each input point is then
+     * `[x (in_dim), z (K)]` and the evaluation calls take
+     * `in_dim + latent_dim` inputs per point (derivatives cover both).
+     */
+    size_t latent_dim;
+    /**
+     * 1: concatenate `z` to the encoded input (`[gamma(x), z]`, for layer 0
+     * and the skip layer, whose weights widen by `latent_dim` columns).
+     */
+    int32_t latent_concat;
+    /**
+     * Number of FiLM-conditioned layers (`film` entries).
+     */
+    size_t n_film;
+    /**
+     * `n_film` FiLM descriptions, or NULL when `n_film = 0`.
+     */
+    const struct fk_nf_film *film;
+    /**
+     * Hash grid (`FK_NF_ENC_HASH_GRID` only): levels (default 16).
+     */
+    size_t hash_levels;
+    /**
+     * Features per level (default 2).
+     */
+    size_t hash_features;
+    /**
+     * log2 of the entries per level (default 19).
+     */
+    uint32_t hash_log2_table;
+    /**
+     * Coarsest resolution (default 16).
+     */
+    uint32_t hash_base_resolution;
+    /**
+     * Per-level growth factor (default 1.447, Instant-NGP's 16 -> 2048).
+     */
+    float hash_growth;
+    /**
+     * `[hash_levels][2^hash_log2_table][hash_features]` (copied at create).
+     */
+    const float *hash_table;
 } fk_nf_params;
+
+/**
+ * Settings of a ray renderer (`fk_nf_renderer_create`).
+ */
+typedef struct fk_nf_render_params {
+    /**
+     * `sizeof(fk_nf_render_params)`, set by `fk_nf_render_params_default`.
+     */
+    uint32_t struct_size;
+    /**
+     * Samples per ray (default 64), one per equal bin of `[near, far]`.
+     */
+    size_t samples;
+    /**
+     * Rays per batched field evaluation (default 64).
+     */
+    size_t rays_per_batch;
+    /**
+     * 1: stratified jitter within each bin from Philox `(seed, stream)`;
+     * 0 (default): bin midpoints.
+     */
+    int32_t jitter;
+    /**
+     * Jitter key.
+     */
+    uint64_t seed;
+    /**
+     * Jitter stream (< 2^48).
+     */
+    uint64_t stream;
+    /**
+     * 1 (default): colours through a sigmoid (NeRF); 0: as the field gives them.
+     */
+    int32_t colour_sigmoid;
+} fk_nf_render_params;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1234,6 +1345,61 @@ fk_status fk_nf_jacobian_f64(struct fk_nf_model *model,
                              size_t out_dim,
                              double *out,
                              double *jac);
+
+/**
+ * Default renderer settings: 64 samples per ray, 64 rays per batch,
+ * midpoint sampling, sigmoid colours.
+ */
+struct fk_nf_render_params fk_nf_render_params_default(void);
+
+/**
+ * Creates a renderer: allocates the sample buffers (`rays_per_batch *
+ * samples * 8` floats). Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (samples not in 1..=65536, rays_per_batch 0 or
+ * `rays_per_batch * samples > 2^24`, stream >= 2^48).
+ *
+ * # Safety
+ * `params` must point to a valid `fk_nf_render_params`; `out` writable.
+ */
+fk_status fk_nf_renderer_create(const struct fk_nf_render_params *params,
+                                struct fk_nf_renderer **out);
+
+/**
+ * Frees a renderer; NULL is a no-op.
+ *
+ * # Safety
+ * `renderer` must be NULL or a live renderer.
+ */
+void fk_nf_renderer_destroy(struct fk_nf_renderer *renderer);
+
+/**
+ * Volume-renders `n_rays` rays through a radiance field `model` (R^3 ->
+ * (sigma, r, g, b)): `rays` is `[n_rays][8]` = origin xyz, direction xyz,
+ * near, far (t in units of |direction|); writes `rgb` `[n_rays][3]`,
+ * expected termination `depth` `[n_rays]` and `opacity` `[n_rays]`. With
+ * `S` samples in equal bins of width `D`: `alpha_i = 1 - exp(-max(sigma_i,
+ * 0) D)`, `T_i = prod_{j<i} (1 - alpha_j)`, `rgb = sum T_i alpha_i c_i`,
+ * `depth = sum T_i alpha_i t_i`, `opacity = sum T_i alpha_i`. Jitter uses
+ * element counter `counter_offset + ray * S + i` (`counter_offset` = global
+ * index of the first ray), so splitting the rays over calls reproduces one
+ * call bitwise. Allocates nothing; the field evaluation is parallel;
+ * bitwise identical for any thread count.
+ *
+ * Errors (outputs untouched): `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_BUSY`, `FK_ERR_INVALID_SIZE` (model not R^3 -> R^4),
+ * `FK_ERR_NON_FINITE` (a ray entry), `FK_ERR_OUT_OF_RANGE` (far <= near).
+ *
+ * # Safety
+ * Live handles; arrays of the sizes above.
+ */
+fk_status fk_nf_render(struct fk_nf_renderer *renderer,
+                       struct fk_nf_model *model,
+                       size_t n_rays,
+                       const float *rays,
+                       uint64_t counter_offset,
+                       float *rgb,
+                       float *depth,
+                       float *opacity);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -29,6 +29,7 @@ FK_NF_ACT_SINE = 8
 FK_NF_ENC_IDENTITY = 0
 FK_NF_ENC_FOURIER = 1
 FK_NF_ENC_POSITIONAL = 2
+FK_NF_ENC_HASH_GRID = 3
 # enum fk_status
 FK_OK = 0
 FK_ERR_NULL_POINTER = 1
@@ -120,6 +121,14 @@ class fk_nf_layer(ctypes.Structure):
     ]
 
 
+class fk_nf_film(ctypes.Structure):
+    _fields_ = [
+        ('layer', ctypes.c_size_t),
+        ('weight', ctypes.POINTER(ctypes.c_float)),
+        ('bias', ctypes.POINTER(ctypes.c_float)),
+    ]
+
+
 class fk_nf_params(ctypes.Structure):
     _fields_ = [
         ('struct_size', ctypes.c_uint32),
@@ -132,6 +141,28 @@ class fk_nf_params(ctypes.Structure):
         ('n_layers', ctypes.c_size_t),
         ('layers', ctypes.POINTER(fk_nf_layer)),
         ('task_slots', ctypes.c_size_t),
+        ('latent_dim', ctypes.c_size_t),
+        ('latent_concat', ctypes.c_int32),
+        ('n_film', ctypes.c_size_t),
+        ('film', ctypes.POINTER(fk_nf_film)),
+        ('hash_levels', ctypes.c_size_t),
+        ('hash_features', ctypes.c_size_t),
+        ('hash_log2_table', ctypes.c_uint32),
+        ('hash_base_resolution', ctypes.c_uint32),
+        ('hash_growth', ctypes.c_float),
+        ('hash_table', ctypes.POINTER(ctypes.c_float)),
+    ]
+
+
+class fk_nf_render_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('samples', ctypes.c_size_t),
+        ('rays_per_batch', ctypes.c_size_t),
+        ('jitter', ctypes.c_int32),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+        ('colour_sigmoid', ctypes.c_int32),
     ]
 
 
@@ -190,6 +221,10 @@ SIGNATURES = {
     'fk_nf_gradient_f64': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
     'fk_nf_jacobian': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]),
     'fk_nf_jacobian_f64': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_nf_render_params_default': (fk_nf_render_params, []),
+    'fk_nf_renderer_create': (ctypes.c_int32, [ctypes.POINTER(fk_nf_render_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_nf_renderer_destroy': (None, [ctypes.c_void_p]),
+    'fk_nf_render': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.c_uint64, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]),
 }
 
 

@@ -16,7 +16,10 @@ use super::boundary::{guard, guard_value, slice, slice_mut};
 use super::handle::{self, Opaque, Params};
 use super::status::fk_status;
 use crate::error::{Error, ErrorKind, Result};
+use crate::nf::hashgrid::HashGrid;
 use crate::nf::model::layer_input_dims;
+use crate::nf::model::FilmSpec;
+use crate::nf::render::{RenderParams, Renderer};
 use crate::nf::{Activation, Encoding, LayerSpec, Model, ModelSpec, Scalar};
 
 /// Activation `a(z) = z`.
@@ -47,6 +50,26 @@ pub const FK_NF_ENC_FOURIER: i32 = 1;
 /// `[x (if include_input), sin(2^0 pi x), cos(2^0 pi x), ..., cos(2^(L-1) pi x)]`,
 /// each a block of `in_dim` entries; width `in_dim (2L + include_input)`.
 pub const FK_NF_ENC_POSITIONAL: i32 = 2;
+/// Multiresolution hash grid (Instant-NGP), `in_dim` 2 or 3, inputs in
+/// `[0, 1]^d`: `hash_levels` levels of `hash_features` features, tables of
+/// `2^hash_log2_table` entries, resolutions `floor(hash_base_resolution *
+/// hash_growth^l)`; width `hash_levels * hash_features`.
+pub const FK_NF_ENC_HASH_GRID: i32 = 3;
+
+/// FiLM conditioning of one dense layer by the latent code `z` (width
+/// `latent_dim`): `[gamma; beta] = weight z + bias`, applied as
+/// `gamma * (W h + b) + beta` before the layer's activation.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fk_nf_film {
+    /// Index of the conditioned dense layer.
+    pub layer: usize,
+    /// `[2 out_dim][latent_dim]` row-major, gamma rows first (copied at create).
+    pub weight: *const f32,
+    /// `[2 out_dim]`, or NULL for zero (copied at create).
+    pub bias: *const f32,
+}
 
 /// One dense layer `h' = a(W h + b)` of a model description.
 #[allow(non_camel_case_types)]
@@ -97,6 +120,29 @@ pub struct fk_nf_params {
     /// Workspaces = most tasks one call is split into; 0 = default (16), at
     /// most 64. More slots than threads balance load; results do not depend on it.
     pub task_slots: usize,
+    /// Latent code width `K` (default 0): each input point is then
+    /// `[x (in_dim), z (K)]` and the evaluation calls take
+    /// `in_dim + latent_dim` inputs per point (derivatives cover both).
+    pub latent_dim: usize,
+    /// 1: concatenate `z` to the encoded input (`[gamma(x), z]`, for layer 0
+    /// and the skip layer, whose weights widen by `latent_dim` columns).
+    pub latent_concat: i32,
+    /// Number of FiLM-conditioned layers (`film` entries).
+    pub n_film: usize,
+    /// `n_film` FiLM descriptions, or NULL when `n_film = 0`.
+    pub film: *const fk_nf_film,
+    /// Hash grid (`FK_NF_ENC_HASH_GRID` only): levels (default 16).
+    pub hash_levels: usize,
+    /// Features per level (default 2).
+    pub hash_features: usize,
+    /// log2 of the entries per level (default 19).
+    pub hash_log2_table: u32,
+    /// Coarsest resolution (default 16).
+    pub hash_base_resolution: u32,
+    /// Per-level growth factor (default 1.447, Instant-NGP's 16 -> 2048).
+    pub hash_growth: f32,
+    /// `[hash_levels][2^hash_log2_table][hash_features]` (copied at create).
+    pub hash_table: *const f32,
 }
 
 /// A neural-field model (opaque). Create with `fk_nf_model_create`, free
@@ -144,6 +190,16 @@ fn default_params() -> fk_nf_params {
         n_layers: 0,
         layers: std::ptr::null(),
         task_slots: 0,
+        latent_dim: 0,
+        latent_concat: 0,
+        n_film: 0,
+        film: std::ptr::null(),
+        hash_levels: 16,
+        hash_features: 2,
+        hash_log2_table: 19,
+        hash_base_resolution: 16,
+        hash_growth: 1.447,
+        hash_table: std::ptr::null(),
     }
 }
 
@@ -229,13 +285,37 @@ pub unsafe extern "C" fn fk_nf_model_create(
         } else {
             None
         };
-        let encoding = Encoding::from_code(
-            p.encoding,
-            p.in_dim,
-            p.n_frequencies,
-            b,
-            p.include_input != 0,
-        )?;
+        let encoding = if p.encoding == FK_NF_ENC_HASH_GRID {
+            let count = p
+                .hash_levels
+                .saturating_mul(1usize.checked_shl(p.hash_log2_table).unwrap_or(usize::MAX))
+                .saturating_mul(p.hash_features);
+            if !(4..=24).contains(&p.hash_log2_table) {
+                return Err(Error::new(
+                    ErrorKind::OutOfRange,
+                    format!("hash_log2_table = {} must be in 4..=24", p.hash_log2_table),
+                ));
+            }
+            // SAFETY: the caller provides the documented table size at hash_table.
+            let table = unsafe { slice(p.hash_table, count, "hash_table") }?;
+            Encoding::HashGrid(Box::new(HashGrid::new(
+                p.in_dim,
+                p.hash_levels,
+                p.hash_features,
+                p.hash_log2_table,
+                p.hash_base_resolution,
+                p.hash_growth,
+                table,
+            )?))
+        } else {
+            Encoding::from_code(
+                p.encoding,
+                p.in_dim,
+                p.n_frequencies,
+                b,
+                p.include_input != 0,
+            )?
+        };
         if p.n_layers == 0 {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
@@ -245,16 +325,49 @@ pub unsafe extern "C" fn fk_nf_model_create(
         // SAFETY: the caller provides n_layers descriptions at `layers`.
         let layers = unsafe { slice(p.layers, p.n_layers, "layers") }?;
         let skip_layer = (p.skip_layer != 0).then_some(p.skip_layer);
-        let enc_dim = encoding.output_dim(p.in_dim);
+        let latent_concat = p.latent_concat != 0;
+        let enc_dim = encoding.output_dim(p.in_dim) + if latent_concat { p.latent_dim } else { 0 };
         // SAFETY: the weight pointers satisfy the sizes their description implies.
         let specs = unsafe { layer_specs(layers, enc_dim, skip_layer) }?;
+        // SAFETY: the caller provides n_film descriptions at `film`.
+        let films = unsafe { slice(p.film, p.n_film, "film") }?;
+        let mut film = Vec::with_capacity(films.len());
+        for (k, f) in films.iter().enumerate() {
+            let out = specs.get(f.layer).map_or(0, |l| l.out_dim);
+            if out == 0 {
+                return Err(Error::new(
+                    ErrorKind::OutOfRange,
+                    format!(
+                        "film[{k}].layer = {} is not a layer index (< {})",
+                        f.layer,
+                        specs.len()
+                    ),
+                ));
+            }
+            let count = (2 * out).saturating_mul(p.latent_dim);
+            // SAFETY: the caller provides 2 out_dim * latent_dim floats at `weight`.
+            let weight = unsafe { slice(f.weight, count, &format!("film[{k}].weight")) }?;
+            let bias = if f.bias.is_null() {
+                None
+            } else {
+                // SAFETY: the caller provides 2 out_dim floats at a non-NULL `bias`.
+                Some(unsafe { slice(f.bias, 2 * out, &format!("film[{k}].bias")) }?)
+            };
+            film.push(FilmSpec {
+                layer: f.layer,
+                weight,
+                bias,
+            });
+        }
         let model = Model::new(&ModelSpec {
             in_dim: p.in_dim,
             encoding,
             skip_layer,
             layers: specs,
             task_slots: p.task_slots,
-            ..ModelSpec::conditioning_none()
+            latent_dim: p.latent_dim,
+            latent_concat,
+            film,
         })?;
         let value = NfModel {
             model,
@@ -598,6 +711,181 @@ pub unsafe extern "C" fn fk_nf_jacobian_f64(
     })
 }
 
+/// Settings of a ray renderer (`fk_nf_renderer_create`).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fk_nf_render_params {
+    /// `sizeof(fk_nf_render_params)`, set by `fk_nf_render_params_default`.
+    pub struct_size: u32,
+    /// Samples per ray (default 64), one per equal bin of `[near, far]`.
+    pub samples: usize,
+    /// Rays per batched field evaluation (default 64).
+    pub rays_per_batch: usize,
+    /// 1: stratified jitter within each bin from Philox `(seed, stream)`;
+    /// 0 (default): bin midpoints.
+    pub jitter: i32,
+    /// Jitter key.
+    pub seed: u64,
+    /// Jitter stream (< 2^48).
+    pub stream: u64,
+    /// 1 (default): colours through a sigmoid (NeRF); 0: as the field gives them.
+    pub colour_sigmoid: i32,
+}
+
+/// A ray renderer with its sample buffers (opaque).
+#[allow(non_camel_case_types)]
+pub struct fk_nf_renderer {
+    _opaque: [u8; 0],
+}
+
+impl Opaque for fk_nf_renderer {
+    type Value = Renderer;
+    const MAGIC: u64 = u64::from_le_bytes(*b"fkNFREN1");
+    const KIND: &'static str = "fk_nf_renderer";
+}
+
+// SAFETY: repr(C), Copy, `struct_size: u32` first; integer fields only.
+unsafe impl Params for fk_nf_render_params {
+    const NAME: &'static str = "fk_nf_render_params";
+}
+
+fn default_render_params() -> fk_nf_render_params {
+    fk_nf_render_params {
+        struct_size: std::mem::size_of::<fk_nf_render_params>() as u32,
+        samples: 64,
+        rays_per_batch: 64,
+        jitter: 0,
+        seed: 0,
+        stream: 0,
+        colour_sigmoid: 1,
+    }
+}
+
+/// Default renderer settings: 64 samples per ray, 64 rays per batch,
+/// midpoint sampling, sigmoid colours.
+#[no_mangle]
+pub extern "C" fn fk_nf_render_params_default() -> fk_nf_render_params {
+    guard_value(
+        "fk_nf_render_params_default",
+        default_render_params(),
+        default_render_params,
+    )
+}
+
+/// Creates a renderer: allocates the sample buffers (`rays_per_batch *
+/// samples * 8` floats). Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`,
+/// `FK_ERR_OUT_OF_RANGE` (samples not in 1..=65536, rays_per_batch 0 or
+/// `rays_per_batch * samples > 2^24`, stream >= 2^48).
+///
+/// # Safety
+/// `params` must point to a valid `fk_nf_render_params`; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_renderer_create(
+    params: *const fk_nf_render_params,
+    out: *mut *mut fk_nf_renderer,
+) -> fk_status {
+    guard("fk_nf_renderer_create", || {
+        handle::check_out(out)?;
+        // SAFETY: `params` is NULL or points to a caller's struct.
+        let p = unsafe { handle::read_params(params) }?;
+        if p.stream >= 1 << 48 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("stream = {} must be < 2^48", p.stream),
+            ));
+        }
+        let renderer = Renderer::new(RenderParams {
+            samples: p.samples,
+            rays_per_batch: p.rays_per_batch,
+            jitter: (p.jitter != 0).then_some((p.seed, p.stream)),
+            colour_sigmoid: p.colour_sigmoid != 0,
+        })?;
+        // SAFETY: `out` checked by `check_out`.
+        unsafe { handle::publish(out, renderer) };
+        Ok(())
+    })
+}
+
+/// Frees a renderer; NULL is a no-op.
+///
+/// # Safety
+/// `renderer` must be NULL or a live renderer.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_renderer_destroy(renderer: *mut fk_nf_renderer) {
+    guard_value("fk_nf_renderer_destroy", (), || {
+        let _ = guard("fk_nf_renderer_destroy", || {
+            // SAFETY: caller contract; the tag is checked first.
+            unsafe { handle::destroy::<fk_nf_renderer>(renderer, "renderer") }
+        });
+    })
+}
+
+/// Volume-renders `n_rays` rays through a radiance field `model` (R^3 ->
+/// (sigma, r, g, b)): `rays` is `[n_rays][8]` = origin xyz, direction xyz,
+/// near, far (t in units of |direction|); writes `rgb` `[n_rays][3]`,
+/// expected termination `depth` `[n_rays]` and `opacity` `[n_rays]`. With
+/// `S` samples in equal bins of width `D`: `alpha_i = 1 - exp(-max(sigma_i,
+/// 0) D)`, `T_i = prod_{j<i} (1 - alpha_j)`, `rgb = sum T_i alpha_i c_i`,
+/// `depth = sum T_i alpha_i t_i`, `opacity = sum T_i alpha_i`. Jitter uses
+/// element counter `counter_offset + ray * S + i` (`counter_offset` = global
+/// index of the first ray), so splitting the rays over calls reproduces one
+/// call bitwise. Allocates nothing; the field evaluation is parallel;
+/// bitwise identical for any thread count.
+///
+/// Errors (outputs untouched): `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+/// `FK_ERR_BUSY`, `FK_ERR_INVALID_SIZE` (model not R^3 -> R^4),
+/// `FK_ERR_NON_FINITE` (a ray entry), `FK_ERR_OUT_OF_RANGE` (far <= near).
+///
+/// # Safety
+/// Live handles; arrays of the sizes above.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn fk_nf_render(
+    renderer: *mut fk_nf_renderer,
+    model: *mut fk_nf_model,
+    n_rays: usize,
+    rays: *const f32,
+    counter_offset: u64,
+    rgb: *mut f32,
+    depth: *mut f32,
+    opacity: *mut f32,
+) -> fk_status {
+    guard("fk_nf_render", || {
+        // SAFETY: caller contract; tags and busy flags are checked.
+        let mut r = unsafe { handle::value_mut(renderer, "renderer") }?;
+        // SAFETY: as above.
+        let mut m = unsafe { handle::value_mut(model, "model") }?;
+        if m.model.in_dim() != 3 || m.model.out_dim() != 4 {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "a radiance field maps R^3 -> (sigma, r, g, b); this model maps R^{} -> R^{}",
+                    m.model.in_dim(),
+                    m.model.out_dim()
+                ),
+            ));
+        }
+        let len = |k: usize, name: &str| {
+            n_rays.checked_mul(k).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidSize,
+                    format!("n_rays * {k} overflows (`{name}`)"),
+                )
+            })
+        };
+        // SAFETY: the caller provides the documented array sizes.
+        let rays = unsafe { slice(rays, len(8, "rays")?, "rays") }?;
+        // SAFETY: as above.
+        let rgb = unsafe { slice_mut(rgb, len(3, "rgb")?, "rgb") }?;
+        // SAFETY: as above.
+        let depth = unsafe { slice_mut(depth, n_rays, "depth") }?;
+        // SAFETY: as above.
+        let opacity = unsafe { slice_mut(opacity, n_rays, "opacity") }?;
+        r.render(&mut m.model, rays, counter_offset, rgb, depth, opacity)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -618,6 +906,7 @@ mod tests {
             (FK_NF_ENC_IDENTITY, encode::code::IDENTITY),
             (FK_NF_ENC_FOURIER, encode::code::FOURIER),
             (FK_NF_ENC_POSITIONAL, encode::code::POSITIONAL),
+            (FK_NF_ENC_HASH_GRID, encode::code::HASH_GRID),
         ];
         for (c, core) in act {
             assert_eq!(c, core);

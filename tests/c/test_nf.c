@@ -251,11 +251,124 @@ static void test_bad_input(void) {
     CHECK(m == NULL);
 }
 
+/* FiLM with gamma = 1, beta = 0 and a concatenated latent with zero weights
+ * leave the field unchanged; a hash-grid model builds and evaluates. */
+static void test_conditioning_and_hash_grid(void) {
+    enum { K = 2 };
+    static float W0c[H * (2 * M + K)], fw[2 * H * K], fb[2 * H], table[4 * 16 * 2], Wh[1 * 8];
+    fk_nf_params p = make_params();
+    fk_nf_film film;
+    fk_nf_model *m = NULL, *plain = NULL;
+    float xz[5 * (D + K)], y[5], y0[5], g[5 * (D + K)];
+    size_t i, j, in_dim = 0, out_dim = 0;
+    for (i = 0; i < H; i++)
+        for (j = 0; j < 2 * M + K; j++) W0c[i * (2 * M + K) + j] = j < 2 * M ? W0[i * 2 * M + j] : 0.0f;
+    for (i = 0; i < 2 * H; i++) fb[i] = i < H ? 1.0f : 0.0f;
+    for (i = 0; i < 5; i++) {
+        for (j = 0; j < D; j++) xz[i * (D + K) + j] = xs[i * D + j];
+        xz[i * (D + K) + D] = 0.3f * (float)i;
+        xz[i * (D + K) + D + 1] = -0.2f;
+    }
+    CHECK_STATUS(fk_nf_model_create(&p, &plain), FK_OK);
+    CHECK_STATUS(fk_nf_forward(plain, 5, D, xs, 1, y0), FK_OK);
+    layers[0].weight = W0c;
+    film.layer = 0;
+    film.weight = fw;
+    film.bias = fb;
+    p.latent_dim = K;
+    p.latent_concat = 1;
+    p.n_film = 1;
+    p.film = &film;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_OK);
+    CHECK_STATUS(fk_nf_model_dims(m, &in_dim, &out_dim), FK_OK);
+    CHECK(in_dim == D + K && out_dim == 1);
+    CHECK_STATUS(fk_nf_forward(m, 5, D, xz, 1, y), FK_ERR_INVALID_SIZE);
+    CHECK_STATUS(fk_nf_forward(m, 5, D + K, xz, 1, y), FK_OK);
+    for (i = 0; i < 5; i++) CHECK(fabsf(y[i] - y0[i]) <= 1e-6f);
+    CHECK_STATUS(fk_nf_gradient(m, 5, D + K, xz, y, g), FK_OK);
+    CHECK(g[D] == 0.0f && g[D + 1] == 0.0f); /* the latent has no effect */
+    fk_nf_model_destroy(m);
+    film.layer = 7;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("film[0].layer");
+    layers[0].weight = W0;
+    fk_nf_model_destroy(plain);
+
+    p = make_params();
+    p.encoding = FK_NF_ENC_HASH_GRID;
+    p.hash_levels = 4;
+    p.hash_features = 2;
+    p.hash_log2_table = 4;
+    p.hash_base_resolution = 2;
+    p.hash_growth = 1.5f;
+    p.hash_table = table;
+    for (i = 0; i < 4 * 16 * 2; i++) table[i] = 0.01f * (float)(i % 7);
+    for (i = 0; i < 8; i++) Wh[i] = 1.0f;
+    layers[0].out_dim = 1;
+    layers[0].activation = FK_NF_ACT_IDENTITY;
+    layers[0].weight = Wh;
+    layers[0].bias = NULL;
+    p.n_layers = 1;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_OK);
+    CHECK_STATUS(fk_nf_forward(m, 5, D, xs, 1, y), FK_OK);
+    for (i = 0; i < 5; i++) CHECK(y[i] >= 0.0f && y[i] <= 4 * 2 * 0.06f + 1e-6f);
+    fk_nf_model_destroy(m);
+    p.hash_table = NULL;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_NULL_POINTER);
+    CHECK_ERROR_MENTIONS("hash_table");
+    layers[0].out_dim = H;
+    layers[0].activation = FK_NF_ACT_TANH;
+    layers[0].weight = W0;
+    layers[0].bias = B0;
+}
+
+/* A field of constant density s and colour c: opacity = 1 - exp(-s L)
+ * exactly (the discrete transmittance is a product of exp(-s D)). */
+static void test_render(void) {
+    static float wz[4 * D], bz[4] = {0.7f, 0.0f, 1.0f, -1.0f};
+    fk_nf_layer l;
+    fk_nf_params p = fk_nf_params_default();
+    fk_nf_render_params rp = fk_nf_render_params_default();
+    fk_nf_model *m = NULL;
+    fk_nf_renderer *r = NULL;
+    float rays[2 * 8] = {0, 0, 0, 0, 0, 1, 0.0f, 2.0f, 1, 1, 1, 1, 0, 0, 0.5f, 1.5f};
+    float rgb[6], depth[2], opacity[2];
+    double want0 = 1.0 - exp(-0.7 * 2.0), want1 = 1.0 - exp(-0.7 * 1.0);
+    l.out_dim = 4;
+    l.activation = FK_NF_ACT_IDENTITY;
+    l.activation_param = 0.0f;
+    l.weight = wz;
+    l.bias = bz;
+    p.in_dim = D;
+    p.n_layers = 1;
+    p.layers = &l;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_OK);
+    CHECK_STATUS(fk_nf_renderer_create(&rp, &r), FK_OK);
+    CHECK_STATUS(fk_nf_render(r, m, 2, rays, 0, rgb, depth, opacity), FK_OK);
+    /* f32 product of 64 equal factors: ~sqrt(64) ulp. */
+    CHECK(fabs(opacity[0] - want0) < 1e-5 && fabs(opacity[1] - want1) < 1e-5);
+    CHECK(fabs(rgb[0] - 0.5 * want0) < 1e-5);
+    CHECK(fabs(rgb[1] - want0 / (1.0 + exp(-1.0))) < 1e-5);
+    rays[7] = -1.0f; /* far < near */
+    CHECK_STATUS(fk_nf_render(r, m, 2, rays, 0, rgb, depth, opacity), FK_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(fk_nf_render(r, NULL, 2, rays, 0, rgb, depth, opacity), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_nf_render((fk_nf_renderer *)(void *)m, m, 2, rays, 0, rgb, depth, opacity),
+                 FK_ERR_WRONG_HANDLE);
+    rp.samples = 0;
+    fk_nf_renderer_destroy(r);
+    r = NULL;
+    CHECK_STATUS(fk_nf_renderer_create(&rp, &r), FK_ERR_OUT_OF_RANGE);
+    CHECK(r == NULL);
+    fk_nf_model_destroy(m);
+}
+
 int main(void) {
     init();
     test_forward_and_gradient_match_reference();
     test_thread_count_invariance();
     test_update_weights();
     test_bad_input();
+    test_conditioning_and_hash_grid();
+    test_render();
     return fk_check_summary();
 }
