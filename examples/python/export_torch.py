@@ -23,6 +23,11 @@ has no weights to train (B is stored as a tensor). A skip connection
 (`skip_layer = k`: layer k sees [gamma(x), h_{k-1}], encoding first) must be
 implemented that way in your module's forward().
 
+Hash-grid encodings (type "hash_grid", tensor encoding.table [L, 2^log2_table, F]),
+latent codes (latent_dim, latent_concat) and FiLM maps (film: [{"layer": l}],
+tensors film.{k}.weight [2 out, K], film.{k}.bias [2 out]) follow the same
+schema (src/nf/load.rs); add them to `arch` and `tensors` the same way.
+
 JAX / Flax: the same file can be written from a Flax `nn.Dense` stack:
 Flax stores kernels as [in, out], so write `kernel.T` as `layers.{l}.weight`
 and `bias` as `layers.{l}.bias` with the same metadata (use

@@ -16,8 +16,13 @@
 //!               {"out_dim": 64, "activation": "sine", "param": 30.0},
 //!               {"out_dim": 1, "activation": "identity", "bias": true}]}
 //!   ```
-//!   `encoding.type` is `identity`, `fourier` (`n_frequencies` = rows of B)
-//!   or `positional` (`octaves`, optional `include_input`, default true);
+//!   `encoding.type` is `identity`, `fourier` (`n_frequencies` = rows of B),
+//!   `positional` (`octaves`, optional `include_input`, default true) or
+//!   `hash_grid` (`levels`, `features`, `log2_table`, `base_resolution`,
+//!   `growth`; tensor `encoding.table` `[levels, 2^log2_table, features]`);
+//!   optional `latent_dim` (default 0), `latent_concat` (default false) and
+//!   `film`: `[{"layer": l}, ...]` with tensors `film.{k}.weight`
+//!   `[2 out_l, latent_dim]` (gamma rows first) and `film.{k}.bias` `[2 out_l]`;
 //!   `skip_layer` 0 or absent means none; `activation` is one of `identity`,
 //!   `relu`, `leaky_relu`, `silu`, `gelu_tanh`, `tanh`, `sigmoid`,
 //!   `softplus`, `sine`; `param` is the leaky slope or SIREN omega_0
@@ -40,7 +45,8 @@ use serde_json::Value;
 
 use super::activation::Activation;
 use super::encode::Encoding;
-use super::model::{layer_input_dims, LayerSpec, Model, ModelSpec};
+use super::hashgrid::HashGrid;
+use super::model::{layer_input_dims, FilmSpec, LayerSpec, Model, ModelSpec};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The `format` metadata value of fieldkern neural-field files.
@@ -58,8 +64,14 @@ struct Parsed {
     encoding_kind: String,
     n_frequencies: usize,
     include_input: bool,
+    /// Hash grid: levels, features, log2 table size, base resolution, growth.
+    hash: (usize, usize, u32, u32, f32),
     skip_layer: Option<usize>,
     layers: Vec<(usize, Activation, bool)>,
+    latent_dim: usize,
+    latent_concat: bool,
+    /// FiLM-conditioned layer indices, in `film.{k}` order.
+    film_layers: Vec<usize>,
 }
 
 fn get_usize(v: &Value, key: &str, what: &str) -> Result<usize> {
@@ -88,8 +100,27 @@ fn parse_architecture(text: &str) -> Result<Parsed> {
         .and_then(Value::as_str)
         .ok_or_else(|| corrupt("architecture: encoding.type must be a string"))?
         .to_string();
+    let mut hash = (0, 0, 0, 0, 0.0);
     let (n_frequencies, include_input) = match encoding_kind.as_str() {
         "identity" => (0, true),
+        "hash_grid" => {
+            let growth = enc
+                .get("growth")
+                .and_then(Value::as_f64)
+                .ok_or_else(|| corrupt("architecture: encoding.growth must be a number"))?;
+            let small = |key: &str| -> Result<u32> {
+                u32::try_from(get_usize(enc, key, "encoding")?)
+                    .map_err(|_| corrupt(format!("architecture: encoding.{key} is too large")))
+            };
+            hash = (
+                get_usize(enc, "levels", "encoding")?,
+                get_usize(enc, "features", "encoding")?,
+                small("log2_table")?,
+                small("base_resolution")?,
+                growth as f32,
+            );
+            (0, true)
+        }
         "fourier" => (get_usize(enc, "n_frequencies", "encoding")?, true),
         "positional" => (
             get_usize(enc, "octaves", "encoding")?,
@@ -160,13 +191,37 @@ fn parse_architecture(text: &str) -> Result<Parsed> {
         };
         layers.push((out_dim, activation, bias));
     }
+    let latent_dim = match arch.get("latent_dim") {
+        None => 0,
+        Some(_) => get_usize(&arch, "latent_dim", "architecture")?,
+    };
+    let latent_concat = match arch.get("latent_concat") {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| corrupt("architecture: latent_concat must be a bool"))?,
+    };
+    let film_layers = match arch.get("film") {
+        None => Vec::new(),
+        Some(v) => v
+            .as_array()
+            .ok_or_else(|| corrupt("architecture: `film` must be an array"))?
+            .iter()
+            .enumerate()
+            .map(|(k, f)| get_usize(f, "layer", &format!("film[{k}]")))
+            .collect::<Result<Vec<_>>>()?,
+    };
     Ok(Parsed {
         in_dim,
         encoding_kind,
         n_frequencies,
         include_input,
+        hash,
         skip_layer,
         layers,
+        latent_dim,
+        latent_concat,
+        film_layers,
     })
 }
 
@@ -243,9 +298,33 @@ pub fn model_from_safetensors(bytes: &[u8], task_slots: usize) -> Result<Model> 
     let encoding = match arch.encoding_kind.as_str() {
         "fourier" => Encoding::fourier(&b, arch.n_frequencies, arch.in_dim)?,
         "positional" => Encoding::positional(arch.n_frequencies, arch.include_input)?,
+        "hash_grid" => {
+            let (levels, features, log2, base, growth) = arch.hash;
+            if !(4..=24).contains(&log2) {
+                return Err(corrupt(format!(
+                    "encoding.log2_table = {log2} must be in 4..=24"
+                )));
+            }
+            let shape = [levels, 1usize << log2, features];
+            let table = tensor_f32(&metadata, data, "encoding.table", &shape)?;
+            Encoding::HashGrid(Box::new(HashGrid::new(
+                arch.in_dim,
+                levels,
+                features,
+                log2,
+                base,
+                growth,
+                &table,
+            )?))
+        }
         _ => Encoding::Identity,
     };
-    let enc_dim = encoding.output_dim(arch.in_dim);
+    let enc_dim = encoding.output_dim(arch.in_dim)
+        + if arch.latent_concat {
+            arch.latent_dim
+        } else {
+            0
+        };
     let outs: Vec<usize> = arch.layers.iter().map(|l| l.0).collect();
     let ins = layer_input_dims(enc_dim, arch.skip_layer, &outs);
     let mut tensors = Vec::with_capacity(arch.layers.len());
@@ -268,6 +347,22 @@ pub fn model_from_safetensors(bytes: &[u8], task_slots: usize) -> Result<Model> 
         };
         tensors.push((w, b));
     }
+    let mut film_tensors = Vec::with_capacity(arch.film_layers.len());
+    for (k, &l) in arch.film_layers.iter().enumerate() {
+        let out = outs.get(l).copied().ok_or_else(|| {
+            corrupt(format!(
+                "architecture: film[{k}].layer = {l} is not a layer index"
+            ))
+        })?;
+        let w = tensor_f32(
+            &metadata,
+            data,
+            &format!("film.{k}.weight"),
+            &[2 * out, arch.latent_dim],
+        )?;
+        let b = tensor_f32(&metadata, data, &format!("film.{k}.bias"), &[2 * out])?;
+        film_tensors.push((l, w, b));
+    }
     let spec = ModelSpec {
         in_dim: arch.in_dim,
         encoding,
@@ -284,7 +379,16 @@ pub fn model_from_safetensors(bytes: &[u8], task_slots: usize) -> Result<Model> 
             })
             .collect(),
         task_slots,
-        ..ModelSpec::conditioning_none()
+        latent_dim: arch.latent_dim,
+        latent_concat: arch.latent_concat,
+        film: film_tensors
+            .iter()
+            .map(|(l, w, b)| FilmSpec {
+                layer: *l,
+                weight: w,
+                bias: Some(b),
+            })
+            .collect(),
     };
     Model::new(&spec)
 }
