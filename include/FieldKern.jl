@@ -144,6 +144,22 @@ struct fk_nf_render_params
     colour_sigmoid::Int32
 end
 
+struct fk_nf_egnn_params
+    struct_size::UInt32
+    features::Csize_t
+    message_dim::Csize_t
+    n_phi_e::Csize_t
+    phi_e::Ref{fk_nf_layer}
+    n_phi_x::Csize_t
+    phi_x::Ref{fk_nf_layer}
+    n_phi_h::Csize_t
+    phi_h::Ref{fk_nf_layer}
+    cutoff::Cfloat
+    coord_scale::Cfloat
+    residual::Int32
+    max_nodes::Csize_t
+end
+
 fk_version() =
     ccall((:fk_version, libfieldkern), UInt32, ())
 
@@ -317,5 +333,17 @@ fk_nf_renderer_destroy(renderer) =
 
 fk_nf_render(renderer, model, n_rays, rays, counter_offset, rgb, depth, opacity) =
     ccall((:fk_nf_render, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Csize_t, Ptr{Cfloat}, UInt64, Ptr{Cfloat}, Ptr{Cfloat}, Ptr{Cfloat}, ), renderer, model, n_rays, rays, counter_offset, rgb, depth, opacity)
+
+fk_nf_egnn_params_default() =
+    ccall((:fk_nf_egnn_params_default, libfieldkern), fk_nf_egnn_params, ())
+
+fk_nf_egnn_create(params, out) =
+    ccall((:fk_nf_egnn_create, libfieldkern), Int32, (Ref{fk_nf_egnn_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_nf_egnn_destroy(egnn) =
+    ccall((:fk_nf_egnn_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), egnn)
+
+fk_nf_egnn_forward(egnn, n, x, h, x_out, h_out) =
+    ccall((:fk_nf_egnn_forward, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{Cfloat}, Ptr{Cfloat}, Ptr{Cfloat}, Ptr{Cfloat}, ), egnn, n, x, h, x_out, h_out)
 
 end # module

@@ -142,6 +142,22 @@ module fieldkern
     integer(c_int32_t) :: colour_sigmoid
   end type fk_nf_render_params
 
+  type, bind(C) :: fk_nf_egnn_params
+    integer(c_int32_t) :: struct_size
+    integer(c_size_t) :: features
+    integer(c_size_t) :: message_dim
+    integer(c_size_t) :: n_phi_e
+    type(c_ptr) :: phi_e
+    integer(c_size_t) :: n_phi_x
+    type(c_ptr) :: phi_x
+    integer(c_size_t) :: n_phi_h
+    type(c_ptr) :: phi_h
+    real(c_float) :: cutoff
+    real(c_float) :: coord_scale
+    integer(c_int32_t) :: residual
+    integer(c_size_t) :: max_nodes
+  end type fk_nf_egnn_params
+
   interface
 
     function fk_version() bind(C, name="fk_version")
@@ -665,6 +681,38 @@ module fieldkern
       real(c_float), intent(inout) :: depth(*)
       real(c_float), intent(inout) :: opacity(*)
     end function fk_nf_render
+
+    function fk_nf_egnn_params_default() bind(C, name="fk_nf_egnn_params_default")
+      import
+      implicit none
+      type(fk_nf_egnn_params) :: fk_nf_egnn_params_default
+    end function fk_nf_egnn_params_default
+
+    function fk_nf_egnn_create(params, out) bind(C, name="fk_nf_egnn_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_egnn_create
+      type(fk_nf_egnn_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_nf_egnn_create
+
+    subroutine fk_nf_egnn_destroy(egnn) bind(C, name="fk_nf_egnn_destroy")
+      import
+      implicit none
+      type(c_ptr), value :: egnn
+    end subroutine fk_nf_egnn_destroy
+
+    function fk_nf_egnn_forward(egnn, n, x, h, x_out, h_out) bind(C, name="fk_nf_egnn_forward")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_egnn_forward
+      type(c_ptr), value :: egnn
+      integer(c_size_t), value :: n
+      real(c_float), intent(in) :: x(*)
+      real(c_float), intent(in) :: h(*)
+      real(c_float), intent(inout) :: x_out(*)
+      real(c_float), intent(inout) :: h_out(*)
+    end function fk_nf_egnn_forward
   end interface
 
 contains

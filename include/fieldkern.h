@@ -226,6 +226,11 @@ typedef struct fk_gillespie fk_gillespie;
 typedef struct fk_mass_transport fk_mass_transport;
 
 /**
+ * An EGNN layer (opaque).
+ */
+typedef struct fk_nf_egnn fk_nf_egnn;
+
+/**
  * A neural-field model (opaque). Create with `fk_nf_model_create`, free
  * with `fk_nf_model_destroy`.
  */
@@ -588,6 +593,59 @@ typedef struct fk_nf_render_params {
      */
     int32_t colour_sigmoid;
 } fk_nf_render_params;
+
+/**
+ * Description of an E(n)-equivariant graph layer (EGNN, Satorras et al.
+ * 2021) for `fk_nf_egnn_create`: `m_ij = phi_e(h_i, h_j, |x_i - x_j|^2)`,
+ * `x_i' = x_i + coord_scale sum_j (x_i - x_j) phi_x(m_ij)`,
+ * `h_i' = phi_h(h_i, sum_j m_ij)` (+ `h_i` with `residual`), over all pairs
+ * `j != i` with `|x_i - x_j| <= cutoff`.
+ */
+typedef struct fk_nf_egnn_params {
+    /**
+     * `sizeof(fk_nf_egnn_params)`, set by `fk_nf_egnn_params_default`.
+     */
+    uint32_t struct_size;
+    /**
+     * Node feature width `F`.
+     */
+    size_t features;
+    /**
+     * Message width `M`.
+     */
+    size_t message_dim;
+    /**
+     * Layers of `phi_e` (input `2F + 1`, output `M`).
+     */
+    size_t n_phi_e;
+    const struct fk_nf_layer *phi_e;
+    /**
+     * Layers of `phi_x` (input `M`, output 1).
+     */
+    size_t n_phi_x;
+    const struct fk_nf_layer *phi_x;
+    /**
+     * Layers of `phi_h` (input `F + M`, output `F`).
+     */
+    size_t n_phi_h;
+    const struct fk_nf_layer *phi_h;
+    /**
+     * Interaction cutoff (default: infinity, all pairs).
+     */
+    float cutoff;
+    /**
+     * `C` in the coordinate update (default 1).
+     */
+    float coord_scale;
+    /**
+     * 1 (default): `h' = h + phi_h(...)`.
+     */
+    int32_t residual;
+    /**
+     * Largest node count per call (buffers for all pairs; default 256).
+     */
+    size_t max_nodes;
+} fk_nf_egnn_params;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1400,6 +1458,50 @@ fk_status fk_nf_render(struct fk_nf_renderer *renderer,
                        float *rgb,
                        float *depth,
                        float *opacity);
+
+/**
+ * Default EGNN settings (no layers: set the three MLPs).
+ */
+struct fk_nf_egnn_params fk_nf_egnn_params_default(void);
+
+/**
+ * Creates an EGNN layer; the MLP weights are packed (copied) now and not
+ * read again. Allocates buffers for `max_nodes (max_nodes - 1)` edges.
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+ * (widths, an MLP whose output is not `M`, 1 or `F`),
+ * `FK_ERR_UNKNOWN_ENUM`, `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `params` valid with its layer arrays and weights; `out` writable.
+ */
+fk_status fk_nf_egnn_create(const struct fk_nf_egnn_params *params, struct fk_nf_egnn **out);
+
+/**
+ * Frees an EGNN layer; NULL is a no-op.
+ *
+ * # Safety
+ * `egnn` must be NULL or a live EGNN handle.
+ */
+void fk_nf_egnn_destroy(struct fk_nf_egnn *egnn);
+
+/**
+ * One EGNN layer on `n` nodes: `x` `[n][3]`, `h` `[n][features]` to `x_out`,
+ * `h_out` (same shapes, not overlapping the inputs). Equivariant: rotating,
+ * reflecting or translating `x` does the same to `x_out` and leaves `h_out`
+ * unchanged (to rounding). Parallel, allocation-free, bitwise identical
+ * for any thread count. Errors (outputs untouched): `FK_ERR_NULL_POINTER`,
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`, `FK_ERR_CAPACITY` (`n > max_nodes`),
+ * `FK_ERR_NON_FINITE` (an input).
+ *
+ * # Safety
+ * Live handle; arrays of the sizes above.
+ */
+fk_status fk_nf_egnn_forward(struct fk_nf_egnn *egnn,
+                             size_t n,
+                             const float *x,
+                             const float *h,
+                             float *x_out,
+                             float *h_out);
 
 #ifdef __cplusplus
 }  // extern "C"

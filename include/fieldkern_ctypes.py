@@ -166,6 +166,24 @@ class fk_nf_render_params(ctypes.Structure):
     ]
 
 
+class fk_nf_egnn_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('features', ctypes.c_size_t),
+        ('message_dim', ctypes.c_size_t),
+        ('n_phi_e', ctypes.c_size_t),
+        ('phi_e', ctypes.POINTER(fk_nf_layer)),
+        ('n_phi_x', ctypes.c_size_t),
+        ('phi_x', ctypes.POINTER(fk_nf_layer)),
+        ('n_phi_h', ctypes.c_size_t),
+        ('phi_h', ctypes.POINTER(fk_nf_layer)),
+        ('cutoff', ctypes.c_float),
+        ('coord_scale', ctypes.c_float),
+        ('residual', ctypes.c_int32),
+        ('max_nodes', ctypes.c_size_t),
+    ]
+
+
 SIGNATURES = {
     'fk_version': (ctypes.c_uint32, []),
     'fk_version_string': (ctypes.c_char_p, []),
@@ -225,6 +243,10 @@ SIGNATURES = {
     'fk_nf_renderer_create': (ctypes.c_int32, [ctypes.POINTER(fk_nf_render_params), ctypes.POINTER(ctypes.c_void_p)]),
     'fk_nf_renderer_destroy': (None, [ctypes.c_void_p]),
     'fk_nf_render': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.c_uint64, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]),
+    'fk_nf_egnn_params_default': (fk_nf_egnn_params, []),
+    'fk_nf_egnn_create': (ctypes.c_int32, [ctypes.POINTER(fk_nf_egnn_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_nf_egnn_destroy': (None, [ctypes.c_void_p]),
+    'fk_nf_egnn_forward': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]),
 }
 
 

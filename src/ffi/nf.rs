@@ -16,6 +16,7 @@ use super::boundary::{guard, guard_value, slice, slice_mut};
 use super::handle::{self, Opaque, Params};
 use super::status::fk_status;
 use crate::error::{Error, ErrorKind, Result};
+use crate::nf::egnn::{Egnn, EgnnSpec};
 use crate::nf::hashgrid::HashGrid;
 use crate::nf::model::layer_input_dims;
 use crate::nf::model::FilmSpec;
@@ -883,6 +884,189 @@ pub unsafe extern "C" fn fk_nf_render(
         // SAFETY: as above.
         let opacity = unsafe { slice_mut(opacity, n_rays, "opacity") }?;
         r.render(&mut m.model, rays, counter_offset, rgb, depth, opacity)
+    })
+}
+
+/// Description of an E(n)-equivariant graph layer (EGNN, Satorras et al.
+/// 2021) for `fk_nf_egnn_create`: `m_ij = phi_e(h_i, h_j, |x_i - x_j|^2)`,
+/// `x_i' = x_i + coord_scale sum_j (x_i - x_j) phi_x(m_ij)`,
+/// `h_i' = phi_h(h_i, sum_j m_ij)` (+ `h_i` with `residual`), over all pairs
+/// `j != i` with `|x_i - x_j| <= cutoff`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fk_nf_egnn_params {
+    /// `sizeof(fk_nf_egnn_params)`, set by `fk_nf_egnn_params_default`.
+    pub struct_size: u32,
+    /// Node feature width `F`.
+    pub features: usize,
+    /// Message width `M`.
+    pub message_dim: usize,
+    /// Layers of `phi_e` (input `2F + 1`, output `M`).
+    pub n_phi_e: usize,
+    pub phi_e: *const fk_nf_layer,
+    /// Layers of `phi_x` (input `M`, output 1).
+    pub n_phi_x: usize,
+    pub phi_x: *const fk_nf_layer,
+    /// Layers of `phi_h` (input `F + M`, output `F`).
+    pub n_phi_h: usize,
+    pub phi_h: *const fk_nf_layer,
+    /// Interaction cutoff (default: infinity, all pairs).
+    pub cutoff: f32,
+    /// `C` in the coordinate update (default 1).
+    pub coord_scale: f32,
+    /// 1 (default): `h' = h + phi_h(...)`.
+    pub residual: i32,
+    /// Largest node count per call (buffers for all pairs; default 256).
+    pub max_nodes: usize,
+}
+
+/// An EGNN layer (opaque).
+#[allow(non_camel_case_types)]
+pub struct fk_nf_egnn {
+    _opaque: [u8; 0],
+}
+
+impl Opaque for fk_nf_egnn {
+    type Value = Egnn;
+    const MAGIC: u64 = u64::from_le_bytes(*b"fkNFEGN1");
+    const KIND: &'static str = "fk_nf_egnn";
+}
+
+// SAFETY: repr(C), Copy, `struct_size: u32` first; integers, floats and pointers.
+unsafe impl Params for fk_nf_egnn_params {
+    const NAME: &'static str = "fk_nf_egnn_params";
+}
+
+fn default_egnn_params() -> fk_nf_egnn_params {
+    fk_nf_egnn_params {
+        struct_size: std::mem::size_of::<fk_nf_egnn_params>() as u32,
+        features: 0,
+        message_dim: 0,
+        n_phi_e: 0,
+        phi_e: std::ptr::null(),
+        n_phi_x: 0,
+        phi_x: std::ptr::null(),
+        n_phi_h: 0,
+        phi_h: std::ptr::null(),
+        cutoff: f32::INFINITY,
+        coord_scale: 1.0,
+        residual: 1,
+        max_nodes: 256,
+    }
+}
+
+/// Default EGNN settings (no layers: set the three MLPs).
+#[no_mangle]
+pub extern "C" fn fk_nf_egnn_params_default() -> fk_nf_egnn_params {
+    guard_value(
+        "fk_nf_egnn_params_default",
+        default_egnn_params(),
+        default_egnn_params,
+    )
+}
+
+/// Creates an EGNN layer; the MLP weights are packed (copied) now and not
+/// read again. Allocates buffers for `max_nodes (max_nodes - 1)` edges.
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+/// (widths, an MLP whose output is not `M`, 1 or `F`),
+/// `FK_ERR_UNKNOWN_ENUM`, `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE`.
+///
+/// # Safety
+/// `params` valid with its layer arrays and weights; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_egnn_create(
+    params: *const fk_nf_egnn_params,
+    out: *mut *mut fk_nf_egnn,
+) -> fk_status {
+    guard("fk_nf_egnn_create", || {
+        handle::check_out(out)?;
+        // SAFETY: `params` is NULL or points to a caller's struct.
+        let p = unsafe { handle::read_params(params) }?;
+        let (f, m) = (p.features, p.message_dim);
+        // SAFETY: the caller provides n_phi_* layer descriptions.
+        let (e, x, h) = unsafe {
+            (
+                slice(p.phi_e, p.n_phi_e, "phi_e")?,
+                slice(p.phi_x, p.n_phi_x, "phi_x")?,
+                slice(p.phi_h, p.n_phi_h, "phi_h")?,
+            )
+        };
+        // SAFETY: the weight pointers satisfy the sizes their descriptions imply.
+        let (e, x, h) = unsafe {
+            (
+                layer_specs(e, (2 * f).saturating_add(1), None)?,
+                layer_specs(x, m, None)?,
+                layer_specs(h, f.saturating_add(m), None)?,
+            )
+        };
+        let egnn = Egnn::new(&EgnnSpec {
+            features: f,
+            message_dim: m,
+            phi_e: e,
+            phi_x: x,
+            phi_h: h,
+            cutoff: p.cutoff,
+            coord_scale: p.coord_scale,
+            residual: p.residual != 0,
+            max_nodes: p.max_nodes,
+        })?;
+        // SAFETY: `out` checked by `check_out`.
+        unsafe { handle::publish(out, egnn) };
+        Ok(())
+    })
+}
+
+/// Frees an EGNN layer; NULL is a no-op.
+///
+/// # Safety
+/// `egnn` must be NULL or a live EGNN handle.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_egnn_destroy(egnn: *mut fk_nf_egnn) {
+    guard_value("fk_nf_egnn_destroy", (), || {
+        let _ = guard("fk_nf_egnn_destroy", || {
+            // SAFETY: caller contract; the tag is checked first.
+            unsafe { handle::destroy::<fk_nf_egnn>(egnn, "egnn") }
+        });
+    })
+}
+
+/// One EGNN layer on `n` nodes: `x` `[n][3]`, `h` `[n][features]` to `x_out`,
+/// `h_out` (same shapes, not overlapping the inputs). Equivariant: rotating,
+/// reflecting or translating `x` does the same to `x_out` and leaves `h_out`
+/// unchanged (to rounding). Parallel, allocation-free, bitwise identical
+/// for any thread count. Errors (outputs untouched): `FK_ERR_NULL_POINTER`,
+/// `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`, `FK_ERR_CAPACITY` (`n > max_nodes`),
+/// `FK_ERR_NON_FINITE` (an input).
+///
+/// # Safety
+/// Live handle; arrays of the sizes above.
+#[no_mangle]
+pub unsafe extern "C" fn fk_nf_egnn_forward(
+    egnn: *mut fk_nf_egnn,
+    n: usize,
+    x: *const f32,
+    h: *const f32,
+    x_out: *mut f32,
+    h_out: *mut f32,
+) -> fk_status {
+    guard("fk_nf_egnn_forward", || {
+        // SAFETY: caller contract; tag and busy flag checked.
+        let mut g = unsafe { handle::value_mut(egnn, "egnn") }?;
+        let nf = n
+            .checked_mul(g.features())
+            .ok_or_else(|| Error::new(ErrorKind::InvalidSize, format!("n = {n} overflows")))?;
+        let n3 = n.saturating_mul(3);
+        // SAFETY: the caller provides the documented sizes.
+        let (x, h) = unsafe { (slice(x, n3, "x")?, slice(h, nf, "h")?) };
+        // SAFETY: as above; outputs do not overlap inputs.
+        let (xo, ho) = unsafe {
+            (
+                slice_mut(x_out, n3, "x_out")?,
+                slice_mut(h_out, nf, "h_out")?,
+            )
+        };
+        g.forward(x, h, xo, ho)
     })
 }
 

@@ -119,6 +119,11 @@ impl Egnn {
         })
     }
 
+    /// Node feature width `F`.
+    pub fn features(&self) -> usize {
+        self.features
+    }
+
     /// One layer: `x` `[n][3]`, `h` `[n][F]` to `x_out` `[n][3]`, `h_out`
     /// `[n][F]`. Allocates nothing (`n <= max_nodes`).
     pub fn forward(

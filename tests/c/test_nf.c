@@ -362,6 +362,64 @@ static void test_render(void) {
     fk_nf_model_destroy(m);
 }
 
+/* EGNN from C: a 90-degree rotation about z plus a translation moves the
+ * coordinate outputs the same way and leaves the features unchanged (to
+ * f32 rounding, 1e-5); capacity and handle errors. */
+static void test_egnn(void) {
+    enum { F = 3, MSG = 4, HID = 8, NN = 6 };
+    static float we0[HID * (2 * F + 1)], be0[HID], we1[MSG * HID], wx[MSG], wh[F * (F + MSG)];
+    static float x[NN * 3], h[NN * F], xr[NN * 3], xo[NN * 3], ho[NN * F], xro[NN * 3], hro[NN * F];
+    fk_nf_layer e[2], lx, lh;
+    fk_nf_egnn_params p = fk_nf_egnn_params_default();
+    fk_nf_egnn *g = NULL;
+    unsigned seed = 99u;
+    size_t i;
+    int ok = 1;
+    for (i = 0; i < HID * (2 * F + 1); i++) we0[i] = 0.3f * frand(&seed);
+    for (i = 0; i < HID; i++) be0[i] = 0.1f * frand(&seed);
+    for (i = 0; i < MSG * HID; i++) we1[i] = 0.3f * frand(&seed);
+    for (i = 0; i < MSG; i++) wx[i] = 0.2f * frand(&seed);
+    for (i = 0; i < F * (F + MSG); i++) wh[i] = 0.3f * frand(&seed);
+    for (i = 0; i < NN * 3; i++) x[i] = frand(&seed);
+    for (i = 0; i < NN * F; i++) h[i] = frand(&seed);
+    for (i = 0; i < NN; i++) { /* (x, y, z) -> (-y + 1, x - 2, z + 0.5) */
+        xr[3 * i] = -x[3 * i + 1] + 1.0f;
+        xr[3 * i + 1] = x[3 * i] - 2.0f;
+        xr[3 * i + 2] = x[3 * i + 2] + 0.5f;
+    }
+    e[0].out_dim = HID, e[0].activation = FK_NF_ACT_SILU, e[0].activation_param = 0, e[0].weight = we0, e[0].bias = be0;
+    e[1].out_dim = MSG, e[1].activation = FK_NF_ACT_SILU, e[1].activation_param = 0, e[1].weight = we1, e[1].bias = NULL;
+    lx.out_dim = 1, lx.activation = FK_NF_ACT_TANH, lx.activation_param = 0, lx.weight = wx, lx.bias = NULL;
+    lh.out_dim = F, lh.activation = FK_NF_ACT_IDENTITY, lh.activation_param = 0, lh.weight = wh, lh.bias = NULL;
+    p.features = F;
+    p.message_dim = MSG;
+    p.n_phi_e = 2, p.phi_e = e;
+    p.n_phi_x = 1, p.phi_x = &lx;
+    p.n_phi_h = 1, p.phi_h = &lh;
+    p.coord_scale = 0.2f;
+    p.max_nodes = NN;
+    CHECK_STATUS(fk_nf_egnn_create(&p, &g), FK_OK);
+    CHECK_STATUS(fk_nf_egnn_forward(g, NN, x, h, xo, ho), FK_OK);
+    CHECK_STATUS(fk_nf_egnn_forward(g, NN, xr, h, xro, hro), FK_OK);
+    for (i = 0; i < NN; i++) {
+        ok &= fabsf(xro[3 * i] - (-xo[3 * i + 1] + 1.0f)) < 1e-5f;
+        ok &= fabsf(xro[3 * i + 1] - (xo[3 * i] - 2.0f)) < 1e-5f;
+        ok &= fabsf(xro[3 * i + 2] - (xo[3 * i + 2] + 0.5f)) < 1e-5f;
+    }
+    for (i = 0; i < NN * F; i++) ok &= fabsf(hro[i] - ho[i]) < 1e-5f;
+    CHECK(ok);
+    CHECK_STATUS(fk_nf_egnn_forward(g, NN + 1, x, h, xo, ho), FK_ERR_CAPACITY);
+    CHECK_STATUS(fk_nf_egnn_forward(g, NN, NULL, h, xo, ho), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_nf_egnn_forward((fk_nf_egnn *)(void *)&p, NN, x, h, xo, ho), FK_ERR_WRONG_HANDLE);
+    fk_nf_egnn_destroy(g);
+    lh.out_dim = F + 1; /* phi_h must give F features */
+    lh.weight = we0;    /* large enough for (F + 1) x (F + MSG) */
+    g = NULL;
+    CHECK_STATUS(fk_nf_egnn_create(&p, &g), FK_ERR_INVALID_SIZE);
+    CHECK_ERROR_MENTIONS("phi_h");
+    CHECK(g == NULL);
+}
+
 int main(void) {
     init();
     test_forward_and_gradient_match_reference();
@@ -370,5 +428,6 @@ int main(void) {
     test_bad_input();
     test_conditioning_and_hash_grid();
     test_render();
+    test_egnn();
     return fk_check_summary();
 }
