@@ -14,6 +14,19 @@ const FK_VERSION_NUMBER = 100
 const FK_VERSION_STRING = "0.1.0"
 const FK_COFFEE_INTERACTING = 0
 const FK_COFFEE_NON_INTERACTING = 1
+const FK_NF_ACT_IDENTITY = 0
+const FK_NF_ACT_RELU = 1
+const FK_NF_ACT_LEAKY_RELU = 2
+const FK_NF_ACT_SILU = 3
+const FK_NF_ACT_GELU_TANH = 4
+const FK_NF_ACT_TANH = 5
+const FK_NF_ACT_SIGMOID = 6
+const FK_NF_ACT_SOFTPLUS = 7
+const FK_NF_ACT_SINE = 8
+const FK_NF_ENC_IDENTITY = 0
+const FK_NF_ENC_FOURIER = 1
+const FK_NF_ENC_POSITIONAL = 2
+const FK_NF_ENC_HASH_GRID = 3
 # enum fk_status
 const FK_OK = Int32(0)
 const FK_ERR_NULL_POINTER = Int32(1)
@@ -82,6 +95,69 @@ struct fk_coffee_params
     reserved::UInt32
     seed::UInt64
     stream::UInt64
+end
+
+struct fk_nf_layer
+    out_dim::Csize_t
+    activation::Int32
+    activation_param::Cfloat
+    weight::Ptr{Cfloat}
+    bias::Ptr{Cfloat}
+end
+
+struct fk_nf_film
+    layer::Csize_t
+    weight::Ptr{Cfloat}
+    bias::Ptr{Cfloat}
+end
+
+struct fk_nf_params
+    struct_size::UInt32
+    in_dim::Csize_t
+    encoding::Int32
+    n_frequencies::Csize_t
+    fourier_b::Ptr{Cfloat}
+    include_input::Int32
+    skip_layer::Csize_t
+    n_layers::Csize_t
+    layers::Ref{fk_nf_layer}
+    task_slots::Csize_t
+    latent_dim::Csize_t
+    latent_concat::Int32
+    n_film::Csize_t
+    film::Ref{fk_nf_film}
+    hash_levels::Csize_t
+    hash_features::Csize_t
+    hash_log2_table::UInt32
+    hash_base_resolution::UInt32
+    hash_growth::Cfloat
+    hash_table::Ptr{Cfloat}
+end
+
+struct fk_nf_render_params
+    struct_size::UInt32
+    samples::Csize_t
+    rays_per_batch::Csize_t
+    jitter::Int32
+    seed::UInt64
+    stream::UInt64
+    colour_sigmoid::Int32
+end
+
+struct fk_nf_egnn_params
+    struct_size::UInt32
+    features::Csize_t
+    message_dim::Csize_t
+    n_phi_e::Csize_t
+    phi_e::Ref{fk_nf_layer}
+    n_phi_x::Csize_t
+    phi_x::Ref{fk_nf_layer}
+    n_phi_h::Csize_t
+    phi_h::Ref{fk_nf_layer}
+    cutoff::Cfloat
+    coord_scale::Cfloat
+    residual::Int32
+    max_nodes::Csize_t
 end
 
 fk_version() =
@@ -209,5 +285,65 @@ fk_coffee_get_cells(cf, cells, n, out_steps) =
 
 fk_coffee_set_cells(cf, cells, n, steps_done) =
     ccall((:fk_coffee_set_cells, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, UInt64, ), cf, cells, n, steps_done)
+
+fk_nf_params_default() =
+    ccall((:fk_nf_params_default, libfieldkern), fk_nf_params, ())
+
+fk_nf_model_create(params, out) =
+    ccall((:fk_nf_model_create, libfieldkern), Int32, (Ref{fk_nf_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_nf_model_load(path, task_slots, out) =
+    ccall((:fk_nf_model_load, libfieldkern), Int32, (Cstring, Csize_t, Ptr{Ptr{Cvoid}}, ), path, task_slots, out)
+
+fk_nf_model_destroy(model) =
+    ccall((:fk_nf_model_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), model)
+
+fk_nf_model_update_weights(model) =
+    ccall((:fk_nf_model_update_weights, libfieldkern), Int32, (Ptr{Cvoid}, ), model)
+
+fk_nf_model_dims(model, out_in_dim, out_out_dim) =
+    ccall((:fk_nf_model_dims, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Csize_t}, Ptr{Csize_t}, ), model, out_in_dim, out_out_dim)
+
+fk_nf_forward(model, n, in_dim, x, out_dim, out) =
+    ccall((:fk_nf_forward, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Csize_t, Ptr{Cfloat}, Csize_t, Ptr{Cfloat}, ), model, n, in_dim, x, out_dim, out)
+
+fk_nf_forward_f64(model, n, in_dim, x, out_dim, out) =
+    ccall((:fk_nf_forward_f64, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Csize_t, Ptr{Cdouble}, Csize_t, Ptr{Cdouble}, ), model, n, in_dim, x, out_dim, out)
+
+fk_nf_gradient(model, n, in_dim, x, value, grad) =
+    ccall((:fk_nf_gradient, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Csize_t, Ptr{Cfloat}, Ptr{Cfloat}, Ptr{Cfloat}, ), model, n, in_dim, x, value, grad)
+
+fk_nf_gradient_f64(model, n, in_dim, x, value, grad) =
+    ccall((:fk_nf_gradient_f64, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{Cdouble}, ), model, n, in_dim, x, value, grad)
+
+fk_nf_jacobian(model, n, in_dim, x, out_dim, out, jac) =
+    ccall((:fk_nf_jacobian, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Csize_t, Ptr{Cfloat}, Csize_t, Ptr{Cfloat}, Ptr{Cfloat}, ), model, n, in_dim, x, out_dim, out, jac)
+
+fk_nf_jacobian_f64(model, n, in_dim, x, out_dim, out, jac) =
+    ccall((:fk_nf_jacobian_f64, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Csize_t, Ptr{Cdouble}, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, ), model, n, in_dim, x, out_dim, out, jac)
+
+fk_nf_render_params_default() =
+    ccall((:fk_nf_render_params_default, libfieldkern), fk_nf_render_params, ())
+
+fk_nf_renderer_create(params, out) =
+    ccall((:fk_nf_renderer_create, libfieldkern), Int32, (Ref{fk_nf_render_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_nf_renderer_destroy(renderer) =
+    ccall((:fk_nf_renderer_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), renderer)
+
+fk_nf_render(renderer, model, n_rays, rays, counter_offset, rgb, depth, opacity) =
+    ccall((:fk_nf_render, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Csize_t, Ptr{Cfloat}, UInt64, Ptr{Cfloat}, Ptr{Cfloat}, Ptr{Cfloat}, ), renderer, model, n_rays, rays, counter_offset, rgb, depth, opacity)
+
+fk_nf_egnn_params_default() =
+    ccall((:fk_nf_egnn_params_default, libfieldkern), fk_nf_egnn_params, ())
+
+fk_nf_egnn_create(params, out) =
+    ccall((:fk_nf_egnn_create, libfieldkern), Int32, (Ref{fk_nf_egnn_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_nf_egnn_destroy(egnn) =
+    ccall((:fk_nf_egnn_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), egnn)
+
+fk_nf_egnn_forward(egnn, n, x, h, x_out, h_out) =
+    ccall((:fk_nf_egnn_forward, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{Cfloat}, Ptr{Cfloat}, Ptr{Cfloat}, Ptr{Cfloat}, ), egnn, n, x, h, x_out, h_out)
 
 end # module

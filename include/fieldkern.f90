@@ -12,6 +12,19 @@ module fieldkern
   character(len=*), parameter :: FK_VERSION_STRING_VALUE = "0.1.0"
   integer(c_int32_t), parameter :: FK_COFFEE_INTERACTING = 0
   integer(c_int32_t), parameter :: FK_COFFEE_NON_INTERACTING = 1
+  integer(c_int32_t), parameter :: FK_NF_ACT_IDENTITY = 0
+  integer(c_int32_t), parameter :: FK_NF_ACT_RELU = 1
+  integer(c_int32_t), parameter :: FK_NF_ACT_LEAKY_RELU = 2
+  integer(c_int32_t), parameter :: FK_NF_ACT_SILU = 3
+  integer(c_int32_t), parameter :: FK_NF_ACT_GELU_TANH = 4
+  integer(c_int32_t), parameter :: FK_NF_ACT_TANH = 5
+  integer(c_int32_t), parameter :: FK_NF_ACT_SIGMOID = 6
+  integer(c_int32_t), parameter :: FK_NF_ACT_SOFTPLUS = 7
+  integer(c_int32_t), parameter :: FK_NF_ACT_SINE = 8
+  integer(c_int32_t), parameter :: FK_NF_ENC_IDENTITY = 0
+  integer(c_int32_t), parameter :: FK_NF_ENC_FOURIER = 1
+  integer(c_int32_t), parameter :: FK_NF_ENC_POSITIONAL = 2
+  integer(c_int32_t), parameter :: FK_NF_ENC_HASH_GRID = 3
   ! enum fk_status
   integer(c_int32_t), parameter :: FK_OK = 0
   integer(c_int32_t), parameter :: FK_ERR_NULL_POINTER = 1
@@ -81,6 +94,69 @@ module fieldkern
     integer(c_int64_t) :: seed
     integer(c_int64_t) :: stream
   end type fk_coffee_params
+
+  type, bind(C) :: fk_nf_layer
+    integer(c_size_t) :: out_dim
+    integer(c_int32_t) :: activation
+    real(c_float) :: activation_param
+    type(c_ptr) :: weight
+    type(c_ptr) :: bias
+  end type fk_nf_layer
+
+  type, bind(C) :: fk_nf_film
+    integer(c_size_t) :: layer
+    type(c_ptr) :: weight
+    type(c_ptr) :: bias
+  end type fk_nf_film
+
+  type, bind(C) :: fk_nf_params
+    integer(c_int32_t) :: struct_size
+    integer(c_size_t) :: in_dim
+    integer(c_int32_t) :: encoding
+    integer(c_size_t) :: n_frequencies
+    type(c_ptr) :: fourier_b
+    integer(c_int32_t) :: include_input
+    integer(c_size_t) :: skip_layer
+    integer(c_size_t) :: n_layers
+    type(c_ptr) :: layers
+    integer(c_size_t) :: task_slots
+    integer(c_size_t) :: latent_dim
+    integer(c_int32_t) :: latent_concat
+    integer(c_size_t) :: n_film
+    type(c_ptr) :: film
+    integer(c_size_t) :: hash_levels
+    integer(c_size_t) :: hash_features
+    integer(c_int32_t) :: hash_log2_table
+    integer(c_int32_t) :: hash_base_resolution
+    real(c_float) :: hash_growth
+    type(c_ptr) :: hash_table
+  end type fk_nf_params
+
+  type, bind(C) :: fk_nf_render_params
+    integer(c_int32_t) :: struct_size
+    integer(c_size_t) :: samples
+    integer(c_size_t) :: rays_per_batch
+    integer(c_int32_t) :: jitter
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+    integer(c_int32_t) :: colour_sigmoid
+  end type fk_nf_render_params
+
+  type, bind(C) :: fk_nf_egnn_params
+    integer(c_int32_t) :: struct_size
+    integer(c_size_t) :: features
+    integer(c_size_t) :: message_dim
+    integer(c_size_t) :: n_phi_e
+    type(c_ptr) :: phi_e
+    integer(c_size_t) :: n_phi_x
+    type(c_ptr) :: phi_x
+    integer(c_size_t) :: n_phi_h
+    type(c_ptr) :: phi_h
+    real(c_float) :: cutoff
+    real(c_float) :: coord_scale
+    integer(c_int32_t) :: residual
+    integer(c_size_t) :: max_nodes
+  end type fk_nf_egnn_params
 
   interface
 
@@ -450,6 +526,193 @@ module fieldkern
       integer(c_size_t), value :: n
       integer(c_int64_t), value :: steps_done
     end function fk_coffee_set_cells
+
+    function fk_nf_params_default() bind(C, name="fk_nf_params_default")
+      import
+      implicit none
+      type(fk_nf_params) :: fk_nf_params_default
+    end function fk_nf_params_default
+
+    function fk_nf_model_create(params, out) bind(C, name="fk_nf_model_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_model_create
+      type(fk_nf_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_nf_model_create
+
+    function fk_nf_model_load(path, task_slots, out) bind(C, name="fk_nf_model_load")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_model_load
+      character(kind=c_char), intent(in) :: path(*)
+      integer(c_size_t), value :: task_slots
+      type(c_ptr), intent(out) :: out
+    end function fk_nf_model_load
+
+    subroutine fk_nf_model_destroy(model) bind(C, name="fk_nf_model_destroy")
+      import
+      implicit none
+      type(c_ptr), value :: model
+    end subroutine fk_nf_model_destroy
+
+    function fk_nf_model_update_weights(model) bind(C, name="fk_nf_model_update_weights")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_model_update_weights
+      type(c_ptr), value :: model
+    end function fk_nf_model_update_weights
+
+    function fk_nf_model_dims(model, out_in_dim, out_out_dim) bind(C, name="fk_nf_model_dims")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_model_dims
+      type(c_ptr), value :: model
+      integer(c_size_t), intent(out) :: out_in_dim
+      integer(c_size_t), intent(out) :: out_out_dim
+    end function fk_nf_model_dims
+
+    function fk_nf_forward(model, n, in_dim, x, out_dim, out) bind(C, name="fk_nf_forward")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_forward
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: in_dim
+      real(c_float), intent(in) :: x(*)
+      integer(c_size_t), value :: out_dim
+      real(c_float), intent(inout) :: out(*)
+    end function fk_nf_forward
+
+    function fk_nf_forward_f64(model, n, in_dim, x, out_dim, out) bind(C, name="fk_nf_forward_f64")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_forward_f64
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: in_dim
+      real(c_double), intent(in) :: x(*)
+      integer(c_size_t), value :: out_dim
+      real(c_double), intent(inout) :: out(*)
+    end function fk_nf_forward_f64
+
+    function fk_nf_gradient(model, n, in_dim, x, value, grad) bind(C, name="fk_nf_gradient")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_gradient
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: in_dim
+      real(c_float), intent(in) :: x(*)
+      real(c_float), intent(inout) :: value(*)
+      real(c_float), intent(inout) :: grad(*)
+    end function fk_nf_gradient
+
+    function fk_nf_gradient_f64(model, n, in_dim, x, value, grad) bind(C, name="fk_nf_gradient_f64")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_gradient_f64
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: in_dim
+      real(c_double), intent(in) :: x(*)
+      real(c_double), intent(inout) :: value(*)
+      real(c_double), intent(inout) :: grad(*)
+    end function fk_nf_gradient_f64
+
+    function fk_nf_jacobian(model, n, in_dim, x, out_dim, out, jac) bind(C, name="fk_nf_jacobian")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_jacobian
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: in_dim
+      real(c_float), intent(in) :: x(*)
+      integer(c_size_t), value :: out_dim
+      real(c_float), intent(inout) :: out(*)
+      real(c_float), intent(inout) :: jac(*)
+    end function fk_nf_jacobian
+
+    function fk_nf_jacobian_f64(model, n, in_dim, x, out_dim, out, jac) bind(C, &
+        name="fk_nf_jacobian_f64")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_jacobian_f64
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n
+      integer(c_size_t), value :: in_dim
+      real(c_double), intent(in) :: x(*)
+      integer(c_size_t), value :: out_dim
+      real(c_double), intent(inout) :: out(*)
+      real(c_double), intent(inout) :: jac(*)
+    end function fk_nf_jacobian_f64
+
+    function fk_nf_render_params_default() bind(C, name="fk_nf_render_params_default")
+      import
+      implicit none
+      type(fk_nf_render_params) :: fk_nf_render_params_default
+    end function fk_nf_render_params_default
+
+    function fk_nf_renderer_create(params, out) bind(C, name="fk_nf_renderer_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_renderer_create
+      type(fk_nf_render_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_nf_renderer_create
+
+    subroutine fk_nf_renderer_destroy(renderer) bind(C, name="fk_nf_renderer_destroy")
+      import
+      implicit none
+      type(c_ptr), value :: renderer
+    end subroutine fk_nf_renderer_destroy
+
+    function fk_nf_render(renderer, model, n_rays, rays, counter_offset, rgb, depth, &
+        opacity) bind(C, name="fk_nf_render")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_render
+      type(c_ptr), value :: renderer
+      type(c_ptr), value :: model
+      integer(c_size_t), value :: n_rays
+      real(c_float), intent(in) :: rays(*)
+      integer(c_int64_t), value :: counter_offset
+      real(c_float), intent(inout) :: rgb(*)
+      real(c_float), intent(inout) :: depth(*)
+      real(c_float), intent(inout) :: opacity(*)
+    end function fk_nf_render
+
+    function fk_nf_egnn_params_default() bind(C, name="fk_nf_egnn_params_default")
+      import
+      implicit none
+      type(fk_nf_egnn_params) :: fk_nf_egnn_params_default
+    end function fk_nf_egnn_params_default
+
+    function fk_nf_egnn_create(params, out) bind(C, name="fk_nf_egnn_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_egnn_create
+      type(fk_nf_egnn_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_nf_egnn_create
+
+    subroutine fk_nf_egnn_destroy(egnn) bind(C, name="fk_nf_egnn_destroy")
+      import
+      implicit none
+      type(c_ptr), value :: egnn
+    end subroutine fk_nf_egnn_destroy
+
+    function fk_nf_egnn_forward(egnn, n, x, h, x_out, h_out) bind(C, name="fk_nf_egnn_forward")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_nf_egnn_forward
+      type(c_ptr), value :: egnn
+      integer(c_size_t), value :: n
+      real(c_float), intent(in) :: x(*)
+      real(c_float), intent(in) :: h(*)
+      real(c_float), intent(inout) :: x_out(*)
+      real(c_float), intent(inout) :: h_out(*)
+    end function fk_nf_egnn_forward
   end interface
 
 contains

@@ -29,6 +29,77 @@
 #define FK_COFFEE_NON_INTERACTING 1
 
 /**
+ * Activation `a(z) = z`.
+ */
+#define FK_NF_ACT_IDENTITY 0
+
+/**
+ * `max(z, 0)`.
+ */
+#define FK_NF_ACT_RELU 1
+
+/**
+ * `z >= 0 ? z : slope z`, slope = `activation_param` (PyTorch default 0.01).
+ */
+#define FK_NF_ACT_LEAKY_RELU 2
+
+/**
+ * SiLU: `z / (1 + e^-z)`.
+ */
+#define FK_NF_ACT_SILU 3
+
+/**
+ * GELU, tanh form: `0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3)))`.
+ */
+#define FK_NF_ACT_GELU_TANH 4
+
+/**
+ * `tanh z`.
+ */
+#define FK_NF_ACT_TANH 5
+
+/**
+ * `1 / (1 + e^-z)`.
+ */
+#define FK_NF_ACT_SIGMOID 6
+
+/**
+ * `ln(1 + e^z)` (`z` for `z > 20`, as PyTorch's Softplus).
+ */
+#define FK_NF_ACT_SOFTPLUS 7
+
+/**
+ * SIREN: `sin(omega_0 z)`, omega_0 = `activation_param` (SIREN uses 30).
+ */
+#define FK_NF_ACT_SINE 8
+
+/**
+ * Encoding `gamma(x) = x`.
+ */
+#define FK_NF_ENC_IDENTITY 0
+
+/**
+ * Fourier features `[sin(2 pi B x), cos(2 pi B x)]`, `B` = `fourier_b`
+ * (`[n_frequencies][in_dim]`), width `2 n_frequencies`.
+ */
+#define FK_NF_ENC_FOURIER 1
+
+/**
+ * NeRF positional encoding with `L = n_frequencies` octaves:
+ * `[x (if include_input), sin(2^0 pi x), cos(2^0 pi x), ..., cos(2^(L-1) pi x)]`,
+ * each a block of `in_dim` entries; width `in_dim (2L + include_input)`.
+ */
+#define FK_NF_ENC_POSITIONAL 2
+
+/**
+ * Multiresolution hash grid (Instant-NGP), `in_dim` 2 or 3, inputs in
+ * `[0, 1]^d`: `hash_levels` levels of `hash_features` features, tables of
+ * `2^hash_log2_table` entries, resolutions `floor(hash_base_resolution *
+ * hash_growth^l)`; width `hash_levels * hash_features`.
+ */
+#define FK_NF_ENC_HASH_GRID 3
+
+/**
  * Status returned by every fallible fieldkern function. `FK_OK` is 0; every
  * failure class has its own value, fixed forever (never reused). In C the type
  * is `int32_t`; `fk_status_str` names a value and `fk_last_error` explains the
@@ -153,6 +224,22 @@ typedef struct fk_gillespie fk_gillespie;
  * `fk_mass_transport_create`, free with `fk_mass_transport_destroy`.
  */
 typedef struct fk_mass_transport fk_mass_transport;
+
+/**
+ * An EGNN layer (opaque).
+ */
+typedef struct fk_nf_egnn fk_nf_egnn;
+
+/**
+ * A neural-field model (opaque). Create with `fk_nf_model_create`, free
+ * with `fk_nf_model_destroy`.
+ */
+typedef struct fk_nf_model fk_nf_model;
+
+/**
+ * A ray renderer with its sample buffers (opaque).
+ */
+typedef struct fk_nf_renderer fk_nf_renderer;
 
 /**
  * An Abelian (BTW) sandpile on an L x L square lattice with open boundaries,
@@ -329,6 +416,236 @@ typedef struct fk_coffee_params {
      */
     uint64_t stream;
 } fk_coffee_params;
+
+/**
+ * One dense layer `h' = a(W h + b)` of a model description.
+ */
+typedef struct fk_nf_layer {
+    /**
+     * Output width (rows of `weight`).
+     */
+    size_t out_dim;
+    /**
+     * One of `FK_NF_ACT_*`.
+     */
+    int32_t activation;
+    /**
+     * Leaky-ReLU slope or SIREN omega_0; ignored by the other activations.
+     */
+    float activation_param;
+    /**
+     * `[out_dim][in_dim]` row-major, as PyTorch's `nn.Linear.weight`;
+     * `in_dim` is the previous layer's `out_dim` (the encoding width for
+     * layer 0), plus the encoding width for the skip layer. Borrowed for the
+     * model's lifetime (see `fk_nf_model_create`).
+     */
+    const float *weight;
+    /**
+     * `[out_dim]`, or NULL for no bias. Borrowed like `weight`.
+     */
+    const float *bias;
+} fk_nf_layer;
+
+/**
+ * FiLM conditioning of one dense layer by the latent code `z` (width
+ * `latent_dim`): `[gamma; beta] = weight z + bias`, applied as
+ * `gamma * (W h + b) + beta` before the layer's activation.
+ */
+typedef struct fk_nf_film {
+    /**
+     * Index of the conditioned dense layer.
+     */
+    size_t layer;
+    /**
+     * `[2 out_dim][latent_dim]` row-major, gamma rows first (copied at create).
+     */
+    const float *weight;
+    /**
+     * `[2 out_dim]`, or NULL for zero (copied at create).
+     */
+    const float *bias;
+} fk_nf_film;
+
+/**
+ * Description of a neural field for `fk_nf_model_create`. Get defaults from
+ * `fk_nf_params_default()`, then set the fields.
+ */
+typedef struct fk_nf_params {
+    /**
+     * `sizeof(fk_nf_params)`, set by `fk_nf_params_default`.
+     */
+    uint32_t struct_size;
+    /**
+     * Input dimension `d` (coordinates per point).
+     */
+    size_t in_dim;
+    /**
+     * One of `FK_NF_ENC_*` (default `FK_NF_ENC_IDENTITY`).
+     */
+    int32_t encoding;
+    /**
+     * Fourier: rows of `B`; positional: octaves `L`; else ignored.
+     */
+    size_t n_frequencies;
+    /**
+     * Fourier matrix `B`, `[n_frequencies][in_dim]` row-major (copied at create).
+     */
+    const float *fourier_b;
+    /**
+     * Positional encoding: 1 to include `x` itself (default 1).
+     */
+    int32_t include_input;
+    /**
+     * 0: no skip connection; `k >= 1`: layer `k`'s input is
+     * `[gamma(x), h_{k-1}]` (encoded input first, as in NeRF).
+     */
+    size_t skip_layer;
+    /**
+     * Number of dense layers (the last one's `out_dim` is the field's output).
+     */
+    size_t n_layers;
+    /**
+     * `n_layers` layer descriptions (the array is copied at create; the
+     * weights it points to are borrowed).
+     */
+    const struct fk_nf_layer *layers;
+    /**
+     * Workspaces = most tasks one call is split into; 0 = default (16), at
+     * most 64. More slots than threads balance load; results do not depend on it.
+     */
+    size_t task_slots;
+    /**
+     * Latent code width `K` (default 0): each input point is then
+     * `[x (in_dim), z (K)]` and the evaluation calls take
+     * `in_dim + latent_dim` inputs per point (derivatives cover both).
+     */
+    size_t latent_dim;
+    /**
+     * 1: concatenate `z` to the encoded input (`[gamma(x), z]`, for layer 0
+     * and the skip layer, whose weights widen by `latent_dim` columns).
+     */
+    int32_t latent_concat;
+    /**
+     * Number of FiLM-conditioned layers (`film` entries).
+     */
+    size_t n_film;
+    /**
+     * `n_film` FiLM descriptions, or NULL when `n_film = 0`.
+     */
+    const struct fk_nf_film *film;
+    /**
+     * Hash grid (`FK_NF_ENC_HASH_GRID` only): levels (default 16).
+     */
+    size_t hash_levels;
+    /**
+     * Features per level (default 2).
+     */
+    size_t hash_features;
+    /**
+     * log2 of the entries per level (default 19).
+     */
+    uint32_t hash_log2_table;
+    /**
+     * Coarsest resolution (default 16).
+     */
+    uint32_t hash_base_resolution;
+    /**
+     * Per-level growth factor (default 1.447, Instant-NGP's 16 -> 2048).
+     */
+    float hash_growth;
+    /**
+     * `[hash_levels][2^hash_log2_table][hash_features]` (copied at create).
+     */
+    const float *hash_table;
+} fk_nf_params;
+
+/**
+ * Settings of a ray renderer (`fk_nf_renderer_create`).
+ */
+typedef struct fk_nf_render_params {
+    /**
+     * `sizeof(fk_nf_render_params)`, set by `fk_nf_render_params_default`.
+     */
+    uint32_t struct_size;
+    /**
+     * Samples per ray (default 64), one per equal bin of `[near, far]`.
+     */
+    size_t samples;
+    /**
+     * Rays per batched field evaluation (default 64).
+     */
+    size_t rays_per_batch;
+    /**
+     * 1: stratified jitter within each bin from Philox `(seed, stream)`;
+     * 0 (default): bin midpoints.
+     */
+    int32_t jitter;
+    /**
+     * Jitter key.
+     */
+    uint64_t seed;
+    /**
+     * Jitter stream (< 2^48).
+     */
+    uint64_t stream;
+    /**
+     * 1 (default): colours through a sigmoid (NeRF); 0: as the field gives them.
+     */
+    int32_t colour_sigmoid;
+} fk_nf_render_params;
+
+/**
+ * Description of an E(n)-equivariant graph layer (EGNN, Satorras et al.
+ * 2021) for `fk_nf_egnn_create`: `m_ij = phi_e(h_i, h_j, |x_i - x_j|^2)`,
+ * `x_i' = x_i + coord_scale sum_j (x_i - x_j) phi_x(m_ij)`,
+ * `h_i' = phi_h(h_i, sum_j m_ij)` (+ `h_i` with `residual`), over all pairs
+ * `j != i` with `|x_i - x_j| <= cutoff`.
+ */
+typedef struct fk_nf_egnn_params {
+    /**
+     * `sizeof(fk_nf_egnn_params)`, set by `fk_nf_egnn_params_default`.
+     */
+    uint32_t struct_size;
+    /**
+     * Node feature width `F`.
+     */
+    size_t features;
+    /**
+     * Message width `M`.
+     */
+    size_t message_dim;
+    /**
+     * Layers of `phi_e` (input `2F + 1`, output `M`).
+     */
+    size_t n_phi_e;
+    const struct fk_nf_layer *phi_e;
+    /**
+     * Layers of `phi_x` (input `M`, output 1).
+     */
+    size_t n_phi_x;
+    const struct fk_nf_layer *phi_x;
+    /**
+     * Layers of `phi_h` (input `F + M`, output `F`).
+     */
+    size_t n_phi_h;
+    const struct fk_nf_layer *phi_h;
+    /**
+     * Interaction cutoff (default: infinity, all pairs).
+     */
+    float cutoff;
+    /**
+     * `C` in the coordinate update (default 1).
+     */
+    float coord_scale;
+    /**
+     * 1 (default): `h' = h + phi_h(...)`.
+     */
+    int32_t residual;
+    /**
+     * Largest node count per call (buffers for all pairs; default 256).
+     */
+    size_t max_nodes;
+} fk_nf_egnn_params;
 
 #ifdef __cplusplus
 extern "C" {
@@ -903,6 +1220,288 @@ fk_status fk_coffee_set_cells(struct fk_coffee *cf,
                               const uint8_t *cells,
                               size_t n,
                               uint64_t steps_done);
+
+/**
+ * Default parameters: `struct_size` set, identity encoding, no layers,
+ * `include_input = 1`, no skip connection, default task slots.
+ */
+struct fk_nf_params fk_nf_params_default(void);
+
+/**
+ * Creates a model from `params`: validates the description, packs the
+ * weights into SIMD panels and allocates one workspace per task slot (all
+ * allocation happens here).
+ *
+ * Ownership: the `layers` array and `fourier_b` are copied; the dense
+ * weights and biases are **borrowed for the model's lifetime**: they are
+ * packed now and read again by `fk_nf_model_update_weights`, so keep them
+ * alive (and unchanged, unless you call that function) until
+ * `fk_nf_model_destroy`.
+ *
+ * Errors (nothing is created, `*out` untouched): `FK_ERR_NULL_POINTER`
+ * (`params`, `out`, `layers`, a weight, or `fourier_b` for Fourier
+ * features), `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE` (zero or too large
+ * widths, no layers), `FK_ERR_UNKNOWN_ENUM` (activation or encoding code),
+ * `FK_ERR_OUT_OF_RANGE` (skip_layer, octaves, task_slots),
+ * `FK_ERR_NON_FINITE` (a weight, bias, `B` entry or activation parameter).
+ *
+ * # Safety
+ * `params` must point to a valid `fk_nf_params` whose pointers satisfy the
+ * sizes above; `out` must be writable.
+ */
+fk_status fk_nf_model_create(const struct fk_nf_params *params, struct fk_nf_model **out);
+
+/**
+ * Loads a model from a safetensors file written with the fieldkern schema
+ * (metadata `format = "fieldkern.nf"`, `schema_version = "1"`, an
+ * `architecture` JSON description, F32 tensors `encoding.B`,
+ * `layers.{l}.weight`, `layers.{l}.bias`; documented in `src/nf/load.rs`
+ * and written by `examples/python/export_torch.py`). The model owns its
+ * weights (the file is not kept open). `task_slots` as in `fk_nf_params`
+ * (0 = default). Allocates; thread-safe (no shared state).
+ *
+ * Errors (`*out` untouched): `FK_ERR_NULL_POINTER` (`path`, `out`),
+ * `FK_ERR_IO` (cannot read), `FK_ERR_TRUNCATED_FILE` (ends inside its
+ * header or data), `FK_ERR_CORRUPT_FILE` (malformed header or architecture,
+ * missing tensor, trailing bytes), `FK_ERR_UNKNOWN_SCHEMA` (not a fieldkern
+ * file, unknown schema version, activation or encoding name),
+ * `FK_ERR_WRONG_DTYPE` (a tensor not F32), `FK_ERR_WRONG_SHAPE`, and the
+ * `fk_nf_model_create` errors for an invalid architecture.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` writable.
+ */
+fk_status fk_nf_model_load(const char *path, size_t task_slots, struct fk_nf_model **out);
+
+/**
+ * Frees a model. NULL is a no-op. A pointer that is not a live model is
+ * left alone (the error goes to `fk_last_error`). Not thread-safe with
+ * other calls on the same model.
+ *
+ * # Safety
+ * `model` must be NULL or a handle from `fk_nf_model_create`/`_load`.
+ */
+void fk_nf_model_destroy(struct fk_nf_model *model);
+
+/**
+ * Re-reads the borrowed dense weights and biases of a model made by
+ * `fk_nf_model_create` (e.g. after the caller updated them in place) and
+ * re-packs them. Allocates nothing. All values are checked first: on error
+ * (`FK_ERR_NON_FINITE`) the model keeps its previous weights.
+ * `FK_ERR_INVALID_SIZE` for a model that owns its weights (loaded).
+ *
+ * # Safety
+ * `model` must be a live model whose borrowed weights are still valid.
+ */
+fk_status fk_nf_model_update_weights(struct fk_nf_model *model);
+
+/**
+ * Writes the model's input and output dimensions.
+ *
+ * # Safety
+ * `model` must be a live model; `out_in_dim`, `out_out_dim` writable.
+ */
+fk_status fk_nf_model_dims(const struct fk_nf_model *model,
+                           size_t *out_in_dim,
+                           size_t *out_out_dim);
+
+/**
+ * Evaluates the field at `n` points: `out[p][o] = f_o(x[p])`; `x` is
+ * `[n][in_dim]`, `out` `[n][out_dim]`, row-major `float`. `in_dim` and
+ * `out_dim` must equal the model's (a check on the caller's layout).
+ *
+ * Parallel on the library's pool; allocates nothing; bitwise identical for
+ * any thread count and any split of the batch into calls. NaN inputs
+ * propagate to that point's outputs. One model must not be used by two
+ * threads at once (`FK_ERR_BUSY`); distinct models may.
+ *
+ * `n = 0` is a no-op. Errors (outputs untouched): `FK_ERR_NULL_POINTER`,
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE` (dimension mismatch),
+ * `FK_ERR_MISALIGNED`, `FK_ERR_BUSY`.
+ *
+ * # Safety
+ * `x` readable and `out` writable for the sizes above, not overlapping.
+ */
+fk_status fk_nf_forward(struct fk_nf_model *model,
+                        size_t n,
+                        size_t in_dim,
+                        const float *x,
+                        size_t out_dim,
+                        float *out);
+
+/**
+ * `fk_nf_forward` for `double` arrays: inputs are rounded to `float`, the
+ * field is evaluated in `float`, outputs are widened. Same rules.
+ *
+ * # Safety
+ * As `fk_nf_forward`.
+ */
+fk_status fk_nf_forward_f64(struct fk_nf_model *model,
+                            size_t n,
+                            size_t in_dim,
+                            const double *x,
+                            size_t out_dim,
+                            double *out);
+
+/**
+ * Value and input gradient of a scalar field (`out_dim == 1`), fused with
+ * the forward pass: `value[p] = f(x[p])`, `grad[p][d] = df/dx_d (x[p])`,
+ * `grad` `[n][in_dim]`. For a potential U, forces are `-grad`. Costs about
+ * two forward passes. Same threading, determinism and error rules as
+ * `fk_nf_forward`; `FK_ERR_INVALID_SIZE` if the model's `out_dim != 1`.
+ *
+ * # Safety
+ * `x` readable, `value` and `grad` writable for the sizes above.
+ */
+fk_status fk_nf_gradient(struct fk_nf_model *model,
+                         size_t n,
+                         size_t in_dim,
+                         const float *x,
+                         float *value,
+                         float *grad);
+
+/**
+ * `fk_nf_gradient` for `double` arrays (evaluated in `float`).
+ *
+ * # Safety
+ * As `fk_nf_gradient`.
+ */
+fk_status fk_nf_gradient_f64(struct fk_nf_model *model,
+                             size_t n,
+                             size_t in_dim,
+                             const double *x,
+                             double *value,
+                             double *grad);
+
+/**
+ * Values and full Jacobian of a vector field: `out[p][o] = f_o(x[p])`,
+ * `jac[p][o][d] = df_o/dx_d (x[p])`, `jac` `[n][out_dim][in_dim]` (e.g. the
+ * derivatives of a metric field). One forward and `out_dim` backward passes
+ * per tile. Same rules as `fk_nf_forward`.
+ *
+ * # Safety
+ * `x` readable, `out` and `jac` writable for the sizes above.
+ */
+fk_status fk_nf_jacobian(struct fk_nf_model *model,
+                         size_t n,
+                         size_t in_dim,
+                         const float *x,
+                         size_t out_dim,
+                         float *out,
+                         float *jac);
+
+/**
+ * `fk_nf_jacobian` for `double` arrays (evaluated in `float`).
+ *
+ * # Safety
+ * As `fk_nf_jacobian`.
+ */
+fk_status fk_nf_jacobian_f64(struct fk_nf_model *model,
+                             size_t n,
+                             size_t in_dim,
+                             const double *x,
+                             size_t out_dim,
+                             double *out,
+                             double *jac);
+
+/**
+ * Default renderer settings: 64 samples per ray, 64 rays per batch,
+ * midpoint sampling, sigmoid colours.
+ */
+struct fk_nf_render_params fk_nf_render_params_default(void);
+
+/**
+ * Creates a renderer: allocates the sample buffers (`rays_per_batch *
+ * samples * 8` floats). Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (samples not in 1..=65536, rays_per_batch 0 or
+ * `rays_per_batch * samples > 2^24`, stream >= 2^48).
+ *
+ * # Safety
+ * `params` must point to a valid `fk_nf_render_params`; `out` writable.
+ */
+fk_status fk_nf_renderer_create(const struct fk_nf_render_params *params,
+                                struct fk_nf_renderer **out);
+
+/**
+ * Frees a renderer; NULL is a no-op.
+ *
+ * # Safety
+ * `renderer` must be NULL or a live renderer.
+ */
+void fk_nf_renderer_destroy(struct fk_nf_renderer *renderer);
+
+/**
+ * Volume-renders `n_rays` rays through a radiance field `model` (R^3 ->
+ * (sigma, r, g, b)): `rays` is `[n_rays][8]` = origin xyz, direction xyz,
+ * near, far (t in units of |direction|); writes `rgb` `[n_rays][3]`,
+ * expected termination `depth` `[n_rays]` and `opacity` `[n_rays]`. With
+ * `S` samples in equal bins of width `D`: `alpha_i = 1 - exp(-max(sigma_i,
+ * 0) D)`, `T_i = prod_{j<i} (1 - alpha_j)`, `rgb = sum T_i alpha_i c_i`,
+ * `depth = sum T_i alpha_i t_i`, `opacity = sum T_i alpha_i`. Jitter uses
+ * element counter `counter_offset + ray * S + i` (`counter_offset` = global
+ * index of the first ray), so splitting the rays over calls reproduces one
+ * call bitwise. Allocates nothing; the field evaluation is parallel;
+ * bitwise identical for any thread count.
+ *
+ * Errors (outputs untouched): `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_BUSY`, `FK_ERR_INVALID_SIZE` (model not R^3 -> R^4),
+ * `FK_ERR_NON_FINITE` (a ray entry), `FK_ERR_OUT_OF_RANGE` (far <= near).
+ *
+ * # Safety
+ * Live handles; arrays of the sizes above.
+ */
+fk_status fk_nf_render(struct fk_nf_renderer *renderer,
+                       struct fk_nf_model *model,
+                       size_t n_rays,
+                       const float *rays,
+                       uint64_t counter_offset,
+                       float *rgb,
+                       float *depth,
+                       float *opacity);
+
+/**
+ * Default EGNN settings (no layers: set the three MLPs).
+ */
+struct fk_nf_egnn_params fk_nf_egnn_params_default(void);
+
+/**
+ * Creates an EGNN layer; the MLP weights are packed (copied) now and not
+ * read again. Allocates buffers for `max_nodes (max_nodes - 1)` edges.
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+ * (widths, an MLP whose output is not `M`, 1 or `F`),
+ * `FK_ERR_UNKNOWN_ENUM`, `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `params` valid with its layer arrays and weights; `out` writable.
+ */
+fk_status fk_nf_egnn_create(const struct fk_nf_egnn_params *params, struct fk_nf_egnn **out);
+
+/**
+ * Frees an EGNN layer; NULL is a no-op.
+ *
+ * # Safety
+ * `egnn` must be NULL or a live EGNN handle.
+ */
+void fk_nf_egnn_destroy(struct fk_nf_egnn *egnn);
+
+/**
+ * One EGNN layer on `n` nodes: `x` `[n][3]`, `h` `[n][features]` to `x_out`,
+ * `h_out` (same shapes, not overlapping the inputs). Equivariant: rotating,
+ * reflecting or translating `x` does the same to `x_out` and leaves `h_out`
+ * unchanged (to rounding). Parallel, allocation-free, bitwise identical
+ * for any thread count. Errors (outputs untouched): `FK_ERR_NULL_POINTER`,
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`, `FK_ERR_CAPACITY` (`n > max_nodes`),
+ * `FK_ERR_NON_FINITE` (an input).
+ *
+ * # Safety
+ * Live handle; arrays of the sizes above.
+ */
+fk_status fk_nf_egnn_forward(struct fk_nf_egnn *egnn,
+                             size_t n,
+                             const float *x,
+                             const float *h,
+                             float *x_out,
+                             float *h_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -17,6 +17,19 @@ FK_VERSION_NUMBER = 100
 FK_VERSION_STRING = "0.1.0"
 FK_COFFEE_INTERACTING = 0
 FK_COFFEE_NON_INTERACTING = 1
+FK_NF_ACT_IDENTITY = 0
+FK_NF_ACT_RELU = 1
+FK_NF_ACT_LEAKY_RELU = 2
+FK_NF_ACT_SILU = 3
+FK_NF_ACT_GELU_TANH = 4
+FK_NF_ACT_TANH = 5
+FK_NF_ACT_SIGMOID = 6
+FK_NF_ACT_SOFTPLUS = 7
+FK_NF_ACT_SINE = 8
+FK_NF_ENC_IDENTITY = 0
+FK_NF_ENC_FOURIER = 1
+FK_NF_ENC_POSITIONAL = 2
+FK_NF_ENC_HASH_GRID = 3
 # enum fk_status
 FK_OK = 0
 FK_ERR_NULL_POINTER = 1
@@ -98,6 +111,79 @@ class fk_coffee_params(ctypes.Structure):
     ]
 
 
+class fk_nf_layer(ctypes.Structure):
+    _fields_ = [
+        ('out_dim', ctypes.c_size_t),
+        ('activation', ctypes.c_int32),
+        ('activation_param', ctypes.c_float),
+        ('weight', ctypes.POINTER(ctypes.c_float)),
+        ('bias', ctypes.POINTER(ctypes.c_float)),
+    ]
+
+
+class fk_nf_film(ctypes.Structure):
+    _fields_ = [
+        ('layer', ctypes.c_size_t),
+        ('weight', ctypes.POINTER(ctypes.c_float)),
+        ('bias', ctypes.POINTER(ctypes.c_float)),
+    ]
+
+
+class fk_nf_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('in_dim', ctypes.c_size_t),
+        ('encoding', ctypes.c_int32),
+        ('n_frequencies', ctypes.c_size_t),
+        ('fourier_b', ctypes.POINTER(ctypes.c_float)),
+        ('include_input', ctypes.c_int32),
+        ('skip_layer', ctypes.c_size_t),
+        ('n_layers', ctypes.c_size_t),
+        ('layers', ctypes.POINTER(fk_nf_layer)),
+        ('task_slots', ctypes.c_size_t),
+        ('latent_dim', ctypes.c_size_t),
+        ('latent_concat', ctypes.c_int32),
+        ('n_film', ctypes.c_size_t),
+        ('film', ctypes.POINTER(fk_nf_film)),
+        ('hash_levels', ctypes.c_size_t),
+        ('hash_features', ctypes.c_size_t),
+        ('hash_log2_table', ctypes.c_uint32),
+        ('hash_base_resolution', ctypes.c_uint32),
+        ('hash_growth', ctypes.c_float),
+        ('hash_table', ctypes.POINTER(ctypes.c_float)),
+    ]
+
+
+class fk_nf_render_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('samples', ctypes.c_size_t),
+        ('rays_per_batch', ctypes.c_size_t),
+        ('jitter', ctypes.c_int32),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+        ('colour_sigmoid', ctypes.c_int32),
+    ]
+
+
+class fk_nf_egnn_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('features', ctypes.c_size_t),
+        ('message_dim', ctypes.c_size_t),
+        ('n_phi_e', ctypes.c_size_t),
+        ('phi_e', ctypes.POINTER(fk_nf_layer)),
+        ('n_phi_x', ctypes.c_size_t),
+        ('phi_x', ctypes.POINTER(fk_nf_layer)),
+        ('n_phi_h', ctypes.c_size_t),
+        ('phi_h', ctypes.POINTER(fk_nf_layer)),
+        ('cutoff', ctypes.c_float),
+        ('coord_scale', ctypes.c_float),
+        ('residual', ctypes.c_int32),
+        ('max_nodes', ctypes.c_size_t),
+    ]
+
+
 SIGNATURES = {
     'fk_version': (ctypes.c_uint32, []),
     'fk_version_string': (ctypes.c_char_p, []),
@@ -141,6 +227,26 @@ SIGNATURES = {
     'fk_coffee_measure': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]),
     'fk_coffee_get_cells': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_coffee_set_cells': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t, ctypes.c_uint64]),
+    'fk_nf_params_default': (fk_nf_params, []),
+    'fk_nf_model_create': (ctypes.c_int32, [ctypes.POINTER(fk_nf_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_nf_model_load': (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_nf_model_destroy': (None, [ctypes.c_void_p]),
+    'fk_nf_model_update_weights': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_nf_model_dims': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_size_t)]),
+    'fk_nf_forward': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.POINTER(ctypes.c_float)]),
+    'fk_nf_forward_f64': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double)]),
+    'fk_nf_gradient': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]),
+    'fk_nf_gradient_f64': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_nf_jacobian': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]),
+    'fk_nf_jacobian_f64': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_nf_render_params_default': (fk_nf_render_params, []),
+    'fk_nf_renderer_create': (ctypes.c_int32, [ctypes.POINTER(fk_nf_render_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_nf_renderer_destroy': (None, [ctypes.c_void_p]),
+    'fk_nf_render': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.c_uint64, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]),
+    'fk_nf_egnn_params_default': (fk_nf_egnn_params, []),
+    'fk_nf_egnn_create': (ctypes.c_int32, [ctypes.POINTER(fk_nf_egnn_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_nf_egnn_destroy': (None, [ctypes.c_void_p]),
+    'fk_nf_egnn_forward': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]),
 }
 
 

@@ -29,6 +29,7 @@
 pub mod error;
 pub mod ffi;
 pub mod mc;
+pub mod nf;
 pub mod parallel;
 pub mod rng;
 pub mod simd;

@@ -16,4 +16,6 @@ pub mod rng;
 
 pub mod lattice;
 
+pub mod nf;
+
 pub use status::fk_status;

@@ -1,0 +1,277 @@
+//! Multiresolution hash-grid encoding (Instant-NGP: Müller, Evans, Schied &
+//! Keller 2022, "Instant Neural Graphics Primitives", sec. 3).
+//!
+//! Level `l` (of `L`) has resolution `N_l = floor(N_min b^l)` and a table of
+//! `T` feature vectors of width `F`. A point `x` in `[0, 1]^d` (d = 2 or 3;
+//! the caller scales its domain) is scaled to `p = x N_l`; the `2^d` corners
+//! `c` of its grid cell are looked up (directly, `sum_k c_k (N_l + 1)^k`, when
+//! the level's `(N_l + 1)^d` vertices fit in `T`; else with the paper's
+//! spatial hash `(c_0 * 1 xor c_1 * 2654435761 xor c_2 * 805459861) mod T`,
+//! `T` a power of two), and their features are blended with (bi/tri)linear
+//! weights `w_c = prod_k (c_k ? f_k : 1 - f_k)`, `f = p - floor(p)`.
+//! Output: `L F` values, level-major (`[l][f]`). Points outside `[0, 1]^d`
+//! are clamped to it (the encoding is then constant along the clamped axis).
+//!
+//! The derivative used by input gradients is that of the multilinear blend,
+//! `d/dx_k = N_l sum_c t_c dw_c/df_k` (piecewise, like the encoding).
+
+use super::mlp::Row;
+use crate::error::{Error, ErrorKind, Result};
+use crate::simd::f32x16;
+
+/// Hash primes of the paper (the first is 1).
+const PRIMES: [u32; 3] = [1, 2_654_435_761, 805_459_861];
+/// Largest `L * F` (per-lane scratch on the stack).
+pub const MAX_OUTPUT: usize = 64;
+
+/// A hash-grid encoding with its table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HashGrid {
+    pub dims: usize,
+    pub levels: usize,
+    pub features: usize,
+    pub log2_table: u32,
+    pub base_resolution: u32,
+    pub growth: f32,
+    /// `N_l` per level.
+    pub resolution: Vec<u32>,
+    /// `[L][T][F]`.
+    pub table: Vec<f32>,
+}
+
+impl HashGrid {
+    pub fn new(
+        dims: usize,
+        levels: usize,
+        features: usize,
+        log2_table: u32,
+        base_resolution: u32,
+        growth: f32,
+        table: &[f32],
+    ) -> Result<HashGrid> {
+        if !(2..=3).contains(&dims) {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!("hash grid: in_dim = {dims} must be 2 or 3"),
+            ));
+        }
+        if levels == 0 || features == 0 || levels * features > MAX_OUTPUT {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!("hash grid: levels * features = {levels} * {features} must be in 1..={MAX_OUTPUT}"),
+            ));
+        }
+        if !(4..=24).contains(&log2_table) || base_resolution == 0 || !(1.0..=8.0).contains(&growth)
+        {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!(
+                    "hash grid: log2_table = {log2_table} must be in 4..=24, base_resolution >= 1, \
+                     growth = {growth} in [1, 8]"
+                ),
+            ));
+        }
+        let resolution: Vec<u32> = (0..levels)
+            .map(|l| (f64::from(base_resolution) * f64::from(growth).powi(l as i32)).floor())
+            .map(|r| if r < 1e6 { r as u32 } else { u32::MAX })
+            .collect();
+        if resolution.iter().any(|&r| r >= 1 << 20) {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                "hash grid: the finest resolution must stay below 2^20",
+            ));
+        }
+        let size = levels * (1usize << log2_table) * features;
+        if table.len() != size {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "hash grid table has {} entries, expected L * 2^log2_table * F = {size}",
+                    table.len()
+                ),
+            ));
+        }
+        if let Some(i) = table.iter().position(|v| !v.is_finite()) {
+            return Err(Error::new(
+                ErrorKind::NonFinite,
+                format!("hash grid table[{i}] = {} is not finite", table[i]),
+            ));
+        }
+        Ok(HashGrid {
+            dims,
+            levels,
+            features,
+            log2_table,
+            base_resolution,
+            growth,
+            resolution,
+            table: table.to_vec(),
+        })
+    }
+
+    pub fn output_dim(&self) -> usize {
+        self.levels * self.features
+    }
+
+    /// Table row of corner `corner` (grid coordinates) at level `l`.
+    #[inline]
+    fn slot(&self, l: usize, corner: [u32; 3]) -> usize {
+        let t = 1usize << self.log2_table;
+        let n1 = self.resolution[l] as usize + 1;
+        let dense = n1.checked_pow(self.dims as u32).is_some_and(|v| v <= t);
+        let index = if dense {
+            let mut i = 0usize;
+            for k in (0..self.dims).rev() {
+                i = i * n1 + corner[k] as usize;
+            }
+            i
+        } else {
+            let mut h = 0u32;
+            for k in 0..self.dims {
+                h ^= corner[k].wrapping_mul(PRIMES[k]);
+            }
+            h as usize & (t - 1)
+        };
+        (l * t + index) * self.features
+    }
+
+    /// Encodes one point into `out` (`L F` values); with `grad`, also
+    /// accumulates `grad[k] += sum_j g[j] d out_j / d x_k` for upstream `g`.
+    #[inline]
+    fn point(&self, x: [f32; 3], out: &mut [f32], g: Option<(&[f32], &mut [f32; 3])>) {
+        let d = self.dims;
+        let mut gx = [0f32; 3];
+        let want_grad = g.is_some();
+        for l in 0..self.levels {
+            let n = self.resolution[l] as f32;
+            let mut cell = [0u32; 3];
+            let mut frac = [0f32; 3];
+            for k in 0..d {
+                // Clamp to the unit cube; NaN stays NaN through `p` below.
+                let xk = x[k].clamp(0.0, 1.0);
+                let p = xk * n;
+                let c = if p >= n { n - 1.0 } else { p.floor() };
+                cell[k] = if c.is_nan() { 0 } else { c as u32 };
+                frac[k] = p - c;
+            }
+            let o = &mut out[l * self.features..(l + 1) * self.features];
+            o.fill(0.0);
+            let mut dfrac = [[0f32; MAX_OUTPUT]; 3];
+            for corner in 0..(1u32 << d) {
+                let mut w = 1.0f32;
+                let mut c = [0u32; 3];
+                for k in 0..d {
+                    let bit = (corner >> k) & 1;
+                    c[k] = cell[k] + bit;
+                    w *= if bit == 1 { frac[k] } else { 1.0 - frac[k] };
+                }
+                let s = self.slot(l, c);
+                let feats = &self.table[s..s + self.features];
+                for (a, &t) in o.iter_mut().zip(feats) {
+                    *a += w * t;
+                }
+                if want_grad {
+                    for k in 0..d {
+                        // dw/df_k: the other axes' weights, signed.
+                        let mut dw = if (corner >> k) & 1 == 1 { 1.0 } else { -1.0 };
+                        for m in 0..d {
+                            if m != k {
+                                dw *= if (corner >> m) & 1 == 1 {
+                                    frac[m]
+                                } else {
+                                    1.0 - frac[m]
+                                };
+                            }
+                        }
+                        for (f, &t) in feats.iter().enumerate() {
+                            dfrac[k][f] += dw * t;
+                        }
+                    }
+                }
+            }
+            if let Some((g, _)) = &g {
+                for k in 0..d {
+                    let inside = x[k] > 0.0 && x[k] < 1.0;
+                    if inside {
+                        let s: f32 = (0..self.features)
+                            .map(|f| g[l * self.features + f] * dfrac[k][f])
+                            .sum();
+                        gx[k] += n * s;
+                    }
+                }
+            }
+        }
+        if let Some((_, acc)) = g {
+            for k in 0..d {
+                acc[k] += gx[k];
+            }
+        }
+    }
+
+    /// `enc = gamma(x)` for the first `nv` lane vectors of a tile.
+    pub fn encode_tile(&self, nv: usize, x: &[Row], enc: &mut [Row]) {
+        let width = self.output_dim();
+        for v in 0..nv {
+            let xs: [[f32; 16]; 3] = std::array::from_fn(|k| {
+                if k < self.dims {
+                    x[k][v].to_array()
+                } else {
+                    [0.0; 16]
+                }
+            });
+            let mut lanes = [[0f32; 16]; MAX_OUTPUT];
+            let mut out = [0f32; MAX_OUTPUT];
+            for lane in 0..16 {
+                self.point(
+                    [xs[0][lane], xs[1][lane], xs[2][lane]],
+                    &mut out[..width],
+                    None,
+                );
+                for j in 0..width {
+                    lanes[j][lane] = out[j];
+                }
+            }
+            for j in 0..width {
+                enc[j][v] = f32x16::from(lanes[j]);
+            }
+        }
+    }
+
+    /// `gx[k] = sum_j g_enc[j] d gamma_j / d x_k` on `nv` lane vectors.
+    pub fn backward_tile(&self, nv: usize, x: &[Row], g_enc: &[Row], gx: &mut [Row]) {
+        let width = self.output_dim();
+        for v in 0..nv {
+            let xs: [[f32; 16]; 3] = std::array::from_fn(|k| {
+                if k < self.dims {
+                    x[k][v].to_array()
+                } else {
+                    [0.0; 16]
+                }
+            });
+            let gs: [[f32; 16]; MAX_OUTPUT] = std::array::from_fn(|j| {
+                if j < width {
+                    g_enc[j][v].to_array()
+                } else {
+                    [0.0; 16]
+                }
+            });
+            let mut out = [0f32; MAX_OUTPUT];
+            let mut res = [[0f32; 16]; 3];
+            for lane in 0..16 {
+                let g: [f32; MAX_OUTPUT] = std::array::from_fn(|j| gs[j][lane]);
+                let mut acc = [0f32; 3];
+                self.point(
+                    [xs[0][lane], xs[1][lane], xs[2][lane]],
+                    &mut out[..width],
+                    Some((&g[..width], &mut acc)),
+                );
+                for k in 0..3 {
+                    res[k][lane] = acc[k];
+                }
+            }
+            for k in 0..self.dims {
+                gx[k][v] = f32x16::from(res[k]);
+            }
+        }
+    }
+}
