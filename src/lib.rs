@@ -28,6 +28,8 @@
 
 pub mod error;
 pub mod ffi;
+pub mod forces;
+pub mod integrate;
 pub mod parallel;
 pub mod rng;
 pub mod simd;
