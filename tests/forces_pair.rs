@@ -1,6 +1,7 @@
 //! Force-field checks: cell-list forces equal all-pairs forces, long-range
 //! SIMD kernel equals a scalar reference, and the cut LJ fluid reproduces the
 //! NIST Standard Reference Simulation Website (SRSW) state point.
+#![allow(clippy::needless_range_loop)]
 
 mod particles_util;
 

@@ -1,5 +1,6 @@
 //! Velocity Verlet: energy conservation in an LJ fluid, time reversibility,
 //! and the Kepler problem (period, bounded energy error).
+#![allow(clippy::needless_range_loop)]
 
 mod particles_util;
 

@@ -8,7 +8,10 @@
 //! step `k` and resumed is bitwise identical to the unsplit run, and results
 //! do not depend on the thread count.
 
+pub mod active;
+pub mod brownian;
 pub mod common;
+pub mod kuramoto;
 pub mod langevin;
 pub mod noise;
 pub mod split;

@@ -253,6 +253,24 @@ impl<'a> Particles<'a> {
     }
 }
 
+/// `sum_i m_i v_i^2` (unit masses unless inverse masses are given; pinned
+/// particles with inverse mass 0 contribute nothing).
+pub fn kinetic_mv2(p: &Particles) -> f64 {
+    let mut s = 0.0;
+    for i in 0..p.len() {
+        let im = p.inv_mass_of(i);
+        if im == 0.0 {
+            continue;
+        }
+        let mut v2 = p.vx[i] * p.vx[i] + p.vy[i] * p.vy[i];
+        if p.dim == 3 {
+            v2 += p.vz[i] * p.vz[i];
+        }
+        s += v2 / im;
+    }
+    s
+}
+
 pub(crate) fn check_len(name: &str, got: usize, want: usize) -> Result<()> {
     if got != want {
         return Err(Error::new(
