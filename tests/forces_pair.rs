@@ -224,6 +224,30 @@ fn lj_fluid_matches_nist_srsw_energy_and_pressure() {
     assert!((p - 6.7714e-3).abs() < 3.0 * p_se, "p = {p} +- {p_se}");
 }
 
+/// A dilute periodic system has more cells of size r_c + skin than the
+/// reserved cell table; the grid then uses larger cells (same forces).
+#[test]
+fn dilute_periodic_system_uses_larger_cells_and_same_forces() {
+    for dim in [2, 3] {
+        let n = 60;
+        let l = 40.0;
+        let mut s = random_positions(dim, n, l, 12);
+        let mut ff = particles_util::pair_field(
+            SimBox::periodic(dim, [l; 3]),
+            n,
+            PairKind::LennardJones,
+            1.0,
+            1.0,
+            2.5,
+            0.3,
+            16,
+        );
+        let with_cells = forces(&mut ff, &mut s);
+        ff.set_use_neighbour_list(false);
+        assert_eq!(with_cells, forces(&mut ff, &mut s));
+    }
+}
+
 #[test]
 fn neighbour_overflow_is_a_capacity_error() {
     let (mut s, l) = fcc(4, 0.8);

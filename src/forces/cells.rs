@@ -191,8 +191,21 @@ impl NeighbourList {
         let dim = p.dim;
         let b = self.sbox;
         if b.periodic {
+            // Cells of at least r_list, and no more than max_cells in total
+            // (a dilute system gets larger cells, never more memory).
+            let limit = max_cells(self.capacity) as f64;
+            let mut len = self.r_list;
+            loop {
+                let total: f64 = (0..dim)
+                    .map(|a| (b.lengths[a] / len).floor().max(1.0))
+                    .product();
+                if total <= limit {
+                    break;
+                }
+                len *= 1.25;
+            }
             for a in 0..dim {
-                let nc = ((b.lengths[a] / self.r_list).floor() as usize).max(1);
+                let nc = ((b.lengths[a] / len).floor() as usize).max(1);
                 self.ncell[a] = nc;
                 self.origin[a] = 0.0;
                 self.cell_len[a] = b.lengths[a] / nc as f64;
