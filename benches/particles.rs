@@ -152,16 +152,19 @@ fn stream_triad() -> f64 {
 /// FMA peak (flop/s) on the library's pool: per thread, 8 independent
 /// f64x8 chains of `acc = acc * m + a` (2 flops per lane per FMA).
 fn fma_peak(threads: usize) -> f64 {
-    let iters = 20_000_000u64;
+    let iters = 40_000_000u64;
     let t = best_of(3, || {
         run(threads, &|_| {
-            let m = f64x8::splat(0.999_999_9);
-            let a = f64x8::splat(1e-7);
-            let mut acc = [f64x8::splat(1.0); 8];
-            for _ in 0..iters / 8 {
-                for v in acc.iter_mut() {
-                    *v = v.mul_add(m, a);
+            let m = black_box(f64x8::splat(0.999_999_9));
+            let a = black_box(f64x8::splat(1e-7));
+            let mut acc = black_box([f64x8::splat(1.0); 8]);
+            for _ in 0..iters / 8 / 1000 {
+                for _ in 0..1000 {
+                    for v in acc.iter_mut() {
+                        *v = v.mul_add(m, a);
+                    }
                 }
+                acc = black_box(acc);
             }
             black_box(acc);
         });

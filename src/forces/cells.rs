@@ -29,7 +29,8 @@ pub struct NeighbourList {
     skin: f64,
     capacity: usize,
     max_neighbors: usize,
-    /// `capacity` rows of `1 + max_neighbors` words: count, then sorted indices.
+    /// `capacity` rows of `2 + max_neighbors` words: count, sorted indices,
+    /// and one scratch slot that lets the build append without branching.
     rows: Vec<u32>,
     /// Positions at the last build.
     x0: Vec<f64>,
@@ -93,7 +94,7 @@ impl NeighbourList {
             ));
         }
         let words = capacity
-            .checked_mul(max_neighbors + 1)
+            .checked_mul(max_neighbors + 2)
             .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, "neighbour table size overflows"))?;
         let mut rows = Vec::new();
         rows.try_reserve_exact(words).map_err(|_| {
@@ -138,7 +139,7 @@ impl NeighbourList {
     /// Neighbours of `i` (sorted ascending), valid after [`Self::update`].
     #[inline(always)]
     pub fn neighbours(&self, i: usize) -> &[u32] {
-        let stride = self.max_neighbors + 1;
+        let stride = self.max_neighbors + 2;
         let row = &self.rows[i * stride..(i + 1) * stride];
         &row[1..1 + row[0] as usize]
     }
@@ -169,7 +170,7 @@ impl NeighbourList {
     /// Rebuilds if needed. Errors: `Capacity` (more than `capacity` particles,
     /// or a particle with more than `max_neighbors` neighbours; the list is
     /// left stale).
-    pub fn update(&mut self, p: &Positions) -> Result<()> {
+    pub fn update(&mut self, p: &Positions, packed: &[[f64; 4]]) -> Result<()> {
         if p.len() > self.capacity {
             return Err(Error::new(
                 ErrorKind::Capacity,
@@ -181,7 +182,7 @@ impl NeighbourList {
             ));
         }
         if self.needs_rebuild(p) {
-            self.build(p)?;
+            self.build(p, packed)?;
         }
         Ok(())
     }
@@ -284,11 +285,11 @@ impl NeighbourList {
         (cz * self.ncell[1] + cy) * self.ncell[0] + cx
     }
 
-    fn build(&mut self, p: &Positions) -> Result<()> {
+    fn build(&mut self, p: &Positions, packed: &[[f64; 4]]) -> Result<()> {
         self.built_n = None;
         let n = p.len();
         self.bin(p);
-        let stride = self.max_neighbors + 1;
+        let stride = self.max_neighbors + 2;
         let rl2 = self.r_list * self.r_list;
         let overflow = std::sync::atomic::AtomicUsize::new(usize::MAX);
         let mut rows = std::mem::take(&mut self.rows);
@@ -301,7 +302,7 @@ impl NeighbourList {
                     let first = chunk * BUILD_TASK;
                     for (k, row) in part.chunks_exact_mut(stride).enumerate() {
                         let i = first + k;
-                        if !this.fill_row(p, i, rl2, row) {
+                        if !this.fill_row(packed, p.dim, i, rl2, row) {
                             overflow.fetch_min(i, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
@@ -331,11 +332,16 @@ impl NeighbourList {
     }
 
     /// Fills `row` with the sorted neighbours of `i`; false on overflow.
-    fn fill_row(&self, p: &Positions, i: usize, rl2: f64, row: &mut [u32]) -> bool {
+    fn fill_row(
+        &self,
+        packed: &[[f64; 4]],
+        dim: usize,
+        i: usize,
+        rl2: f64,
+        row: &mut [u32],
+    ) -> bool {
         let b = &self.sbox;
-        let dim = p.dim;
-        let (xi, yi) = (p.x[i], p.y[i]);
-        let zi = if dim == 3 { p.z[i] } else { 0.0 };
+        let [xi, yi, zi, _] = packed[i];
         let cap = self.max_neighbors;
         let mut count = 0usize;
         let c = self.cell_of[i] as usize;
@@ -374,28 +380,26 @@ impl NeighbourList {
                     let lo = self.cell_start[cell] as usize;
                     let hi = self.cell_start[cell + 1] as usize;
                     for &j in &self.cell_members[lo..hi] {
-                        let j = j as usize;
-                        if j == i {
-                            continue;
-                        }
-                        let dx = b.min_image(0, xi - p.x[j]);
-                        let dy = b.min_image(1, yi - p.y[j]);
+                        let q = packed[j as usize];
+                        let dx = b.min_image(0, xi - q[0]);
+                        let dy = b.min_image(1, yi - q[1]);
                         let dz = if dim == 3 {
-                            b.min_image(2, zi - p.z[j])
+                            b.min_image(2, zi - q[2])
                         } else {
                             0.0
                         };
-                        if dx * dx + dy * dy + dz * dz < rl2 {
-                            if count == cap {
-                                row[0] = 0;
-                                return false;
-                            }
-                            row[1 + count] = j as u32;
-                            count += 1;
-                        }
+                        // Branch-free append: the slot after the last one
+                        // absorbs writes once the row is full.
+                        let hit = (dx * dx + dy * dy + dz * dz < rl2) & (j as usize != i);
+                        row[1 + count.min(cap)] = j;
+                        count += hit as usize;
                     }
                 }
             }
+        }
+        if count > cap {
+            row[0] = 0;
+            return false;
         }
         row[0] = count as u32;
         row[1..1 + count].sort_unstable();

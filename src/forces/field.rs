@@ -21,6 +21,7 @@ use super::pair::{LongPair, PairKind, PairTerm, ShortPair};
 use crate::error::{Error, ErrorKind, Result};
 use crate::integrate::split::{for_each_segment, MAX_SEGMENTS};
 use crate::integrate::state::{Positions, SimBox};
+use crate::parallel::for_each_chunk_mut;
 use crate::simd::f64x8;
 
 /// Most terms one force field holds.
@@ -63,6 +64,10 @@ pub struct ForceField {
     callback: Option<(usize, Box<dyn BatchField>)>,
     cb_force: [Vec<f64>; 3],
     nlist: Option<NeighbourList>,
+    /// Positions packed as `[x, y, z, 0]` for the neighbour loops (one cache
+    /// line per neighbour instead of three), reserved with the first
+    /// short-range term.
+    packed: Vec<[f64; 4]>,
     use_neighbour_list: bool,
     energy: Vec<f64>,
     virial: Vec<f64>,
@@ -114,6 +119,7 @@ impl ForceField {
             callback: None,
             cb_force: [Vec::new(), Vec::new(), Vec::new()],
             nlist: None,
+            packed: Vec::new(),
             use_neighbour_list: true,
             energy: vec![0.0; MAX_TERMS],
             virial: vec![0.0; MAX_TERMS],
@@ -190,6 +196,9 @@ impl ForceField {
                 self.params.capacity,
                 self.params.max_neighbors,
             )?);
+        }
+        if matches!(term, PairTerm::Short(_)) && self.packed.is_empty() {
+            self.packed = vec![[0.0; 4]; self.params.capacity];
         }
         let id = self.next_term(TermKind::Pair(kind))?;
         match term {
@@ -309,11 +318,6 @@ impl ForceField {
         with_energy: bool,
     ) -> Result<()> {
         let n = pos.len();
-        if let Some(nl) = self.nlist.as_mut() {
-            if self.use_neighbour_list {
-                nl.update(pos)?;
-            }
-        }
         let mut cb_energy = 0.0;
         if let Some((_, cb)) = self.callback.as_mut() {
             let [cx, cy, cz] = &mut self.cb_force;
@@ -323,6 +327,21 @@ impl ForceField {
             cy.fill(0.0);
             cz.fill(0.0);
             cb_energy = cb.eval(pos.x, pos.y, pos.z, cx, cy, cz)?;
+        }
+        if !self.short.is_empty() {
+            let three = pos.dim == 3;
+            for_each_chunk_mut(&mut self.packed[..n], 4096, &|c, part| {
+                let first = c * 4096;
+                for (k, q) in part.iter_mut().enumerate() {
+                    let i = first + k;
+                    *q = [pos.x[i], pos.y[i], if three { pos.z[i] } else { 0.0 }, 0.0];
+                }
+            });
+        }
+        if let Some(nl) = self.nlist.as_mut() {
+            if self.use_neighbour_list {
+                nl.update(pos, &self.packed)?;
+            }
         }
         let mut delayed_slot = [None; MAX_TERMS];
         for (k, (_, e)) in self.external.iter_mut().enumerate() {
@@ -605,6 +624,13 @@ impl ForceField {
 
 /// Force on `i` from its neighbours for one short-range term, monomorphised
 /// per potential family, dimension and energy request: `[fx, fy, fz, u, w]`.
+///
+/// Eight neighbours at a time: separations, distances and `f/r` are computed
+/// in SIMD (IEEE-exact like the scalar formulas, no contraction), beyond-cutoff
+/// lanes are zeroed by a mask, and the products are then summed in list
+/// order. Pairs beyond the cutoff add exact zeros, so the sum does not depend
+/// on which extra pairs the Verlet skin put in the list: forces are identical
+/// whenever the list was rebuilt, and equal to the all-pairs loop.
 #[inline(always)]
 fn pair_loop<const COULOMB: bool, const THREE: bool, const ENERGY: bool>(
     ff: &ForceField,
@@ -619,41 +645,88 @@ fn pair_loop<const COULOMB: bool, const THREE: bool, const ENERGY: bool>(
     let single = nt == 1 || pos.types.is_empty();
     let row = pos.type_of(i) * nt;
     let c0 = sp.coef[row];
-    let (mut fx, mut fy, mut fz, mut u, mut w) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for j in neighbours {
-        let dx = b.min_image(0, ri[0] - pos.x[j]);
-        let dy = b.min_image(1, ri[1] - pos.y[j]);
-        let dz = if THREE {
-            b.min_image(2, ri[2] - pos.z[j])
+    let packed = &ff.packed;
+    let periodic = b.periodic;
+    let len = b.lengths.map(f64x8::splat);
+    let inv = b.inv_lengths.map(f64x8::splat);
+    let ri8 = ri.map(f64x8::splat);
+    let min_image = |d: f64x8, a: usize| {
+        if periodic {
+            d - len[a] * (d * inv[a]).round_ties_even()
         } else {
-            0.0
+            d
+        }
+    };
+    let (mut fx, mut fy, mut fz, mut u, mut w) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut it = neighbours.peekable();
+    while it.peek().is_some() {
+        let mut q = [[0.0f64; 8]; 3];
+        let mut coef = [[0.0f64; 8]; 4];
+        let mut count = 0;
+        for l in 0..8 {
+            let Some(j) = it.next() else {
+                // Padding lanes: a far-away copy of i with zero coefficients.
+                for a in 0..3 {
+                    q[a][l] = ri[a] + 1.0;
+                }
+                continue;
+            };
+            count += 1;
+            let p = packed[j];
+            q[0][l] = p[0];
+            q[1][l] = p[1];
+            q[2][l] = p[2];
+            let c = if single {
+                c0
+            } else {
+                sp.coef[row + pos.types[j] as usize]
+            };
+            coef[0][l] = c.rc2;
+            coef[1][l] = c.a;
+            coef[2][l] = c.b;
+            coef[3][l] = c.shift;
+        }
+        let dx = min_image(ri8[0] - f64x8::new(q[0]), 0);
+        let dy = min_image(ri8[1] - f64x8::new(q[1]), 1);
+        let dz = if THREE {
+            min_image(ri8[2] - f64x8::new(q[2]), 2)
+        } else {
+            f64x8::ZERO
         };
         let r2 = dx * dx + dy * dy + dz * dz;
-        let c = if single {
-            c0
+        let inside = r2.simd_lt(f64x8::new(coef[0]));
+        let (a, bb, shift) = (
+            f64x8::new(coef[1]),
+            f64x8::new(coef[2]),
+            f64x8::new(coef[3]),
+        );
+        let (fr, uij) = if COULOMB {
+            let ir = f64x8::ONE / r2.sqrt();
+            let e = a * ir;
+            (e * ir * ir, e - shift)
         } else {
-            sp.coef[row + pos.types[j] as usize]
+            let ir2 = f64x8::ONE / r2;
+            let ir6 = ir2 * ir2 * ir2;
+            let t12 = a * ir6 * ir6;
+            let t6 = bb * ir6;
+            (
+                (f64x8::splat(12.0) * t12 - f64x8::splat(6.0) * t6) * ir2,
+                t12 - t6 - shift,
+            )
         };
-        if r2 < c.rc2 {
-            let (fr, uij) = if COULOMB {
-                let ir = 1.0 / r2.sqrt();
-                let e = c.a * ir;
-                (e * ir * ir, e - c.shift)
-            } else {
-                let ir2 = 1.0 / r2;
-                let ir6 = ir2 * ir2 * ir2;
-                let t12 = c.a * ir6 * ir6;
-                let t6 = c.b * ir6;
-                ((12.0 * t12 - 6.0 * t6) * ir2, t12 - t6 - c.shift)
-            };
-            fx += fr * dx;
-            fy += fr * dy;
+        let fr = inside.select(fr, f64x8::ZERO).to_array();
+        let (dx, dy, dz) = (dx.to_array(), dy.to_array(), dz.to_array());
+        let uij = inside.select(uij, f64x8::ZERO).to_array();
+        let r2 = r2.to_array();
+        for l in 0..count {
+            fx += fr[l] * dx[l];
+            fy += fr[l] * dy[l];
             if THREE {
-                fz += fr * dz;
+                fz += fr[l] * dz[l];
             }
             if ENERGY {
-                u += uij;
-                w += fr * r2;
+                u += uij[l];
+                w += fr[l] * r2[l];
             }
         }
     }

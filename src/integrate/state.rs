@@ -18,6 +18,8 @@ pub struct SimBox {
     pub periodic: bool,
     /// Edge lengths; only the first `dim` are used (ignored when open).
     pub lengths: [f64; 3],
+    /// `1 / lengths` (0 when open), so minimum images multiply instead of divide.
+    pub inv_lengths: [f64; 3],
 }
 
 impl SimBox {
@@ -27,6 +29,7 @@ impl SimBox {
             dim,
             periodic: false,
             lengths: [0.0; 3],
+            inv_lengths: [0.0; 3],
         }
     }
 
@@ -36,6 +39,7 @@ impl SimBox {
             dim,
             periodic: true,
             lengths,
+            inv_lengths: lengths.map(|l| 1.0 / l),
         }
     }
 
@@ -73,8 +77,7 @@ impl SimBox {
     #[inline(always)]
     pub fn min_image(&self, a: usize, d: f64) -> f64 {
         if self.periodic {
-            let l = self.lengths[a];
-            d - l * (d / l).round_ties_even()
+            d - self.lengths[a] * (d * self.inv_lengths[a]).round_ties_even()
         } else {
             d
         }
