@@ -68,7 +68,7 @@ fn bits(s: &State) -> Vec<u64> {
 fn baoab_wca_trajectory_is_bitwise_identical_for_1_and_2_threads() {
     let _g = exclusive();
     for dim in [2, 3] {
-        let per_side = if dim == 3 { 10 } else { 40 };
+        let per_side = if dim == 3 { 14 } else { 48 }; // several force segments
         let mut results = Vec::new();
         for threads in [1, 2] {
             set_num_threads(threads).unwrap();

@@ -28,7 +28,7 @@ use crate::simd::f64x8;
 pub const MAX_TERMS: usize = 16;
 
 /// Particles per segment of the force loop.
-const FORCE_SEGMENT: usize = 256;
+const FORCE_SEGMENT: usize = 1024;
 
 /// Construction parameters (capacity is reserved from them).
 #[derive(Clone, Copy, Debug, PartialEq)]
