@@ -293,8 +293,14 @@ typedef struct fk_forcefield_params {
      */
     double skin;
     /**
-     * Neighbour slots reserved per particle (memory: capacity x (max_neighbors + 1) x 4 bytes).
-     * Rule of thumb: 1.5 x (4/3) pi (r_c + skin)^3 x density in 3D.
+     * Neighbour slots reserved per particle within r_c + skin (memory:
+     * capacity x (max_neighbors + 2) x 4 bytes). Rule of thumb: 1.5 x
+     * (4/3) pi (r_c + skin)^3 x density in 3D, 1.5 x pi (r_c + skin)^2 x
+     * density in 2D. If the density grows beyond that (e.g. clustering), the
+     * neighbour-list rebuild fails with FK_ERR_CAPACITY: the step call
+     * returns it with the particles at the last completed step (unchanged if
+     * it was the first step) and nothing is allocated; recreate the force
+     * field with a larger max_neighbors and continue from that step.
      */
     uint32_t max_neighbors;
 } fk_forcefield_params;

@@ -225,6 +225,61 @@ impl BatchField for Flaky {
     }
 }
 
+/// A batch field that adds nothing.
+struct Nothing;
+
+impl BatchField for Nothing {
+    fn eval(
+        &mut self,
+        _x: &[f64],
+        _y: &[f64],
+        _z: &[f64],
+        _fx: &mut [f64],
+        _fy: &mut [f64],
+        _fz: &mut [f64],
+    ) -> Result<f64> {
+        Ok(0.0)
+    }
+}
+
+/// BAOAB with only one-body fields runs a fused single-pass step; it must
+/// give the same bits as the general path (forced here by adding a batch
+/// field that contributes nothing).
+#[test]
+fn fused_local_field_baoab_equals_the_general_path() {
+    let _g = exclusive();
+    set_num_threads(2).unwrap();
+    let run = |general: bool| {
+        let n = 10_000;
+        let mut s = particles_util::random_positions(3, n, 4.0, 6);
+        s.thermalise(1.0, 2);
+        let mut ff = ForceField::new(ForceFieldParams {
+            sbox: SimBox::open(3),
+            ntypes: 1,
+            capacity: n,
+            skin: 0.0,
+            max_neighbors: 1,
+        })
+        .unwrap();
+        ff.add_trap(Trap::Annular {
+            k: 2.0,
+            radius: 1.0,
+            centre: [2.0; 3],
+        })
+        .unwrap();
+        ff.add_uniform([0.1, 0.2, -0.3]).unwrap();
+        if general {
+            ff.add_batch_field(Box::new(Nothing)).unwrap();
+        }
+        assert_eq!(ff.is_local(), !general);
+        let mut lg = langevin(3, n);
+        lg.step(Some(&mut ff), &mut s.view(), 5, 40).1.unwrap();
+        lg.step(Some(&mut ff), &mut s.view(), 45, 13).1.unwrap();
+        bits(&s)
+    };
+    assert!(run(false) == run(true));
+}
+
 #[test]
 fn zero_heap_allocations_per_step_including_neighbour_rebuilds() {
     let _g = exclusive();
@@ -287,6 +342,25 @@ fn zero_heap_allocations_per_step_including_neighbour_rebuilds() {
         },
     )
     .unwrap();
+    let mut local = ForceField::new(ForceFieldParams {
+        sbox: SimBox::open(3),
+        ntypes: 1,
+        capacity: n,
+        skin: 0.0,
+        max_neighbors: 1,
+    })
+    .unwrap();
+    local
+        .add_trap(Trap::Harmonic {
+            k: 1.0,
+            centre: [0.0; 3],
+        })
+        .unwrap();
+    lg.step(Some(&mut local), &mut s.view(), 0, 1).1.unwrap();
+    let ((), allocs) = count_allocations(|| {
+        lg.step(Some(&mut local), &mut s.view(), 1, 20).1.unwrap();
+    });
+    assert_eq!(allocs, 0);
     let mut th = vec![0.5; 5000];
     let mut ku = Kuramoto::new(
         5000,

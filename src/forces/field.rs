@@ -152,6 +152,38 @@ impl ForceField {
         self.nlist.is_some() || self.callback.is_some()
     }
 
+    /// Whether every term is a local external field (uniform or trap): the
+    /// force on a particle then depends on its own position only, and
+    /// integrators may evaluate it inside their update pass
+    /// ([`Self::local_force`]) instead of a separate sweep.
+    pub fn is_local(&self) -> bool {
+        self.short.is_empty()
+            && self.long.is_empty()
+            && self.callback.is_none()
+            && self
+                .external
+                .iter()
+                .all(|(_, e)| !matches!(e, External::Delayed(_)))
+    }
+
+    /// Force at position `ri` of a local field ([`Self::is_local`]), bitwise
+    /// equal to what [`Self::compute`] gives there (same terms, same order).
+    #[inline(always)]
+    pub fn local_force(&self, dim: usize, ri: [f64; 3]) -> [f64; 3] {
+        let mut f = [0.0f64; 3];
+        for (_, e) in &self.external {
+            let fe = match e {
+                External::Uniform { force } => *force,
+                External::Trap(t) => t.force(dim, ri).0,
+                External::Delayed(_) => [0.0; 3],
+            };
+            for a in 0..dim {
+                f[a] += fe[a];
+            }
+        }
+        f
+    }
+
     /// Neighbour-list rebuilds so far (0 without short-range terms).
     pub fn neighbour_builds(&self) -> u64 {
         self.nlist.as_ref().map_or(0, |l| l.builds())

@@ -81,10 +81,18 @@ impl Baoab {
         if n_steps == 0 {
             return (0, Ok(()));
         }
+        let b = sim_box(ff.as_deref(), p.dim);
+        if let Some(local) = ff.as_deref().filter(|f| f.is_local()) {
+            // Only one-body fields: the whole step in one pass per particle
+            // (6 arrays read and written instead of 15), same bits.
+            for s in 0..n_steps {
+                baoab_local(local, &self.params, p, step0.wrapping_add(s as u64), &b);
+            }
+            return (n_steps, Ok(()));
+        }
         if let Err(e) = self.ws.forces(ff.as_deref_mut(), p, step0) {
             return (0, Err(e));
         }
-        let b = sim_box(ff.as_deref(), p.dim);
         run_steps(
             self,
             |s| &mut s.ws,
@@ -144,6 +152,67 @@ fn baoa(ws: &Workspace, prm: &LangevinParams, p: &mut Particles, step: u64, b: &
                     v = c1 * v + s * noise.normal(e + 2);
                     vz[k] = v;
                     z[k] = b.wrap(2, q + h * v);
+                }
+            }
+        },
+    );
+}
+
+/// One whole BAOAB step for a local (one-body) force field, fused per
+/// particle: `F(x)` is recomputed from the position instead of stored, which
+/// gives the same bits as the stored force of the previous step.
+fn baoab_local(ff: &ForceField, prm: &LangevinParams, p: &mut Particles, step: u64, b: &SimBox) {
+    let n = p.len();
+    let im = p.inv_mass;
+    let three = p.dim == 3;
+    let dim = p.dim;
+    let h = 0.5 * prm.dt;
+    let c1 = (-prm.gamma * prm.dt).exp();
+    let c2 = ((1.0 - c1 * c1) * prm.kt).sqrt();
+    let (z, vz): (&mut [f64], &mut [f64]) = if three {
+        (&mut *p.z, &mut *p.vz)
+    } else {
+        (&mut [], &mut [])
+    };
+    for_each_segment(
+        [&mut *p.x, &mut *p.y, z, &mut *p.vx, &mut *p.vy, vz],
+        n,
+        UPDATE_SEGMENT,
+        &|_, first, [x, y, z, vx, vy, vz]| {
+            let mut noise = NormalSource::new(prm.seed, Stream::LangevinNoise, prm.stream);
+            for k in 0..x.len() {
+                let i = first + k;
+                let m1 = if im.is_empty() { 1.0 } else { im[i] };
+                let (w, s) = (h * m1, c2 * m1.sqrt());
+                let e = element(step, n, i, dim as u64, 0);
+                let r0 = [x[k], y[k], if three { z[k] } else { 0.0 }];
+                let f0 = ff.local_force(dim, r0);
+                let mut v = vx[k] + w * f0[0];
+                let mut q = x[k] + h * v;
+                v = c1 * v + s * noise.normal(e);
+                let vx1 = v;
+                let x1 = b.wrap(0, q + h * v);
+                v = vy[k] + w * f0[1];
+                q = y[k] + h * v;
+                v = c1 * v + s * noise.normal(e + 1);
+                let vy1 = v;
+                let y1 = b.wrap(1, q + h * v);
+                let (mut vz1, mut z1) = (0.0, 0.0);
+                if three {
+                    v = vz[k] + w * f0[2];
+                    q = z[k] + h * v;
+                    v = c1 * v + s * noise.normal(e + 2);
+                    vz1 = v;
+                    z1 = b.wrap(2, q + h * v);
+                }
+                let f1 = ff.local_force(dim, [x1, y1, z1]);
+                x[k] = x1;
+                y[k] = y1;
+                vx[k] = vx1 + w * f1[0];
+                vy[k] = vy1 + w * f1[1];
+                if three {
+                    z[k] = z1;
+                    vz[k] = vz1 + w * f1[2];
                 }
             }
         },
