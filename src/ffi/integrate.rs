@@ -28,7 +28,7 @@ use super::boundary::{guard, guard_value, slice, slice_mut};
 use super::handle::{check_struct_size, destroy, get, into_raw, Handle, Tagged};
 use super::status::fk_status;
 use crate::error::{Error, ErrorKind, Result};
-use crate::forces::{BatchField, ForceField, ForceFieldParams, PairKind, TermKind, Trap};
+use crate::forces::{BatchField, ForceField, ForceFieldParams, PairKind, Trap};
 use crate::integrate::active::{ActiveBrownian, ActiveParams};
 use crate::integrate::brownian::{Brownian, BrownianParams};
 use crate::integrate::kuramoto::{order_parameter, Kuramoto, KuramotoParams};
@@ -1766,9 +1766,4 @@ pub unsafe extern "C" fn fk_kuramoto_destroy(h: *mut fk_kuramoto) -> fk_status {
         // SAFETY: header contract.
         unsafe { destroy(h, "h") }
     })
-}
-
-#[allow(dead_code)]
-fn _term_kind_is_reported(k: TermKind) -> TermKind {
-    k
 }

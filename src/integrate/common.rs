@@ -3,7 +3,6 @@
 //! the state when a force evaluation can fail, so a failed step leaves the
 //! particles at the last completed step.
 
-use super::split::for_each_segment;
 use super::state::{check_finite, check_len, Particles, SimBox};
 use crate::error::{Error, ErrorKind, Result};
 use crate::forces::ForceField;
@@ -238,30 +237,4 @@ pub fn run_steps<S>(
         }
     }
     (n_steps, Ok(()))
-}
-
-/// Wraps positions into a periodic box (no-op when open), in parallel.
-pub fn wrap_positions(b: &SimBox, p: &mut Particles) {
-    if !b.periodic {
-        return;
-    }
-    let n = p.len();
-    let three = b.dim == 3;
-    let z: &mut [f64] = if three { &mut *p.z } else { &mut [] };
-    for_each_segment(
-        [&mut *p.x, &mut *p.y, z],
-        n,
-        UPDATE_SEGMENT,
-        &|_, _, [x, y, z]| {
-            for v in x.iter_mut() {
-                *v = b.wrap(0, *v);
-            }
-            for v in y.iter_mut() {
-                *v = b.wrap(1, *v);
-            }
-            for v in z.iter_mut() {
-                *v = b.wrap(2, *v);
-            }
-        },
-    );
 }
