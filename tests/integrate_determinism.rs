@@ -249,12 +249,19 @@ impl BatchField for Nothing {
 fn fused_local_field_baoab_equals_the_general_path() {
     let _g = exclusive();
     set_num_threads(2).unwrap();
-    let run = |general: bool| {
-        let n = 10_000;
+    // 10003 particles: SIMD chunks of 8 plus a scalar remainder per segment.
+    let run = |general: bool, periodic: bool| {
+        let n = 10_003;
         let mut s = particles_util::random_positions(3, n, 4.0, 6);
         s.thermalise(1.0, 2);
+        s.inv_mass = (0..n).map(|i| 1.0 + (i % 3) as f64).collect();
+        let sbox = if periodic {
+            SimBox::periodic(3, [4.0; 3])
+        } else {
+            SimBox::open(3)
+        };
         let mut ff = ForceField::new(ForceFieldParams {
-            sbox: SimBox::open(3),
+            sbox,
             ntypes: 1,
             capacity: n,
             skin: 0.0,
@@ -268,6 +275,11 @@ fn fused_local_field_baoab_equals_the_general_path() {
         })
         .unwrap();
         ff.add_uniform([0.1, 0.2, -0.3]).unwrap();
+        ff.add_trap(Trap::Harmonic {
+            k: 0.5,
+            centre: [1.0; 3],
+        })
+        .unwrap();
         if general {
             ff.add_batch_field(Box::new(Nothing)).unwrap();
         }
@@ -277,7 +289,12 @@ fn fused_local_field_baoab_equals_the_general_path() {
         lg.step(Some(&mut ff), &mut s.view(), 45, 13).1.unwrap();
         bits(&s)
     };
-    assert!(run(false) == run(true));
+    for periodic in [false, true] {
+        assert!(
+            run(false, periodic) == run(true, periodic),
+            "periodic = {periodic}"
+        );
+    }
 }
 
 #[test]

@@ -16,6 +16,7 @@
 //!   neural-field term: a trained model implements [`BatchField`].
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::simd::f64x8;
 
 /// A user-supplied (or neural) field evaluated for a whole batch at once:
 /// adds nothing itself; it writes forces into `fx, fy, fz` (zeroed before the
@@ -97,6 +98,40 @@ impl Trap {
                     }
                 }
                 (f, 0.5 * k * dev * dev)
+            }
+        }
+    }
+}
+
+impl Trap {
+    /// [`Self::force`] (force only) for eight positions, lane for lane the
+    /// same floating-point operations, hence the same bits.
+    #[inline(always)]
+    pub fn force8(&self, dim: usize, r: [f64x8; 3]) -> [f64x8; 3] {
+        match *self {
+            Trap::Harmonic { k, centre } => {
+                let mut f = [f64x8::ZERO; 3];
+                for a in 0..dim {
+                    f[a] = f64x8::splat(-k) * (r[a] - f64x8::splat(centre[a]));
+                }
+                f
+            }
+            Trap::Annular { k, radius, centre } => {
+                let mut d = [f64x8::ZERO; 3];
+                let mut rho2 = f64x8::ZERO;
+                for a in 0..dim {
+                    d[a] = r[a] - f64x8::splat(centre[a]);
+                    rho2 += d[a] * d[a];
+                }
+                let rho = rho2.sqrt();
+                let dev = rho - f64x8::splat(radius);
+                let s = f64x8::splat(-k) * dev / rho;
+                let inside = rho.simd_gt(f64x8::ZERO);
+                let mut f = [f64x8::ZERO; 3];
+                for a in 0..dim {
+                    f[a] = inside.select(s * d[a], f64x8::ZERO);
+                }
+                f
             }
         }
     }

@@ -184,6 +184,23 @@ impl ForceField {
         f
     }
 
+    /// [`Self::local_force`] for eight positions (same bits lane for lane).
+    #[inline(always)]
+    pub fn local_force8(&self, dim: usize, r: [f64x8; 3]) -> [f64x8; 3] {
+        let mut f = [f64x8::ZERO; 3];
+        for (_, e) in &self.external {
+            let fe = match e {
+                External::Uniform { force } => force.map(f64x8::splat),
+                External::Trap(t) => t.force8(dim, r),
+                External::Delayed(_) => [f64x8::ZERO; 3],
+            };
+            for a in 0..dim {
+                f[a] += fe[a];
+            }
+        }
+        f
+    }
+
     /// Neighbour-list rebuilds so far (0 without short-range terms).
     pub fn neighbour_builds(&self) -> u64 {
         self.nlist.as_ref().map_or(0, |l| l.builds())
