@@ -21,6 +21,8 @@ const FK_PAIR_COULOMB_CUT = 5
 const FK_PAIR_GRAVITY = 6
 const FK_TRAP_HARMONIC = 0
 const FK_TRAP_ANNULAR = 1
+const FK_COFFEE_INTERACTING = 0
+const FK_COFFEE_NON_INTERACTING = 1
 # enum fk_status
 const FK_OK = Int32(0)
 const FK_ERR_NULL_POINTER = Int32(1)
@@ -138,6 +140,45 @@ struct fk_kuramoto_params
     dt::Cdouble
     coupling::Cdouble
     noise::Cdouble
+    seed::UInt64
+    stream::UInt64
+end
+
+struct fk_sandpile_params
+    struct_size::UInt32
+    side::UInt32
+    seed::UInt64
+    stream::UInt64
+end
+
+struct fk_gillespie_params
+    struct_size::UInt32
+    n_states::UInt32
+    n_trajectories::UInt64
+    seed::UInt64
+    stream::UInt64
+    row_sum_tolerance::Cdouble
+    noise_sd::Cdouble
+end
+
+struct fk_mass_transport_params
+    struct_size::UInt32
+    random_fraction::UInt32
+    sites::UInt64
+    seed::UInt64
+    stream::UInt64
+    p_diffuse::Cdouble
+    p_transfer::Cdouble
+    transfer_fraction::Cdouble
+    chip::UInt64
+    injection::UInt64
+end
+
+struct fk_coffee_params
+    struct_size::UInt32
+    side::UInt32
+    variant::UInt32
+    reserved::UInt32
     seed::UInt64
     stream::UInt64
 end
@@ -285,5 +326,98 @@ fk_kuramoto_order(theta, n, out_r, out_psi) =
 
 fk_kuramoto_destroy(h) =
     ccall((:fk_kuramoto_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), h)
+
+fk_sandpile_params_default() =
+    ccall((:fk_sandpile_params_default, libfieldkern), fk_sandpile_params, ())
+
+fk_sandpile_create(params, out) =
+    ccall((:fk_sandpile_create, libfieldkern), Int32, (Ref{fk_sandpile_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_sandpile_destroy(sp) =
+    ccall((:fk_sandpile_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), sp)
+
+fk_sandpile_drive(sp, grains, sizes, areas, durations) =
+    ccall((:fk_sandpile_drive, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{UInt64}, Ptr{UInt64}, Ptr{UInt64}, ), sp, grains, sizes, areas, durations)
+
+fk_sandpile_add_grains(sp, sites, n, sizes, areas, durations) =
+    ccall((:fk_sandpile_add_grains, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Csize_t}, Csize_t, Ptr{UInt64}, Ptr{UInt64}, Ptr{UInt64}, ), sp, sites, n, sizes, areas, durations)
+
+fk_sandpile_get_heights(sp, heights, n) =
+    ccall((:fk_sandpile_get_heights, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, ), sp, heights, n)
+
+fk_sandpile_set_heights(sp, heights, n) =
+    ccall((:fk_sandpile_set_heights, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, ), sp, heights, n)
+
+fk_sandpile_get_activity(sp, activity, n) =
+    ccall((:fk_sandpile_get_activity, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, ), sp, activity, n)
+
+fk_sandpile_reset_activity(sp) =
+    ccall((:fk_sandpile_reset_activity, libfieldkern), Int32, (Ptr{Cvoid}, ), sp)
+
+fk_sandpile_get_rng_state(sp, state, n) =
+    ccall((:fk_sandpile_get_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, ), sp, state, n)
+
+fk_sandpile_set_rng_state(sp, state, n) =
+    ccall((:fk_sandpile_set_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, ), sp, state, n)
+
+fk_gillespie_params_default() =
+    ccall((:fk_gillespie_params_default, libfieldkern), fk_gillespie_params, ())
+
+fk_gillespie_create(params, rates, n_rates, out) =
+    ccall((:fk_gillespie_create, libfieldkern), Int32, (Ref{fk_gillespie_params}, Ptr{Cdouble}, Csize_t, Ptr{Ptr{Cvoid}}, ), params, rates, n_rates, out)
+
+fk_gillespie_destroy(g) =
+    ccall((:fk_gillespie_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), g)
+
+fk_gillespie_set_states(g, states, n, time) =
+    ccall((:fk_gillespie_set_states, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt32}, Csize_t, Cdouble, ), g, states, n, time)
+
+fk_gillespie_set_observable(g, values, n) =
+    ccall((:fk_gillespie_set_observable, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Csize_t, ), g, values, n)
+
+fk_gillespie_run(g, times, n_times, states, observations, n_out) =
+    ccall((:fk_gillespie_run, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Csize_t, Ptr{UInt32}, Ptr{Cdouble}, Csize_t, ), g, times, n_times, states, observations, n_out)
+
+fk_gillespie_get_states(g, states, n, out_time) =
+    ccall((:fk_gillespie_get_states, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt32}, Csize_t, Ptr{Cdouble}, ), g, states, n, out_time)
+
+fk_mass_transport_params_default() =
+    ccall((:fk_mass_transport_params_default, libfieldkern), fk_mass_transport_params, ())
+
+fk_mass_transport_create(params, out) =
+    ccall((:fk_mass_transport_create, libfieldkern), Int32, (Ref{fk_mass_transport_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_mass_transport_destroy(mt) =
+    ccall((:fk_mass_transport_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), mt)
+
+fk_mass_transport_set_masses(mt, masses, n, sweeps_done) =
+    ccall((:fk_mass_transport_set_masses, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, UInt64, ), mt, masses, n, sweeps_done)
+
+fk_mass_transport_get_masses(mt, masses, n, out_sweeps_done) =
+    ccall((:fk_mass_transport_get_masses, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, Ptr{UInt64}, ), mt, masses, n, out_sweeps_done)
+
+fk_mass_transport_sweep(mt, n_sweeps) =
+    ccall((:fk_mass_transport_sweep, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), mt, n_sweeps)
+
+fk_coffee_params_default() =
+    ccall((:fk_coffee_params_default, libfieldkern), fk_coffee_params, ())
+
+fk_coffee_create(params, out) =
+    ccall((:fk_coffee_create, libfieldkern), Int32, (Ref{fk_coffee_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_coffee_destroy(cf) =
+    ccall((:fk_coffee_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), cf)
+
+fk_coffee_step(cf, steps) =
+    ccall((:fk_coffee_step, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), cf, steps)
+
+fk_coffee_measure(cf, grain, buckets, adjust, out_entropy, out_complexity) =
+    ccall((:fk_coffee_measure, libfieldkern), Int32, (Ptr{Cvoid}, UInt32, UInt32, UInt32, Ptr{UInt64}, Ptr{UInt64}, ), cf, grain, buckets, adjust, out_entropy, out_complexity)
+
+fk_coffee_get_cells(cf, cells, n, out_steps) =
+    ccall((:fk_coffee_get_cells, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, Ptr{UInt64}, ), cf, cells, n, out_steps)
+
+fk_coffee_set_cells(cf, cells, n, steps_done) =
+    ccall((:fk_coffee_set_cells, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, UInt64, ), cf, cells, n, steps_done)
 
 end # module

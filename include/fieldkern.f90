@@ -19,6 +19,8 @@ module fieldkern
   integer(c_int32_t), parameter :: FK_PAIR_GRAVITY = 6
   integer(c_int32_t), parameter :: FK_TRAP_HARMONIC = 0
   integer(c_int32_t), parameter :: FK_TRAP_ANNULAR = 1
+  integer(c_int32_t), parameter :: FK_COFFEE_INTERACTING = 0
+  integer(c_int32_t), parameter :: FK_COFFEE_NON_INTERACTING = 1
   ! enum fk_status
   integer(c_int32_t), parameter :: FK_OK = 0
   integer(c_int32_t), parameter :: FK_ERR_NULL_POINTER = 1
@@ -139,6 +141,45 @@ module fieldkern
     integer(c_int64_t) :: seed
     integer(c_int64_t) :: stream
   end type fk_kuramoto_params
+
+  type, bind(C) :: fk_sandpile_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: side
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+  end type fk_sandpile_params
+
+  type, bind(C) :: fk_gillespie_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: n_states
+    integer(c_int64_t) :: n_trajectories
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+    real(c_double) :: row_sum_tolerance
+    real(c_double) :: noise_sd
+  end type fk_gillespie_params
+
+  type, bind(C) :: fk_mass_transport_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: random_fraction
+    integer(c_int64_t) :: sites
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+    real(c_double) :: p_diffuse
+    real(c_double) :: p_transfer
+    real(c_double) :: transfer_fraction
+    integer(c_int64_t) :: chip
+    integer(c_int64_t) :: injection
+  end type fk_mass_transport_params
+
+  type, bind(C) :: fk_coffee_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: side
+    integer(c_int32_t) :: variant
+    integer(c_int32_t) :: reserved
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+  end type fk_coffee_params
 
   interface
 
@@ -574,6 +615,282 @@ module fieldkern
       integer(c_int32_t) :: fk_kuramoto_destroy
       type(c_ptr), value :: h
     end function fk_kuramoto_destroy
+
+    function fk_sandpile_params_default() bind(C, name="fk_sandpile_params_default")
+      import
+      implicit none
+      type(fk_sandpile_params) :: fk_sandpile_params_default
+    end function fk_sandpile_params_default
+
+    function fk_sandpile_create(params, out) bind(C, name="fk_sandpile_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_create
+      type(fk_sandpile_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_sandpile_create
+
+    function fk_sandpile_destroy(sp) bind(C, name="fk_sandpile_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_destroy
+      type(c_ptr), value :: sp
+    end function fk_sandpile_destroy
+
+    function fk_sandpile_drive(sp, grains, sizes, areas, durations) bind(C, &
+        name="fk_sandpile_drive")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_drive
+      type(c_ptr), value :: sp
+      integer(c_size_t), value :: grains
+      integer(c_int64_t), intent(inout) :: sizes(*)
+      integer(c_int64_t), intent(inout) :: areas(*)
+      integer(c_int64_t), intent(inout) :: durations(*)
+    end function fk_sandpile_drive
+
+    function fk_sandpile_add_grains(sp, sites, n, sizes, areas, durations) bind(C, &
+        name="fk_sandpile_add_grains")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_add_grains
+      type(c_ptr), value :: sp
+      integer(c_size_t), intent(in) :: sites(*)
+      integer(c_size_t), value :: n
+      integer(c_int64_t), intent(inout) :: sizes(*)
+      integer(c_int64_t), intent(inout) :: areas(*)
+      integer(c_int64_t), intent(inout) :: durations(*)
+    end function fk_sandpile_add_grains
+
+    function fk_sandpile_get_heights(sp, heights, n) bind(C, name="fk_sandpile_get_heights")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_get_heights
+      type(c_ptr), value :: sp
+      integer(c_int8_t), intent(inout) :: heights(*)
+      integer(c_size_t), value :: n
+    end function fk_sandpile_get_heights
+
+    function fk_sandpile_set_heights(sp, heights, n) bind(C, name="fk_sandpile_set_heights")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_set_heights
+      type(c_ptr), value :: sp
+      integer(c_int8_t), intent(in) :: heights(*)
+      integer(c_size_t), value :: n
+    end function fk_sandpile_set_heights
+
+    function fk_sandpile_get_activity(sp, activity, n) bind(C, name="fk_sandpile_get_activity")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_get_activity
+      type(c_ptr), value :: sp
+      integer(c_int64_t), intent(inout) :: activity(*)
+      integer(c_size_t), value :: n
+    end function fk_sandpile_get_activity
+
+    function fk_sandpile_reset_activity(sp) bind(C, name="fk_sandpile_reset_activity")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_reset_activity
+      type(c_ptr), value :: sp
+    end function fk_sandpile_reset_activity
+
+    function fk_sandpile_get_rng_state(sp, state, n) bind(C, name="fk_sandpile_get_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_get_rng_state
+      type(c_ptr), value :: sp
+      integer(c_int64_t), intent(inout) :: state(*)
+      integer(c_size_t), value :: n
+    end function fk_sandpile_get_rng_state
+
+    function fk_sandpile_set_rng_state(sp, state, n) bind(C, name="fk_sandpile_set_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_set_rng_state
+      type(c_ptr), value :: sp
+      integer(c_int64_t), intent(in) :: state(*)
+      integer(c_size_t), value :: n
+    end function fk_sandpile_set_rng_state
+
+    function fk_gillespie_params_default() bind(C, name="fk_gillespie_params_default")
+      import
+      implicit none
+      type(fk_gillespie_params) :: fk_gillespie_params_default
+    end function fk_gillespie_params_default
+
+    function fk_gillespie_create(params, rates, n_rates, out) bind(C, name="fk_gillespie_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_gillespie_create
+      type(fk_gillespie_params), intent(in) :: params
+      real(c_double), intent(in) :: rates(*)
+      integer(c_size_t), value :: n_rates
+      type(c_ptr), intent(out) :: out
+    end function fk_gillespie_create
+
+    function fk_gillespie_destroy(g) bind(C, name="fk_gillespie_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_gillespie_destroy
+      type(c_ptr), value :: g
+    end function fk_gillespie_destroy
+
+    function fk_gillespie_set_states(g, states, n, time) bind(C, name="fk_gillespie_set_states")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_gillespie_set_states
+      type(c_ptr), value :: g
+      integer(c_int32_t), intent(in) :: states(*)
+      integer(c_size_t), value :: n
+      real(c_double), value :: time
+    end function fk_gillespie_set_states
+
+    function fk_gillespie_set_observable(g, values, n) bind(C, name="fk_gillespie_set_observable")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_gillespie_set_observable
+      type(c_ptr), value :: g
+      real(c_double), intent(in) :: values(*)
+      integer(c_size_t), value :: n
+    end function fk_gillespie_set_observable
+
+    function fk_gillespie_run(g, times, n_times, states, observations, n_out) bind(C, &
+        name="fk_gillespie_run")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_gillespie_run
+      type(c_ptr), value :: g
+      real(c_double), intent(in) :: times(*)
+      integer(c_size_t), value :: n_times
+      integer(c_int32_t), intent(inout) :: states(*)
+      real(c_double), intent(inout) :: observations(*)
+      integer(c_size_t), value :: n_out
+    end function fk_gillespie_run
+
+    function fk_gillespie_get_states(g, states, n, out_time) bind(C, name="fk_gillespie_get_states")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_gillespie_get_states
+      type(c_ptr), value :: g
+      integer(c_int32_t), intent(inout) :: states(*)
+      integer(c_size_t), value :: n
+      real(c_double), intent(out) :: out_time
+    end function fk_gillespie_get_states
+
+    function fk_mass_transport_params_default() bind(C, name="fk_mass_transport_params_default")
+      import
+      implicit none
+      type(fk_mass_transport_params) :: fk_mass_transport_params_default
+    end function fk_mass_transport_params_default
+
+    function fk_mass_transport_create(params, out) bind(C, name="fk_mass_transport_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_mass_transport_create
+      type(fk_mass_transport_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_mass_transport_create
+
+    function fk_mass_transport_destroy(mt) bind(C, name="fk_mass_transport_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_mass_transport_destroy
+      type(c_ptr), value :: mt
+    end function fk_mass_transport_destroy
+
+    function fk_mass_transport_set_masses(mt, masses, n, sweeps_done) bind(C, &
+        name="fk_mass_transport_set_masses")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_mass_transport_set_masses
+      type(c_ptr), value :: mt
+      integer(c_int64_t), intent(in) :: masses(*)
+      integer(c_size_t), value :: n
+      integer(c_int64_t), value :: sweeps_done
+    end function fk_mass_transport_set_masses
+
+    function fk_mass_transport_get_masses(mt, masses, n, out_sweeps_done) bind(C, &
+        name="fk_mass_transport_get_masses")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_mass_transport_get_masses
+      type(c_ptr), value :: mt
+      integer(c_int64_t), intent(inout) :: masses(*)
+      integer(c_size_t), value :: n
+      integer(c_int64_t), intent(out) :: out_sweeps_done
+    end function fk_mass_transport_get_masses
+
+    function fk_mass_transport_sweep(mt, n_sweeps) bind(C, name="fk_mass_transport_sweep")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_mass_transport_sweep
+      type(c_ptr), value :: mt
+      integer(c_int64_t), value :: n_sweeps
+    end function fk_mass_transport_sweep
+
+    function fk_coffee_params_default() bind(C, name="fk_coffee_params_default")
+      import
+      implicit none
+      type(fk_coffee_params) :: fk_coffee_params_default
+    end function fk_coffee_params_default
+
+    function fk_coffee_create(params, out) bind(C, name="fk_coffee_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_create
+      type(fk_coffee_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_coffee_create
+
+    function fk_coffee_destroy(cf) bind(C, name="fk_coffee_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_destroy
+      type(c_ptr), value :: cf
+    end function fk_coffee_destroy
+
+    function fk_coffee_step(cf, steps) bind(C, name="fk_coffee_step")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_step
+      type(c_ptr), value :: cf
+      integer(c_int64_t), value :: steps
+    end function fk_coffee_step
+
+    function fk_coffee_measure(cf, grain, buckets, adjust, out_entropy, out_complexity) bind(C, &
+        name="fk_coffee_measure")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_measure
+      type(c_ptr), value :: cf
+      integer(c_int32_t), value :: grain
+      integer(c_int32_t), value :: buckets
+      integer(c_int32_t), value :: adjust
+      integer(c_int64_t), intent(out) :: out_entropy
+      integer(c_int64_t), intent(out) :: out_complexity
+    end function fk_coffee_measure
+
+    function fk_coffee_get_cells(cf, cells, n, out_steps) bind(C, name="fk_coffee_get_cells")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_get_cells
+      type(c_ptr), value :: cf
+      integer(c_int8_t), intent(inout) :: cells(*)
+      integer(c_size_t), value :: n
+      integer(c_int64_t), intent(out) :: out_steps
+    end function fk_coffee_get_cells
+
+    function fk_coffee_set_cells(cf, cells, n, steps_done) bind(C, name="fk_coffee_set_cells")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_set_cells
+      type(c_ptr), value :: cf
+      integer(c_int8_t), intent(in) :: cells(*)
+      integer(c_size_t), value :: n
+      integer(c_int64_t), value :: steps_done
+    end function fk_coffee_set_cells
   end interface
 
 contains

@@ -62,6 +62,18 @@
 #define FK_TRAP_ANNULAR 1
 
 /**
+ * `fk_coffee_params.variant`: at most one cream particle per cell; adjacent
+ * cells exchange (symmetric exclusion).
+ */
+#define FK_COFFEE_INTERACTING 0
+
+/**
+ * `fk_coffee_params.variant`: cream particles walk independently; any number
+ * per cell.
+ */
+#define FK_COFFEE_NON_INTERACTING 1
+
+/**
  * Status returned by every fallible fieldkern function. `FK_OK` is 0; every
  * failure class has its own value, fixed forever (never reused). In C the type
  * is `int32_t`; `fk_status_str` names a value and `fk_last_error` explains the
@@ -176,10 +188,25 @@ typedef struct fk_active fk_active;
 typedef struct fk_brownian fk_brownian;
 
 /**
+ * A coffee automaton cup (Aaronson, Carroll & Ouellette 2014): cream on top
+ * of coffee in an N x N grid, mixing by symmetric exclusion (interacting) or
+ * independent random walks (non-interacting). Opaque; create with
+ * `fk_coffee_create`, free with `fk_coffee_destroy`.
+ */
+typedef struct fk_coffee fk_coffee;
+
+/**
  * A force field: a sum of pair terms, external fields and at most one user
  * callback, evaluated in one pass. Opaque; create with `fk_forcefield_create`.
  */
 typedef struct fk_forcefield fk_forcefield;
+
+/**
+ * A batch of independent Gillespie trajectories of one Markov jump process
+ * (finite state space, rate matrix Q). Opaque; create with
+ * `fk_gillespie_create`, free with `fk_gillespie_destroy`.
+ */
+typedef struct fk_gillespie fk_gillespie;
 
 /**
  * Kuramoto / noisy-XY integrator. Opaque.
@@ -190,6 +217,20 @@ typedef struct fk_kuramoto fk_kuramoto;
  * BAOAB Langevin integrator. Opaque.
  */
 typedef struct fk_langevin fk_langevin;
+
+/**
+ * A ring of integer masses under one 1D transport rule (KMP diffusion,
+ * directed/aggregating transfer, chipping, injection). Opaque; create with
+ * `fk_mass_transport_create`, free with `fk_mass_transport_destroy`.
+ */
+typedef struct fk_mass_transport fk_mass_transport;
+
+/**
+ * An Abelian (BTW) sandpile on an L x L square lattice with open boundaries,
+ * with its own PCG64 stream for random drives. Opaque; create with
+ * `fk_sandpile_create`, free with `fk_sandpile_destroy`.
+ */
+typedef struct fk_sandpile fk_sandpile;
 
 /**
  * Velocity-Verlet integrator (NVE). Opaque.
@@ -507,6 +548,149 @@ typedef struct fk_kuramoto_params {
     uint64_t stream;
 } fk_kuramoto_params;
 
+/**
+ * Parameters of `fk_sandpile_create`. Get defaults from
+ * `fk_sandpile_params_default()`, then change fields.
+ */
+typedef struct fk_sandpile_params {
+    /**
+     * `sizeof(fk_sandpile_params)`, set by `fk_sandpile_params_default()`.
+     */
+    uint32_t struct_size;
+    /**
+     * Side length L (sites are `y * L + x`, 0 <= x, y < L); 1..=65536. Default 64.
+     */
+    uint32_t side;
+    /**
+     * Seed of the random-drive stream (PCG64). Default 0.
+     */
+    uint64_t seed;
+    /**
+     * Stream number of the random-drive stream. Default 0.
+     */
+    uint64_t stream;
+} fk_sandpile_params;
+
+/**
+ * Parameters of `fk_gillespie_create`. Get defaults from
+ * `fk_gillespie_params_default()`, then change fields.
+ */
+typedef struct fk_gillespie_params {
+    /**
+     * `sizeof(fk_gillespie_params)`, set by `fk_gillespie_params_default()`.
+     */
+    uint32_t struct_size;
+    /**
+     * Number of states n (the rate matrix is n x n). Default 2.
+     */
+    uint32_t n_states;
+    /**
+     * Number of trajectories, 1..=2^28. Default 1024.
+     */
+    uint64_t n_trajectories;
+    /**
+     * Philox seed. Default 0.
+     */
+    uint64_t seed;
+    /**
+     * Philox stream (low 48 bits used). Default 0.
+     */
+    uint64_t stream;
+    /**
+     * A row of Q may sum to at most this times its largest magnitude. Default 1e-9.
+     */
+    double row_sum_tolerance;
+    /**
+     * Standard deviation of Gaussian noise added to observations; 0 = none. Default 0.
+     */
+    double noise_sd;
+} fk_gillespie_params;
+
+/**
+ * Parameters of `fk_mass_transport_create`. Each bond update is, with
+ * probability `p_diffuse`, a KMP redistribution of the pair's total
+ * (`m_a = floor(u s)`, `m_b = s - m_a`); else with probability `p_transfer`
+ * a directed transfer of `min(m, floor(f m) + chip)` from a random one of the
+ * two sites to the other (`f = transfer_fraction`, times a uniform u if
+ * `random_fraction`); else nothing. `injection` units are added to every site
+ * after each sweep. KMP: p_diffuse 1. Takayasu aggregation with injection:
+ * p_transfer 1, transfer_fraction 1, injection 1. Chipping: p_transfer 1,
+ * transfer_fraction 0, chip 1.
+ */
+typedef struct fk_mass_transport_params {
+    /**
+     * `sizeof(fk_mass_transport_params)`, set by `fk_mass_transport_params_default()`.
+     */
+    uint32_t struct_size;
+    /**
+     * 1: the transferred fraction is `transfer_fraction * u`, u uniform; 0: fixed. Default 0.
+     */
+    uint32_t random_fraction;
+    /**
+     * Number of sites L of the ring (even, >= 2). Default 1024.
+     */
+    uint64_t sites;
+    /**
+     * Philox seed. Default 0.
+     */
+    uint64_t seed;
+    /**
+     * Philox stream (low 48 bits used). Default 0.
+     */
+    uint64_t stream;
+    /**
+     * Probability of a KMP redistribution per bond update, in [0, 1]. Default 1.
+     */
+    double p_diffuse;
+    /**
+     * Probability of a directed transfer per bond update; p_diffuse + p_transfer <= 1. Default 0.
+     */
+    double p_transfer;
+    /**
+     * Fraction of the donor's mass moved by a transfer, in [0, 1]. Default 0.
+     */
+    double transfer_fraction;
+    /**
+     * Extra units moved by a transfer (capped by the donor's mass). Default 0.
+     */
+    uint64_t chip;
+    /**
+     * Units added to every site after each sweep. Default 0.
+     */
+    uint64_t injection;
+} fk_mass_transport_params;
+
+/**
+ * Parameters of `fk_coffee_create`. Get defaults from
+ * `fk_coffee_params_default()`, then change fields.
+ */
+typedef struct fk_coffee_params {
+    /**
+     * `sizeof(fk_coffee_params)`, set by `fk_coffee_params_default()`.
+     */
+    uint32_t struct_size;
+    /**
+     * Side N of the cup (even, 2..=65536). Default 100.
+     */
+    uint32_t side;
+    /**
+     * `FK_COFFEE_INTERACTING` (default) or `FK_COFFEE_NON_INTERACTING`.
+     */
+    uint32_t variant;
+    /**
+     * Reserved, must be 0.
+     */
+    uint32_t reserved;
+    /**
+     * Philox seed. Default 0.
+     */
+    uint64_t seed;
+    /**
+     * Philox stream (low 48 bits used). Default 0.
+     */
+    uint64_t stream;
+} fk_coffee_params;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -654,8 +838,8 @@ struct fk_forcefield_params fk_forcefield_params_default(void);
 /**
  * Creates an empty force field (add terms with `fk_forcefield_add_*`).
  * Reserves the per-term accumulators; neighbour tables are reserved when the
- * first short-range pair term is added. `*out` receives the handle (set to
- * NULL on error). Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`,
+ * first short-range pair term is added. `*out` receives the handle (written
+ * only on success). Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`,
  * `FK_ERR_OUT_OF_RANGE` (dim, ntypes, capacity, skin, max_neighbors, box
  * lengths not finite and > 0 when periodic).
  *
@@ -1083,6 +1267,446 @@ fk_status fk_kuramoto_order(const double *theta, size_t n, double *out_r, double
  * `h` must be NULL or a valid handle not in use.
  */
 fk_status fk_kuramoto_destroy(struct fk_kuramoto *h);
+
+/**
+ * Default sandpile parameters: L = 64, seed 0, stream 0, `struct_size` set.
+ * Thread-safe.
+ */
+struct fk_sandpile_params fk_sandpile_params_default(void);
+
+/**
+ * Creates an L x L sandpile with all heights 0 (use `fk_sandpile_set_heights`
+ * to start elsewhere, e.g. from the recurrent all-3 state). Allocates all
+ * storage (heights, two toppling stacks of L^2 entries, activity counters);
+ * later calls never allocate. The caller owns `*out` and frees it with
+ * `fk_sandpile_destroy`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (`params` or `out` NULL),
+ * `FK_ERR_STRUCT_SIZE`, `FK_ERR_OUT_OF_RANGE` (side 0 or > 65536). `*out` is
+ * written only on success.
+ *
+ * # Safety
+ * `params` must point to a readable `fk_sandpile_params`; `out` to writable
+ * storage for one pointer.
+ */
+fk_status fk_sandpile_create(const struct fk_sandpile_params *params, struct fk_sandpile **out);
+
+/**
+ * Frees a sandpile. NULL is a no-op (`FK_OK`); a pointer that is not a live
+ * sandpile gives `FK_ERR_WRONG_HANDLE` and is not freed.
+ *
+ * # Safety
+ * `sp` must be NULL or a handle from `fk_sandpile_create` not yet destroyed.
+ */
+fk_status fk_sandpile_destroy(struct fk_sandpile *sp);
+
+/**
+ * Adds `grains` grains, each at a uniformly random site drawn from the
+ * handle's PCG64 stream, relaxing after each (topple at height >= 4, grains
+ * leave at the open edges). For grain `k`, writes the avalanche's `sizes[k]`
+ * (topplings), `areas[k]` (distinct sites toppled) and `durations[k]`
+ * (parallel-update generations; 0 if nothing toppled). Each of the three
+ * arrays may be NULL if not wanted. Activity counters
+ * (`fk_sandpile_get_activity`) accumulate.
+ *
+ * Sequential; allocates nothing. Deterministic: the same heights and RNG
+ * state (`fk_sandpile_get_rng_state`) give the same avalanches.
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (`sp`), `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_MISALIGNED`. Nothing changes on error.
+ *
+ * # Safety
+ * `sp` a live handle; each non-NULL array has `grains` writable elements.
+ */
+fk_status fk_sandpile_drive(struct fk_sandpile *sp,
+                            size_t grains,
+                            uint64_t *sizes,
+                            uint64_t *areas,
+                            uint64_t *durations);
+
+/**
+ * Adds one grain at each of `sites[0..n)` in order (site = `y * L + x`),
+ * relaxing after each; writes per-grain `sizes`, `areas`, `durations` as
+ * `fk_sandpile_drive` does (each may be NULL). The random stream is not used.
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (`sp`, or `sites` with n > 0),
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_OUT_OF_RANGE` (a site >= L^2; the message
+ * names its index), `FK_ERR_MISALIGNED`. All sites are checked before any
+ * grain is added: nothing changes on error.
+ *
+ * # Safety
+ * `sp` a live handle; `sites` has `n` readable elements; each non-NULL output
+ * array has `n` writable elements.
+ */
+fk_status fk_sandpile_add_grains(struct fk_sandpile *sp,
+                                 const size_t *sites,
+                                 size_t n,
+                                 uint64_t *sizes,
+                                 uint64_t *areas,
+                                 uint64_t *durations);
+
+/**
+ * Copies the L^2 heights (0..3, row-major `y * L + x`) into `heights`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != L^2).
+ *
+ * # Safety
+ * `sp` a live handle; `heights` has `n` writable bytes.
+ */
+fk_status fk_sandpile_get_heights(const struct fk_sandpile *sp, uint8_t *heights, size_t n);
+
+/**
+ * Replaces the configuration with `heights[0..n)` (row-major, each 0..3).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != L^2), `FK_ERR_OUT_OF_RANGE` (a height > 3;
+ * the message names the first such index). Nothing changes on error.
+ *
+ * # Safety
+ * `sp` a live handle; `heights` has `n` readable bytes.
+ */
+fk_status fk_sandpile_set_heights(struct fk_sandpile *sp, const uint8_t *heights, size_t n);
+
+/**
+ * Copies the L^2 site-activity counters into `activity`: `activity[i]` is the
+ * number of avalanches in which site i toppled at least once since creation
+ * or the last `fk_sandpile_reset_activity`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != L^2).
+ *
+ * # Safety
+ * `sp` a live handle; `activity` has `n` writable elements.
+ */
+fk_status fk_sandpile_get_activity(const struct fk_sandpile *sp, uint64_t *activity, size_t n);
+
+/**
+ * Sets all site-activity counters to 0.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `sp` a live handle.
+ */
+fk_status fk_sandpile_reset_activity(struct fk_sandpile *sp);
+
+/**
+ * Copies the random-drive stream's state (4 words: PCG64 state lo, hi,
+ * stream lo, hi) into `state`, for checkpoints.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != 4).
+ *
+ * # Safety
+ * `sp` a live handle; `state` has `n` writable elements.
+ */
+fk_status fk_sandpile_get_rng_state(const struct fk_sandpile *sp, uint64_t *state, size_t n);
+
+/**
+ * Restores the random-drive stream from 4 words written by
+ * `fk_sandpile_get_rng_state`; with the heights restored too, the following
+ * drive repeats bitwise.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != 4), `FK_ERR_OUT_OF_RANGE` (top bit of
+ * `state[3]` set: not a state `fk_sandpile_get_rng_state` can write).
+ *
+ * # Safety
+ * `sp` a live handle; `state` has `n` readable elements.
+ */
+fk_status fk_sandpile_set_rng_state(struct fk_sandpile *sp, const uint64_t *state, size_t n);
+
+/**
+ * Default Gillespie parameters (2 states, 1024 trajectories, seed 0, stream
+ * 0, row-sum tolerance 1e-9, no noise), `struct_size` set. Thread-safe.
+ */
+struct fk_gillespie_params fk_gillespie_params_default(void);
+
+/**
+ * Creates a batch of `n_trajectories` trajectories of the jump process with
+ * rate matrix `rates` (n x n row-major, n = `n_states`, `n_rates` = n^2;
+ * `rates[i*n + j]` = rate of i -> j in inverse time units for i != j, rows
+ * summing to 0). All trajectories start in state 0 at time 0
+ * (`fk_gillespie_set_states` to change). The rate matrix is copied; the caller
+ * owns `*out` and frees it with `fk_gillespie_destroy`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (`params`, `rates`, `out`),
+ * `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE` (`n_states` 0, `n_rates` !=
+ * n^2), `FK_ERR_NON_FINITE` (NaN/Inf rate, tolerance or noise; the message
+ * names the entry), `FK_ERR_OUT_OF_RANGE` (negative off-diagonal rate, a row
+ * not summing to 0, `n_trajectories` 0 or > 2^28, negative tolerance or
+ * noise). `*out` is written only on success.
+ *
+ * # Safety
+ * `params` readable; `rates` has `n_rates` readable doubles; `out` writable.
+ */
+fk_status fk_gillespie_create(const struct fk_gillespie_params *params,
+                              const double *rates,
+                              size_t n_rates,
+                              struct fk_gillespie **out);
+
+/**
+ * Frees a Gillespie batch. NULL is a no-op (`FK_OK`); a pointer that is not a
+ * live batch gives `FK_ERR_WRONG_HANDLE` and is not freed.
+ *
+ * # Safety
+ * `g` must be NULL or a handle from `fk_gillespie_create` not yet destroyed.
+ */
+fk_status fk_gillespie_destroy(struct fk_gillespie *g);
+
+/**
+ * Restarts trajectory k in state `states[k]` at time `time` (n =
+ * `n_trajectories`); the random sequence of every trajectory starts over.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`
+ * (`n` != n_trajectories), `FK_ERR_OUT_OF_RANGE` (a state >= n_states),
+ * `FK_ERR_NON_FINITE` (`time`). Nothing changes on error.
+ *
+ * # Safety
+ * `g` a live handle; `states` has `n` readable elements.
+ */
+fk_status fk_gillespie_set_states(struct fk_gillespie *g,
+                                  const uint32_t *states,
+                                  size_t n,
+                                  double time);
+
+/**
+ * Sets the value observed in each state (`values[i]` for state i, n =
+ * `n_states`); the default is the state index. Observations are
+ * `values[state] + noise_sd * N(0, 1)`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`,
+ * `FK_ERR_NON_FINITE`. Nothing changes on error.
+ *
+ * # Safety
+ * `g` a live handle; `values` has `n` readable elements.
+ */
+fk_status fk_gillespie_set_observable(struct fk_gillespie *g, const double *values, size_t n);
+
+/**
+ * Advances every trajectory through the time grid `times[0..n_times)`
+ * (finite, non-decreasing, not before the batch's current time) by the
+ * Gillespie direct method, and writes the state of trajectory k at
+ * `times[m]` to `states[k * n_times + m]`. If `observations` is not NULL it
+ * receives, in the same layout, `values[state] + noise_sd * N(0, 1)`.
+ * `n_out` is the length of `states` (and of `observations`) and must equal
+ * n_trajectories * n_times. The batch's time becomes `times[n_times - 1]`; a
+ * following call continues every trajectory bitwise as one longer call would.
+ *
+ * Parallel over trajectories on the library's pool; trajectory k draws from
+ * Philox keyed by (seed, stream) at counters set by (k, jump number), so
+ * results are bitwise identical for any thread count. Allocates nothing.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`
+ * (`n_out` wrong), `FK_ERR_NON_FINITE` (a time NaN/Inf),
+ * `FK_ERR_OUT_OF_RANGE` (a time decreasing or before the current time),
+ * `FK_ERR_MISALIGNED`. Nothing changes on error.
+ *
+ * # Safety
+ * `g` a live handle; `times` has `n_times` readable elements; `states` (and
+ * `observations` if not NULL) has `n_out` writable elements.
+ */
+fk_status fk_gillespie_run(struct fk_gillespie *g,
+                           const double *times,
+                           size_t n_times,
+                           uint32_t *states,
+                           double *observations,
+                           size_t n_out);
+
+/**
+ * Copies the current state of every trajectory (n = `n_trajectories`) and
+ * writes the batch's current time to `*out_time` (may be NULL).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`.
+ *
+ * # Safety
+ * `g` a live handle; `states` has `n` writable elements; `out_time` NULL or
+ * writable.
+ */
+fk_status fk_gillespie_get_states(const struct fk_gillespie *g,
+                                  uint32_t *states,
+                                  size_t n,
+                                  double *out_time);
+
+/**
+ * Default mass-transport parameters: KMP on 1024 sites, seed 0, stream 0,
+ * `struct_size` set. Thread-safe.
+ */
+struct fk_mass_transport_params fk_mass_transport_params_default(void);
+
+/**
+ * Creates a ring of `sites` masses, all 0, sweep counter 0 (set them with
+ * `fk_mass_transport_set_masses`). The caller owns `*out` and frees it with
+ * `fk_mass_transport_destroy`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+ * (sites odd or < 2), `FK_ERR_NON_FINITE` (a probability or fraction NaN),
+ * `FK_ERR_OUT_OF_RANGE` (a probability or fraction outside [0, 1], their sum
+ * > 1, `random_fraction` not 0 or 1). `*out` is written only on success.
+ *
+ * # Safety
+ * `params` readable; `out` writable.
+ */
+fk_status fk_mass_transport_create(const struct fk_mass_transport_params *params,
+                                   struct fk_mass_transport **out);
+
+/**
+ * Frees a mass-transport ring. NULL is a no-op (`FK_OK`); a pointer that is
+ * not a live ring gives `FK_ERR_WRONG_HANDLE` and is not freed.
+ *
+ * # Safety
+ * `mt` must be NULL or a handle from `fk_mass_transport_create` not yet destroyed.
+ */
+fk_status fk_mass_transport_destroy(struct fk_mass_transport *mt);
+
+/**
+ * Sets the masses (`n` = sites, integer units) and the sweep counter (the
+ * Philox counter of the next sweep: pass the value from
+ * `fk_mass_transport_get_masses` to resume a checkpoint bitwise, 0 to start).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`
+ * (`n` != sites), `FK_ERR_OUT_OF_RANGE` (total mass > 2^64 - 1). Nothing
+ * changes on error.
+ *
+ * # Safety
+ * `mt` a live handle; `masses` has `n` readable elements.
+ */
+fk_status fk_mass_transport_set_masses(struct fk_mass_transport *mt,
+                                       const uint64_t *masses,
+                                       size_t n,
+                                       uint64_t sweeps_done);
+
+/**
+ * Copies the masses (`n` = sites) and writes the sweep counter to
+ * `*out_sweeps_done` (may be NULL).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`.
+ *
+ * # Safety
+ * `mt` a live handle; `masses` has `n` writable elements; `out_sweeps_done`
+ * NULL or writable.
+ */
+fk_status fk_mass_transport_get_masses(const struct fk_mass_transport *mt,
+                                       uint64_t *masses,
+                                       size_t n,
+                                       uint64_t *out_sweeps_done);
+
+/**
+ * Runs `n_sweeps` sweeps (each: even bonds, odd bonds, then injection). The
+ * total mass changes only by injection, exactly: `n_sweeps * sites *
+ * injection` units. Parallel over bonds on the library's pool; bitwise
+ * identical for any thread count and for any split into calls. Allocates
+ * nothing.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_OUT_OF_RANGE`
+ * (the injection would take the total past 2^64 - 1; nothing is done).
+ *
+ * # Safety
+ * `mt` a live handle.
+ */
+fk_status fk_mass_transport_sweep(struct fk_mass_transport *mt, uint64_t n_sweeps);
+
+/**
+ * Default coffee parameters: 100 x 100 interacting cup, seed 0, stream 0,
+ * `struct_size` set. Thread-safe.
+ */
+struct fk_coffee_params fk_coffee_params_default(void);
+
+/**
+ * Creates a cup in its initial state (cream, value 1, in rows 0..N/2; coffee
+ * below), step counter 0. Allocates the state, the coarse-graining buffers
+ * and the compressor; later calls never allocate. The caller owns `*out` and
+ * frees it with `fk_coffee_destroy`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+ * (side odd, < 2 or > 65536), `FK_ERR_UNKNOWN_ENUM` (variant),
+ * `FK_ERR_OUT_OF_RANGE` (reserved not 0). `*out` is written only on success.
+ *
+ * # Safety
+ * `params` readable; `out` writable.
+ */
+fk_status fk_coffee_create(const struct fk_coffee_params *params, struct fk_coffee **out);
+
+/**
+ * Frees a cup. NULL is a no-op (`FK_OK`); a pointer that is not a live cup
+ * gives `FK_ERR_WRONG_HANDLE` and is not freed.
+ *
+ * # Safety
+ * `cf` must be NULL or a handle from `fk_coffee_create` not yet destroyed.
+ */
+fk_status fk_coffee_destroy(struct fk_coffee *cf);
+
+/**
+ * Runs `steps` steps (interacting: one parallel exchange sweep over the four
+ * bond classes; non-interacting: one move attempt per particle). Parallel on
+ * the library's pool; bitwise identical for any thread count and any split
+ * into calls. Allocates nothing.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `cf` a live handle.
+ */
+fk_status fk_coffee_step(struct fk_coffee *cf, uint64_t steps);
+
+/**
+ * Entropy and apparent complexity of the current state: `*out_entropy` is
+ * the raw-deflate size in bytes (miniz_oxide, level 9) of the fine-grained
+ * state (one byte per cell, cream count); `*out_complexity` that of the
+ * coarse-grained state: each cell's mean cream over the `grain x grain`
+ * window centred on it, thresholded into `buckets` levels
+ * (min(floor(density * buckets), buckets - 1); the paper uses 3), and, if
+ * `adjust` is 1, row-adjusted (a level within one of its row's majority level
+ * becomes the majority; the paper's adjusted coarse-graining, with 7
+ * buckets). Allocates nothing.
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (`cf`, `out_entropy`, `out_complexity`),
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_OUT_OF_RANGE` (grain 0 or > N, buckets
+ * outside 2..=255, adjust not 0/1).
+ *
+ * # Safety
+ * `cf` a live handle; outputs writable.
+ */
+fk_status fk_coffee_measure(struct fk_coffee *cf,
+                            uint32_t grain,
+                            uint32_t buckets,
+                            uint32_t adjust,
+                            uint64_t *out_entropy,
+                            uint64_t *out_complexity);
+
+/**
+ * Copies the cream per cell (N^2 bytes, row-major; non-interacting counts
+ * saturate at 255) and writes the step counter to `*out_steps` (may be NULL).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`
+ * (`n` != N^2).
+ *
+ * # Safety
+ * `cf` a live handle; `cells` has `n` writable bytes; `out_steps` NULL or writable.
+ */
+fk_status fk_coffee_get_cells(const struct fk_coffee *cf,
+                              uint8_t *cells,
+                              size_t n,
+                              uint64_t *out_steps);
+
+/**
+ * Restores an interacting cup from its cells (0 coffee, 1 cream; N^2 bytes)
+ * and step counter, e.g. from `fk_coffee_get_cells`; the run then continues
+ * bitwise. (A non-interacting cup's state is its particles, not its cells:
+ * refused.)
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_INVALID_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (a cell > 1, or a non-interacting cup). Nothing
+ * changes on error.
+ *
+ * # Safety
+ * `cf` a live handle; `cells` has `n` readable bytes.
+ */
+fk_status fk_coffee_set_cells(struct fk_coffee *cf,
+                              const uint8_t *cells,
+                              size_t n,
+                              uint64_t steps_done);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -24,6 +24,8 @@ FK_PAIR_COULOMB_CUT = 5
 FK_PAIR_GRAVITY = 6
 FK_TRAP_HARMONIC = 0
 FK_TRAP_ANNULAR = 1
+FK_COFFEE_INTERACTING = 0
+FK_COFFEE_NON_INTERACTING = 1
 # enum fk_status
 FK_OK = 0
 FK_ERR_NULL_POINTER = 1
@@ -162,6 +164,53 @@ class fk_kuramoto_params(ctypes.Structure):
     ]
 
 
+class fk_sandpile_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('side', ctypes.c_uint32),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+    ]
+
+
+class fk_gillespie_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('n_states', ctypes.c_uint32),
+        ('n_trajectories', ctypes.c_uint64),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+        ('row_sum_tolerance', ctypes.c_double),
+        ('noise_sd', ctypes.c_double),
+    ]
+
+
+class fk_mass_transport_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('random_fraction', ctypes.c_uint32),
+        ('sites', ctypes.c_uint64),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+        ('p_diffuse', ctypes.c_double),
+        ('p_transfer', ctypes.c_double),
+        ('transfer_fraction', ctypes.c_double),
+        ('chip', ctypes.c_uint64),
+        ('injection', ctypes.c_uint64),
+    ]
+
+
+class fk_coffee_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('side', ctypes.c_uint32),
+        ('variant', ctypes.c_uint32),
+        ('reserved', ctypes.c_uint32),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+    ]
+
+
 SIGNATURES = {
     'fk_version': (ctypes.c_uint32, []),
     'fk_version_string': (ctypes.c_char_p, []),
@@ -211,6 +260,37 @@ SIGNATURES = {
     'fk_kuramoto_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_kuramoto_order': (ctypes.c_int32, [ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
     'fk_kuramoto_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_sandpile_params_default': (fk_sandpile_params, []),
+    'fk_sandpile_create': (ctypes.c_int32, [ctypes.POINTER(fk_sandpile_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_sandpile_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_sandpile_drive': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_sandpile_add_grains': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_sandpile_get_heights': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t]),
+    'fk_sandpile_set_heights': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t]),
+    'fk_sandpile_get_activity': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
+    'fk_sandpile_reset_activity': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_sandpile_get_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
+    'fk_sandpile_set_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
+    'fk_gillespie_params_default': (fk_gillespie_params, []),
+    'fk_gillespie_create': (ctypes.c_int32, [ctypes.POINTER(fk_gillespie_params), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_gillespie_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_gillespie_set_states': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t, ctypes.c_double]),
+    'fk_gillespie_set_observable': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
+    'fk_gillespie_run': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
+    'fk_gillespie_get_states': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double)]),
+    'fk_mass_transport_params_default': (fk_mass_transport_params, []),
+    'fk_mass_transport_create': (ctypes.c_int32, [ctypes.POINTER(fk_mass_transport_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_mass_transport_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_mass_transport_set_masses': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t, ctypes.c_uint64]),
+    'fk_mass_transport_get_masses': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_mass_transport_sweep': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
+    'fk_coffee_params_default': (fk_coffee_params, []),
+    'fk_coffee_create': (ctypes.c_int32, [ctypes.POINTER(fk_coffee_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_coffee_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_coffee_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
+    'fk_coffee_measure': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_coffee_get_cells': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_coffee_set_cells': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t, ctypes.c_uint64]),
 }
 
 

@@ -30,6 +30,7 @@ pub mod error;
 pub mod ffi;
 pub mod forces;
 pub mod integrate;
+pub mod mc;
 pub mod parallel;
 pub mod rng;
 pub mod simd;

@@ -122,6 +122,33 @@ def pointer_depth(ctype):
     return ctype.count("*")
 
 
+def classify(h, ctype):
+    """The kind of a C type, as every language's table below knows it."""
+    base, depth = base_type(ctype), pointer_depth(ctype)
+    if ctype == "void":
+        kind = "void"
+    elif depth == 0:
+        kind = "scalar" if base in SCALARS else "funptr" if base in h.funptrs else "struct"
+    elif depth == 1 and base == "char":
+        kind = "cstring"
+    elif depth == 1 and base in SCALARS:
+        kind = "scalar_ptr"
+    elif depth == 1 and any(base == name for name, _ in h.structs):
+        kind = "struct_ptr"
+    elif depth == 2:
+        kind = "pointer_out"
+    else:
+        kind = "opaque_ptr"
+    return kind, base
+
+
+def render(h, ctype, table, column):
+    """Format a C type with one language's table (column: index into SCALARS)."""
+    kind, base = classify(h, ctype)
+    scalar = SCALARS[base][column] if base in SCALARS else None
+    return table[kind].format(s=scalar, b=base)
+
+
 # ---------------------------------------------------------------- Fortran
 
 
@@ -258,25 +285,21 @@ def gen_fortran(h):
 # ---------------------------------------------------------------- Python
 
 
+CTYPES = {
+    "void": "None",
+    "scalar": "{s}",
+    "funptr": "ctypes.c_void_p",
+    "struct": "{b}",
+    "cstring": "ctypes.c_char_p",
+    "scalar_ptr": "ctypes.POINTER({s})",
+    "struct_ptr": "ctypes.POINTER({b})",
+    "pointer_out": "ctypes.POINTER(ctypes.c_void_p)",
+    "opaque_ptr": "ctypes.c_void_p",
+}
+
+
 def ctypes_type(h, ctype):
-    base, depth = base_type(ctype), pointer_depth(ctype)
-    if ctype == "void":
-        return "None"
-    if depth == 0:
-        if base in SCALARS:
-            return SCALARS[base][1]
-        if base in h.funptrs:
-            return "ctypes.c_void_p"
-        return base
-    if depth == 1 and base == "char":
-        return "ctypes.c_char_p"
-    if depth == 1 and base in SCALARS:
-        return f"ctypes.POINTER({SCALARS[base][1]})"
-    if depth == 1 and any(base == s for s, _ in h.structs):
-        return f"ctypes.POINTER({base})"
-    if depth == 2:
-        return "ctypes.POINTER(ctypes.c_void_p)"
-    return "ctypes.c_void_p"
+    return render(h, ctype, CTYPES, 1)
 
 
 def gen_python(h):
@@ -333,25 +356,21 @@ def gen_python(h):
 # ---------------------------------------------------------------- Julia
 
 
+JULIA = {
+    "void": "Cvoid",
+    "scalar": "{s}",
+    "funptr": "Ptr{{Cvoid}}",
+    "struct": "{b}",
+    "cstring": "Cstring",
+    "scalar_ptr": "Ptr{{{s}}}",
+    "struct_ptr": "Ref{{{b}}}",
+    "pointer_out": "Ptr{{Ptr{{Cvoid}}}}",
+    "opaque_ptr": "Ptr{{Cvoid}}",
+}
+
+
 def julia_type(h, ctype):
-    base, depth = base_type(ctype), pointer_depth(ctype)
-    if ctype == "void":
-        return "Cvoid"
-    if depth == 0:
-        if base in SCALARS:
-            return SCALARS[base][2]
-        if base in h.funptrs:
-            return "Ptr{Cvoid}"
-        return base
-    if depth == 1 and base == "char":
-        return "Cstring"
-    if depth == 1 and base in SCALARS:
-        return f"Ptr{{{SCALARS[base][2]}}}"
-    if depth == 1 and any(base == s for s, _ in h.structs):
-        return f"Ref{{{base}}}"
-    if depth == 2:
-        return "Ptr{Ptr{Cvoid}}"
-    return "Ptr{Cvoid}"
+    return render(h, ctype, JULIA, 2)
 
 
 def gen_julia(h):

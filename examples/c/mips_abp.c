@@ -1,8 +1,8 @@
 /* Motility-induced phase separation (MIPS) of 4096 active Brownian particles
  * with WCA repulsion in a periodic 2D box (area fraction ~0.5, Peclet number
  * v0 / (sigma Dr) = 100). Writes snapshots (step, x, y, theta) to
- * mips_snapshots.csv; dense clusters appear after a few hundred time units
- * of 1/Dr... in the full run. --quick runs a few hundred steps.
+ * mips_snapshots.csv; in the full run (20 time units) dense clusters form
+ * and coarsen. --quick runs 200 steps.
  *
  *     cc -O2 examples/c/mips_abp.c -Iinclude -Ltarget/release -lfieldkern \
  *        -Wl,-rpath,target/release -lm && ./a.out [--quick]

@@ -1,105 +1,294 @@
-//! Common machinery of opaque handles: a type tag (`u64` magic) checked on
-//! every call and overwritten by destroy, so a wrong or destroyed handle is
-//! reported as `FK_ERR_WRONG_HANDLE` wherever the memory is still readable.
+//! The one implementation of opaque C handles used by every header section.
 //!
-//! Every handle type is a newtype around [`Tagged<T>`] (`#[repr(C)]`, magic
-//! first), so the tag sits at offset 0 of every handle.
+//! * A type tag (`u64` magic, first field, `repr(C)`) checked on every call, so
+//!   a handle of the wrong kind or a destroyed one gives `FK_ERR_WRONG_HANDLE`
+//!   (a destroyed handle is detected as long as its memory was not reused).
+//! * A busy flag claimed for the duration of each call, so one handle used by
+//!   two threads at once gives `FK_ERR_BUSY` instead of a data race.
+//! * Boxing into and out of raw pointers, output-slot checks, and reading
+//!   versioned parameter structs (`struct_size` first).
+
+use std::cell::UnsafeCell;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Tag written over a destroyed handle's magic.
-const DEAD: u64 = 0xDEAD_DEAD_DEAD_DEAD;
+/// Tag written over a destroyed handle.
+const DESTROYED: u64 = 0xDEAD_DEAD_DEAD_DEAD;
 
-/// A value with its type tag first.
+/// The allocation behind every handle pointer: tag first, so the tag of any
+/// handle kind can be read at offset 0 before the pointer is trusted.
 #[repr(C)]
-pub(crate) struct Tagged<T> {
-    magic: u64,
-    pub(crate) inner: T,
+struct Tagged<T> {
+    magic: AtomicU64,
+    busy: AtomicBool,
+    value: UnsafeCell<T>,
 }
 
-impl<T> Tagged<T> {
-    pub(crate) fn new(magic: u64, inner: T) -> Self {
-        Self { magic, inner }
-    }
-}
-
-/// A handle type: a newtype around `Tagged<Inner>` with a unique magic.
-pub(crate) trait Handle: Sized {
-    type Inner;
+/// An opaque C handle type (`fk_<x>`, a Rust struct cbindgen emits as an
+/// incomplete type) and the Rust value it stands for.
+pub(crate) trait Opaque {
+    type Value;
+    /// Distinct per handle kind (eight ASCII bytes, e.g. "fkSANDP1").
     const MAGIC: u64;
-    const NAME: &'static str;
-    fn tagged(&mut self) -> &mut Tagged<Self::Inner>;
-    fn wrap(t: Tagged<Self::Inner>) -> Self;
+    /// The C type name, for error messages.
+    const KIND: &'static str;
 }
 
-/// Boxes `inner` into a new handle and returns the raw pointer for C.
-pub(crate) fn into_raw<H: Handle>(inner: H::Inner) -> *mut H {
-    Box::into_raw(Box::new(H::wrap(Tagged::new(H::MAGIC, inner))))
+/// Boxes `value` and returns it as an opaque handle pointer.
+pub(crate) fn into_raw<H: Opaque>(value: H::Value) -> *mut H {
+    Box::into_raw(Box::new(Tagged {
+        magic: AtomicU64::new(H::MAGIC),
+        busy: AtomicBool::new(false),
+        value: UnsafeCell::new(value),
+    })) as *mut H
 }
 
-/// Borrows the handle at `ptr` after checking NULL and its tag.
+/// Checks NULL, alignment and the tag; returns the allocation.
 ///
 /// # Safety
-/// `ptr` must be NULL or point to readable memory of at least 8 bytes; if its
-/// tag matches, it must be a live `H` created by [`into_raw`] not used
-/// elsewhere during the call.
-pub(crate) unsafe fn get<'a, H: Handle + 'a>(ptr: *mut H, arg: &str) -> Result<&'a mut H::Inner> {
+/// `ptr` must be NULL or a pointer returned by a fieldkern create function (of
+/// any kind), so that at least its first 8 bytes are readable.
+unsafe fn tagged<'a, H: Opaque>(ptr: *const H, name: &str) -> Result<&'a Tagged<H::Value>> {
     if ptr.is_null() {
         return Err(Error::new(
             ErrorKind::NullPointer,
-            format!("handle `{arg}` is NULL"),
+            format!("handle `{name}` is NULL"),
         ));
     }
-    // SAFETY: every handle starts with a u64 tag (Tagged is repr(C) and the
-    // newtype has a single field); the caller guarantees readability.
-    let magic = unsafe { (ptr as *const u64).read() };
+    if !ptr.cast::<u64>().is_aligned() {
+        return Err(Error::new(
+            ErrorKind::WrongHandle,
+            format!("`{name}` = {ptr:p} is not a {} handle", H::KIND),
+        ));
+    }
+    // SAFETY: non-NULL and aligned; every fieldkern handle starts with the
+    // atomic u64 tag (repr(C) `Tagged`), which is all we read before checking it.
+    let magic = unsafe { &*ptr.cast::<AtomicU64>() }.load(Ordering::Acquire);
     if magic != H::MAGIC {
-        let what = if magic == DEAD {
-            "was already destroyed"
+        let why = if magic == DESTROYED {
+            "it was destroyed"
         } else {
-            "is not one"
+            "wrong handle kind"
         };
         return Err(Error::new(
             ErrorKind::WrongHandle,
-            format!("handle `{arg}` {what} ({} expected)", H::NAME),
-        ));
-    }
-    // SAFETY: the tag matches, so this is a live H from `into_raw`, exclusively
-    // ours for the call (header contract: one thread per handle).
-    Ok(unsafe { &mut (*ptr).tagged().inner })
-}
-
-/// Frees a handle (NULL is a no-op); a wrong or destroyed handle is an error.
-///
-/// # Safety
-/// As for [`get`]; after success the pointer is dangling.
-pub(crate) unsafe fn destroy<H: Handle>(ptr: *mut H, arg: &str) -> Result<()> {
-    if ptr.is_null() {
-        return Ok(());
-    }
-    // SAFETY: same contract as `get`.
-    unsafe { get::<H>(ptr, arg) }?;
-    // SAFETY: the tag matched: `ptr` came from Box::into_raw in `into_raw`.
-    let mut b = unsafe { Box::from_raw(ptr) };
-    // Overwrite the tag before freeing: a later call with this dangling
-    // pointer usually still reads DEAD (the allocator rarely reuses the first
-    // word at once), which gives a clear error instead of silent corruption.
-    b.tagged().magic = DEAD;
-    drop(b);
-    Ok(())
-}
-
-/// Checks the `struct_size` of a params struct: at least the size of the
-/// first version, at most this library's.
-pub(crate) fn check_struct_size(got: u32, current: usize, name: &str) -> Result<()> {
-    if got as usize != current {
-        return Err(Error::new(
-            ErrorKind::StructSize,
             format!(
-                "{name}.struct_size = {got} but this library expects {current}; \
-                 initialise it with {name}_default()"
+                "`{name}` = {ptr:p} is not a live {} handle ({why})",
+                H::KIND
             ),
         ));
     }
+    // SAFETY: the tag says this is a live `Tagged<H::Value>` made by `into_raw`.
+    Ok(unsafe { &*(ptr as *const Tagged<H::Value>) })
+}
+
+/// Exclusive access to a handle's value for the duration of one call; the busy
+/// flag is released when the guard drops.
+pub(crate) struct Guard<'a, T> {
+    busy: &'a AtomicBool,
+    value: &'a mut T,
+}
+
+impl<T> Deref for Guard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.value
+    }
+}
+
+impl<T> DerefMut for Guard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.value
+    }
+}
+
+impl<T> Drop for Guard<'_, T> {
+    fn drop(&mut self) {
+        self.busy.store(false, Ordering::Release);
+    }
+}
+
+fn claim<'a, T>(t: &'a Tagged<T>, kind: &str) -> Result<Guard<'a, T>> {
+    if t.busy
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        return Err(Error::new(
+            ErrorKind::Busy,
+            format!(
+                "this {kind} is being used by another thread (one handle, one thread at a time)"
+            ),
+        ));
+    }
+    // SAFETY: the busy flag was false and is now ours, so no other guard (hence
+    // no other reference to the value) exists until this one drops.
+    let value = unsafe { &mut *t.value.get() };
+    Ok(Guard {
+        busy: &t.busy,
+        value,
+    })
+}
+
+/// The value behind a handle, exclusively for one call, after checking NULL,
+/// the tag and the busy flag.
+///
+/// # Safety
+/// `ptr` must be NULL or a pointer returned by a fieldkern create function (of
+/// any kind) and not yet freed.
+pub(crate) unsafe fn value_mut<'a, H: Opaque>(
+    ptr: *mut H,
+    name: &str,
+) -> Result<Guard<'a, H::Value>> {
+    // SAFETY: forwarded contract.
+    claim(unsafe { tagged(ptr, name) }?, H::KIND)
+}
+
+/// Read access for one call (getters); same checks as [`value_mut`], and the
+/// same exclusivity (a getter racing a step on another thread is reported).
+///
+/// # Safety
+/// As for [`value_mut`].
+pub(crate) unsafe fn value_ref<'a, H: Opaque>(
+    ptr: *const H,
+    name: &str,
+) -> Result<Guard<'a, H::Value>> {
+    // SAFETY: forwarded contract.
+    claim(unsafe { tagged(ptr, name) }?, H::KIND)
+}
+
+/// Frees a handle. NULL is a no-op; a pointer whose tag is wrong, or a handle
+/// in use by another thread, is left alone and reported.
+///
+/// # Safety
+/// As for [`value_mut`]; the handle must not be used afterwards.
+pub(crate) unsafe fn destroy<H: Opaque>(ptr: *mut H, name: &str) -> Result<()> {
+    if ptr.is_null() {
+        return Ok(());
+    }
+    // SAFETY: forwarded contract.
+    let t = unsafe { tagged(ptr, name) }?;
+    drop(claim(t, H::KIND)?);
+    t.magic.store(DESTROYED, Ordering::Release);
+    // SAFETY: a live `Tagged<H::Value>` made by `Box::into_raw` in `into_raw`,
+    // not in use (busy flag was free); the tag was overwritten first so a later
+    // use of the dangling pointer is likely (not guaranteed) to be reported.
+    drop(unsafe { Box::from_raw(ptr as *mut Tagged<H::Value>) });
     Ok(())
+}
+
+/// Writes a new handle to `*out` (checked with [`check_out`] first).
+///
+/// # Safety
+/// `out` must be non-NULL and point to writable `*mut H` storage.
+pub(crate) unsafe fn publish<H: Opaque>(out: *mut *mut H, value: H::Value) {
+    // SAFETY: the caller checked `out` and owns the storage.
+    unsafe { *out = into_raw::<H>(value) };
+}
+
+/// Checks an output handle slot before anything is created.
+pub(crate) fn check_out<H>(out: *mut *mut H) -> Result<()> {
+    if out.is_null() {
+        return Err(Error::new(
+            ErrorKind::NullPointer,
+            "argument `out` (where the new handle is written) is NULL",
+        ));
+    }
+    if !out.is_aligned() {
+        return Err(Error::new(
+            ErrorKind::Misaligned,
+            "argument `out` is not aligned to a pointer",
+        ));
+    }
+    Ok(())
+}
+
+/// A params struct whose first field is `uint32_t struct_size`.
+///
+/// # Safety
+/// `Self` must be `repr(C)`, `Copy`, valid for any bit pattern of its fields
+/// that C can write, with `struct_size: u32` at offset 0.
+pub(crate) unsafe trait Params: Copy {
+    const NAME: &'static str;
+}
+
+/// Reads a params struct after checking NULL, alignment and `struct_size`
+/// (at least the size this library knows; a larger struct from a newer header
+/// is read up to the fields this version knows).
+///
+/// # Safety
+/// `p` must be NULL or point to at least `struct_size` readable bytes.
+pub(crate) unsafe fn read_params<P: Params>(p: *const P) -> Result<P> {
+    if p.is_null() {
+        return Err(Error::new(
+            ErrorKind::NullPointer,
+            format!("argument `params` ({}) is NULL", P::NAME),
+        ));
+    }
+    if !p.is_aligned() {
+        return Err(Error::new(
+            ErrorKind::Misaligned,
+            format!("argument `params` ({}) is misaligned", P::NAME),
+        ));
+    }
+    // SAFETY: non-NULL, aligned; struct_size is the first field (trait contract).
+    let size = unsafe { *p.cast::<u32>() } as usize;
+    if size < std::mem::size_of::<P>() {
+        return Err(Error::new(
+            ErrorKind::StructSize,
+            format!(
+                "{}.struct_size = {size}, this library needs at least {} (initialise with {}_default())",
+                P::NAME,
+                std::mem::size_of::<P>(),
+                P::NAME
+            ),
+        ));
+    }
+    // SAFETY: at least size_of::<P>() readable bytes (struct_size checked).
+    Ok(unsafe { *p })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(non_camel_case_types)]
+    struct fk_test_a;
+    impl Opaque for fk_test_a {
+        type Value = Vec<u32>;
+        const MAGIC: u64 = u64::from_le_bytes(*b"fkTESTA1");
+        const KIND: &'static str = "fk_test_a";
+    }
+    #[allow(non_camel_case_types)]
+    struct fk_test_b;
+    impl Opaque for fk_test_b {
+        type Value = f64;
+        const MAGIC: u64 = u64::from_le_bytes(*b"fkTESTB1");
+        const KIND: &'static str = "fk_test_b";
+    }
+
+    #[test]
+    fn wrong_kind_busy_and_null_handles_are_reported() {
+        let a = into_raw::<fk_test_a>(vec![1, 2, 3]);
+        // SAFETY: `a` is a live handle made by `into_raw`.
+        unsafe {
+            assert_eq!(value_mut(a, "a").unwrap().len(), 3);
+            let e = value_mut(a as *mut fk_test_b, "b").err().unwrap();
+            assert_eq!(e.kind, ErrorKind::WrongHandle);
+            let held = value_mut(a, "a").unwrap();
+            assert_eq!(value_ref(a, "a").err().unwrap().kind, ErrorKind::Busy);
+            assert_eq!(destroy(a, "a").unwrap_err().kind, ErrorKind::Busy);
+            drop(held);
+            assert_eq!(
+                value_mut::<fk_test_a>(std::ptr::null_mut(), "a")
+                    .err()
+                    .unwrap()
+                    .kind,
+                ErrorKind::NullPointer
+            );
+            destroy(a, "a").unwrap();
+            destroy::<fk_test_a>(std::ptr::null_mut(), "a").unwrap();
+        }
+    }
 }

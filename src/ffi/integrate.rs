@@ -19,13 +19,15 @@
 //!   are accepted (any finite value) and wrapped into `[0, L)` by the first
 //!   step that moves them; forces always use minimum-image separations.
 //! * Handles are not thread-safe: use one handle from one thread at a time
-//!   (distinct handles may run concurrently). A force field may be shared by
-//!   several integrators but not used by two calls at once.
+//!   (distinct handles may run concurrently; a handle used by two threads at
+//!   once gives `FK_ERR_BUSY`). A force field may be shared by several
+//!   integrators but not used by two calls at once. `*out` of a create
+//!   function is written only on success.
 
 use std::ffi::c_void;
 
 use super::boundary::{guard, guard_value, slice, slice_mut};
-use super::handle::{check_struct_size, destroy, get, into_raw, Handle, Tagged};
+use super::handle::{self, check_out, publish, read_params, value_mut, Guard, Opaque, Params};
 use super::status::fk_status;
 use crate::error::{Error, ErrorKind, Result};
 use crate::forces::{BatchField, ForceField, ForceFieldParams, PairKind, Trap};
@@ -89,6 +91,11 @@ pub struct fk_particles {
     pub types: *const u32,
 }
 
+// SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
+unsafe impl Params for fk_particles {
+    const NAME: &'static str = "fk_particles";
+}
+
 /// A particle view with all pointers NULL, `n = 0`, `dim = 3`.
 #[no_mangle]
 pub extern "C" fn fk_particles_default() -> fk_particles {
@@ -135,12 +142,7 @@ unsafe fn particles<'a>(p: *const fk_particles, uses: Uses) -> Result<Particles<
         ));
     }
     // SAFETY: non-NULL; the caller provides a readable fk_particles.
-    let v = unsafe { p.read_unaligned() };
-    check_struct_size(
-        v.struct_size,
-        std::mem::size_of::<fk_particles>(),
-        "fk_particles",
-    )?;
+    let v = unsafe { read_params(p) }?;
     if v.dim != 2 && v.dim != 3 {
         return Err(Error::new(
             ErrorKind::OutOfRange,
@@ -278,6 +280,11 @@ pub struct fk_forcefield_params {
     pub max_neighbors: u32,
 }
 
+// SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
+unsafe impl Params for fk_forcefield_params {
+    const NAME: &'static str = "fk_forcefield_params";
+}
+
 /// Default force-field parameters (see `fk_forcefield_params`).
 #[no_mangle]
 pub extern "C" fn fk_forcefield_params_default() -> fk_forcefield_params {
@@ -306,18 +313,14 @@ pub(crate) struct FieldState {
 /// A force field: a sum of pair terms, external fields and at most one user
 /// callback, evaluated in one pass. Opaque; create with `fk_forcefield_create`.
 #[allow(non_camel_case_types)]
-pub struct fk_forcefield(Tagged<FieldState>);
+pub struct fk_forcefield {
+    _opaque: [u8; 0],
+}
 
-impl Handle for fk_forcefield {
-    type Inner = FieldState;
+impl Opaque for fk_forcefield {
+    type Value = FieldState;
     const MAGIC: u64 = 0x464B_4646_3331_0001;
-    const NAME: &'static str = "fk_forcefield";
-    fn tagged(&mut self) -> &mut Tagged<FieldState> {
-        &mut self.0
-    }
-    fn wrap(t: Tagged<FieldState>) -> Self {
-        Self(t)
-    }
+    const KIND: &'static str = "fk_forcefield";
 }
 
 /// Batch force callback: for the `n` particles at `x, y, z` (`z` and `fz` are
@@ -412,8 +415,8 @@ impl BatchField for CallbackField {
 
 /// Creates an empty force field (add terms with `fk_forcefield_add_*`).
 /// Reserves the per-term accumulators; neighbour tables are reserved when the
-/// first short-range pair term is added. `*out` receives the handle (set to
-/// NULL on error). Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`,
+/// first short-range pair term is added. `*out` receives the handle (written
+/// only on success). Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`,
 /// `FK_ERR_OUT_OF_RANGE` (dim, ntypes, capacity, skin, max_neighbors, box
 /// lengths not finite and > 0 when periodic).
 ///
@@ -425,24 +428,9 @@ pub unsafe extern "C" fn fk_forcefield_create(
     out: *mut *mut fk_forcefield,
 ) -> fk_status {
     guard("fk_forcefield_create", || {
-        if out.is_null() {
-            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
-        }
-        // SAFETY: non-NULL, writable.
-        unsafe { out.write(std::ptr::null_mut()) };
-        if params.is_null() {
-            return Err(Error::new(
-                ErrorKind::NullPointer,
-                "argument `params` is NULL",
-            ));
-        }
-        // SAFETY: non-NULL; caller provides a readable params struct.
-        let p = unsafe { params.read_unaligned() };
-        check_struct_size(
-            p.struct_size,
-            std::mem::size_of::<fk_forcefield_params>(),
-            "fk_forcefield_params",
-        )?;
+        check_out(out)?;
+        // SAFETY: caller contract (header).
+        let p = unsafe { read_params(params) }?;
         let dim = p.dim as usize;
         let sbox = if p.periodic != 0 {
             SimBox::periodic(dim, [p.box_x, p.box_y, p.box_z])
@@ -457,7 +445,7 @@ pub unsafe extern "C" fn fk_forcefield_create(
             max_neighbors: p.max_neighbors as usize,
         })?;
         // SAFETY: non-NULL, writable.
-        unsafe { out.write(into_raw::<fk_forcefield>(FieldState { ff, mv2: 0.0 })) };
+        unsafe { publish::<fk_forcefield>(out, FieldState { ff, mv2: 0.0 }) };
         Ok(())
     })
 }
@@ -471,7 +459,7 @@ pub unsafe extern "C" fn fk_forcefield_create(
 pub unsafe extern "C" fn fk_forcefield_destroy(ff: *mut fk_forcefield) -> fk_status {
     guard("fk_forcefield_destroy", || {
         // SAFETY: header contract.
-        unsafe { destroy(ff, "ff") }
+        unsafe { handle::destroy(ff, "ff") }
     })
 }
 
@@ -505,7 +493,7 @@ pub unsafe extern "C" fn fk_forcefield_add_pair(
 ) -> fk_status {
     guard("fk_forcefield_add_pair", || {
         // SAFETY: header contract.
-        let st = unsafe { get(ff, "ff") }?;
+        let mut st = unsafe { value_mut(ff, "ff") }?;
         let kind = match kind {
             FK_PAIR_LJ => PairKind::LennardJones,
             FK_PAIR_LJ_SHIFTED => PairKind::LennardJonesShifted,
@@ -571,7 +559,7 @@ pub unsafe extern "C" fn fk_forcefield_add_uniform(
 ) -> fk_status {
     guard("fk_forcefield_add_uniform", || {
         // SAFETY: header contract.
-        let st = unsafe { get(ff, "ff") }?;
+        let mut st = unsafe { value_mut(ff, "ff") }?;
         let id = st.ff.add_uniform([fx, fy, fz])?;
         // SAFETY: NULL or writable.
         unsafe { write_opt(out_term, id) };
@@ -596,7 +584,7 @@ pub unsafe extern "C" fn fk_forcefield_add_harmonic(
 ) -> fk_status {
     guard("fk_forcefield_add_harmonic", || {
         // SAFETY: header contract.
-        let st = unsafe { get(ff, "ff") }?;
+        let mut st = unsafe { value_mut(ff, "ff") }?;
         let id = st.ff.add_trap(Trap::Harmonic {
             k,
             centre: [cx, cy, cz],
@@ -624,7 +612,7 @@ pub unsafe extern "C" fn fk_forcefield_add_annular(
 ) -> fk_status {
     guard("fk_forcefield_add_annular", || {
         // SAFETY: header contract.
-        let st = unsafe { get(ff, "ff") }?;
+        let mut st = unsafe { value_mut(ff, "ff") }?;
         let id = st.ff.add_trap(Trap::Annular {
             k,
             radius,
@@ -662,7 +650,7 @@ pub unsafe extern "C" fn fk_forcefield_add_delayed_trap(
 ) -> fk_status {
     guard("fk_forcefield_add_delayed_trap", || {
         // SAFETY: header contract.
-        let st = unsafe { get(ff, "ff") }?;
+        let mut st = unsafe { value_mut(ff, "ff") }?;
         let centre = [cx, cy, cz];
         let trap = match shape {
             FK_TRAP_HARMONIC => Trap::Harmonic { k, centre },
@@ -700,7 +688,7 @@ pub unsafe extern "C" fn fk_forcefield_add_callback(
 ) -> fk_status {
     guard("fk_forcefield_add_callback", || {
         // SAFETY: header contract.
-        let st = unsafe { get(ff, "ff") }?;
+        let mut st = unsafe { value_mut(ff, "ff") }?;
         let Some(f) = callback else {
             return Err(Error::new(
                 ErrorKind::NullPointer,
@@ -741,7 +729,7 @@ pub unsafe extern "C" fn fk_forcefield_compute(
 ) -> fk_status {
     guard("fk_forcefield_compute", || {
         // SAFETY: header contract.
-        let st = unsafe { get(ff, "ff") }?;
+        let mut st = unsafe { value_mut(ff, "ff") }?;
         // SAFETY: header contract for `p`.
         let has_v = !p.is_null() && !unsafe { p.read_unaligned() }.vx.is_null();
         // SAFETY: header contract for `p`.
@@ -784,7 +772,7 @@ pub unsafe extern "C" fn fk_forcefield_compute(
 pub unsafe extern "C" fn fk_forcefield_term_count(ff: *mut fk_forcefield) -> usize {
     guard_value("fk_forcefield_term_count", 0, || {
         // SAFETY: header contract.
-        unsafe { get(ff, "ff") }.map_or(0, |st| st.ff.term_count())
+        unsafe { value_mut(ff, "ff") }.map_or(0, |st| st.ff.term_count())
     })
 }
 
@@ -804,7 +792,7 @@ pub unsafe extern "C" fn fk_forcefield_term_energy(
 ) -> fk_status {
     guard("fk_forcefield_term_energy", || {
         // SAFETY: header contract.
-        let st = unsafe { get(ff, "ff") }?;
+        let st = unsafe { value_mut(ff, "ff") }?;
         let (e, w) = st.ff.term_energy(term).ok_or_else(|| {
             Error::new(
                 ErrorKind::OutOfRange,
@@ -843,7 +831,7 @@ pub unsafe extern "C" fn fk_forcefield_totals(
 ) -> fk_status {
     guard("fk_forcefield_totals", || {
         // SAFETY: header contract.
-        let st = unsafe { get(ff, "ff") }?;
+        let st = unsafe { value_mut(ff, "ff") }?;
         let (u, w, _) = st.ff.totals();
         let pressure = st.ff.pressure(st.mv2);
         // SAFETY: NULL or writable.
@@ -864,20 +852,20 @@ pub unsafe extern "C" fn fk_forcefield_totals(
 pub unsafe extern "C" fn fk_forcefield_neighbor_builds(ff: *mut fk_forcefield) -> u64 {
     guard_value("fk_forcefield_neighbor_builds", 0, || {
         // SAFETY: header contract.
-        unsafe { get(ff, "ff") }.map_or(0, |st| st.ff.neighbour_builds())
+        unsafe { value_mut(ff, "ff") }.map_or(0, |st| st.ff.neighbour_builds())
     })
 }
 
-/// Borrows the optional force field of a step call.
+/// Borrows the optional force field of a step call (NULL: none).
 ///
 /// # Safety
 /// `ff` must be NULL or a valid handle.
-unsafe fn optional_field<'a>(ff: *mut fk_forcefield) -> Result<Option<&'a mut ForceField>> {
+unsafe fn optional_field<'a>(ff: *mut fk_forcefield) -> Result<Option<Guard<'a, FieldState>>> {
     if ff.is_null() {
         return Ok(None);
     }
     // SAFETY: header contract.
-    Ok(Some(&mut unsafe { get(ff, "ff") }?.ff))
+    Ok(Some(unsafe { value_mut(ff, "ff") }?))
 }
 
 /// Maps a step result: writes the completed steps, returns the error.
@@ -916,20 +904,21 @@ pub struct fk_verlet_params {
     pub dt: f64,
 }
 
+// SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
+unsafe impl Params for fk_verlet_params {
+    const NAME: &'static str = "fk_verlet_params";
+}
+
 /// Velocity-Verlet integrator (NVE). Opaque.
 #[allow(non_camel_case_types)]
-pub struct fk_verlet(Tagged<VelocityVerlet>);
+pub struct fk_verlet {
+    _opaque: [u8; 0],
+}
 
-impl Handle for fk_verlet {
-    type Inner = VelocityVerlet;
+impl Opaque for fk_verlet {
+    type Value = VelocityVerlet;
     const MAGIC: u64 = 0x464B_5645_524C_0001;
-    const NAME: &'static str = "fk_verlet";
-    fn tagged(&mut self) -> &mut Tagged<VelocityVerlet> {
-        &mut self.0
-    }
-    fn wrap(t: Tagged<VelocityVerlet>) -> Self {
-        Self(t)
-    }
+    const KIND: &'static str = "fk_verlet";
 }
 
 /// Defaults: dim 3, capacity 0 (must be set), dt 0.005.
@@ -964,27 +953,12 @@ pub unsafe extern "C" fn fk_verlet_create(
     out: *mut *mut fk_verlet,
 ) -> fk_status {
     guard("fk_verlet_create", || {
-        if out.is_null() {
-            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
-        }
-        // SAFETY: non-NULL, writable.
-        unsafe { out.write(std::ptr::null_mut()) };
-        if params.is_null() {
-            return Err(Error::new(
-                ErrorKind::NullPointer,
-                "argument `params` is NULL",
-            ));
-        }
-        // SAFETY: non-NULL, readable.
-        let p = unsafe { params.read_unaligned() };
-        check_struct_size(
-            p.struct_size,
-            std::mem::size_of::<fk_verlet_params>(),
-            "fk_verlet_params",
-        )?;
+        check_out(out)?;
+        // SAFETY: caller contract (header).
+        let p = unsafe { read_params(params) }?;
         let v = VelocityVerlet::new(p.dim as usize, p.capacity, p.dt)?;
         // SAFETY: non-NULL, writable.
-        unsafe { out.write(into_raw::<fk_verlet>(v)) };
+        unsafe { publish::<fk_verlet>(out, v) };
         Ok(())
     })
 }
@@ -1010,9 +984,10 @@ pub unsafe extern "C" fn fk_verlet_step(
         // SAFETY: NULL or writable.
         unsafe { zero_steps(out_steps_done) };
         // SAFETY: header contract.
-        let v = unsafe { get(h, "h") }?;
+        let mut v = unsafe { value_mut(h, "h") }?;
         // SAFETY: header contract.
-        let ff = unsafe { optional_field(ff) }?;
+        let mut field = unsafe { optional_field(ff) }?;
+        let ff = field.as_deref_mut().map(|f| &mut f.ff);
         // SAFETY: header contract.
         let mut parts = unsafe {
             particles(
@@ -1036,7 +1011,7 @@ pub unsafe extern "C" fn fk_verlet_step(
 pub unsafe extern "C" fn fk_verlet_destroy(h: *mut fk_verlet) -> fk_status {
     guard("fk_verlet_destroy", || {
         // SAFETY: header contract.
-        unsafe { destroy(h, "h") }
+        unsafe { handle::destroy(h, "h") }
     })
 }
 
@@ -1065,20 +1040,21 @@ pub struct fk_langevin_params {
     pub stream: u64,
 }
 
+// SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
+unsafe impl Params for fk_langevin_params {
+    const NAME: &'static str = "fk_langevin_params";
+}
+
 /// BAOAB Langevin integrator. Opaque.
 #[allow(non_camel_case_types)]
-pub struct fk_langevin(Tagged<Baoab>);
+pub struct fk_langevin {
+    _opaque: [u8; 0],
+}
 
-impl Handle for fk_langevin {
-    type Inner = Baoab;
+impl Opaque for fk_langevin {
+    type Value = Baoab;
     const MAGIC: u64 = 0x464B_4C41_4E47_0001;
-    const NAME: &'static str = "fk_langevin";
-    fn tagged(&mut self) -> &mut Tagged<Baoab> {
-        &mut self.0
-    }
-    fn wrap(t: Tagged<Baoab>) -> Self {
-        Self(t)
-    }
+    const KIND: &'static str = "fk_langevin";
 }
 
 /// Defaults: dim 3, capacity 0 (must be set), dt 0.005, gamma 1, kT 1, seed 0, stream 0.
@@ -1121,24 +1097,9 @@ pub unsafe extern "C" fn fk_langevin_create(
     out: *mut *mut fk_langevin,
 ) -> fk_status {
     guard("fk_langevin_create", || {
-        if out.is_null() {
-            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
-        }
-        // SAFETY: non-NULL, writable.
-        unsafe { out.write(std::ptr::null_mut()) };
-        if params.is_null() {
-            return Err(Error::new(
-                ErrorKind::NullPointer,
-                "argument `params` is NULL",
-            ));
-        }
-        // SAFETY: non-NULL, readable.
-        let p = unsafe { params.read_unaligned() };
-        check_struct_size(
-            p.struct_size,
-            std::mem::size_of::<fk_langevin_params>(),
-            "fk_langevin_params",
-        )?;
+        check_out(out)?;
+        // SAFETY: caller contract (header).
+        let p = unsafe { read_params(params) }?;
         let v = Baoab::new(
             p.dim as usize,
             p.capacity,
@@ -1151,7 +1112,7 @@ pub unsafe extern "C" fn fk_langevin_create(
             },
         )?;
         // SAFETY: non-NULL, writable.
-        unsafe { out.write(into_raw::<fk_langevin>(v)) };
+        unsafe { publish::<fk_langevin>(out, v) };
         Ok(())
     })
 }
@@ -1174,9 +1135,10 @@ pub unsafe extern "C" fn fk_langevin_step(
         // SAFETY: NULL or writable.
         unsafe { zero_steps(out_steps_done) };
         // SAFETY: header contract.
-        let v = unsafe { get(h, "h") }?;
+        let mut v = unsafe { value_mut(h, "h") }?;
         // SAFETY: header contract.
-        let ff = unsafe { optional_field(ff) }?;
+        let mut field = unsafe { optional_field(ff) }?;
+        let ff = field.as_deref_mut().map(|f| &mut f.ff);
         // SAFETY: header contract.
         let mut parts = unsafe {
             particles(
@@ -1201,7 +1163,7 @@ pub unsafe extern "C" fn fk_langevin_step(
 pub unsafe extern "C" fn fk_langevin_set_kt(h: *mut fk_langevin, kt: f64) -> fk_status {
     guard("fk_langevin_set_kt", || {
         // SAFETY: header contract.
-        unsafe { get(h, "h") }?.set_kt(kt)
+        unsafe { value_mut(h, "h") }?.set_kt(kt)
     })
 }
 
@@ -1213,7 +1175,7 @@ pub unsafe extern "C" fn fk_langevin_set_kt(h: *mut fk_langevin, kt: f64) -> fk_
 pub unsafe extern "C" fn fk_langevin_destroy(h: *mut fk_langevin) -> fk_status {
     guard("fk_langevin_destroy", || {
         // SAFETY: header contract.
-        unsafe { destroy(h, "h") }
+        unsafe { handle::destroy(h, "h") }
     })
 }
 
@@ -1240,20 +1202,21 @@ pub struct fk_brownian_params {
     pub stream: u64,
 }
 
+// SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
+unsafe impl Params for fk_brownian_params {
+    const NAME: &'static str = "fk_brownian_params";
+}
+
 /// Brownian (overdamped Langevin) integrator. Opaque.
 #[allow(non_camel_case_types)]
-pub struct fk_brownian(Tagged<Brownian>);
+pub struct fk_brownian {
+    _opaque: [u8; 0],
+}
 
-impl Handle for fk_brownian {
-    type Inner = Brownian;
+impl Opaque for fk_brownian {
+    type Value = Brownian;
     const MAGIC: u64 = 0x464B_4252_4F57_0001;
-    const NAME: &'static str = "fk_brownian";
-    fn tagged(&mut self) -> &mut Tagged<Brownian> {
-        &mut self.0
-    }
-    fn wrap(t: Tagged<Brownian>) -> Self {
-        Self(t)
-    }
+    const KIND: &'static str = "fk_brownian";
 }
 
 /// Defaults: dim 3, capacity 0 (must be set), dt 1e-3, mobility 1, kT 1.
@@ -1293,24 +1256,9 @@ pub unsafe extern "C" fn fk_brownian_create(
     out: *mut *mut fk_brownian,
 ) -> fk_status {
     guard("fk_brownian_create", || {
-        if out.is_null() {
-            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
-        }
-        // SAFETY: non-NULL, writable.
-        unsafe { out.write(std::ptr::null_mut()) };
-        if params.is_null() {
-            return Err(Error::new(
-                ErrorKind::NullPointer,
-                "argument `params` is NULL",
-            ));
-        }
-        // SAFETY: non-NULL, readable.
-        let p = unsafe { params.read_unaligned() };
-        check_struct_size(
-            p.struct_size,
-            std::mem::size_of::<fk_brownian_params>(),
-            "fk_brownian_params",
-        )?;
+        check_out(out)?;
+        // SAFETY: caller contract (header).
+        let p = unsafe { read_params(params) }?;
         let v = Brownian::new(
             p.dim as usize,
             p.capacity,
@@ -1323,7 +1271,7 @@ pub unsafe extern "C" fn fk_brownian_create(
             },
         )?;
         // SAFETY: non-NULL, writable.
-        unsafe { out.write(into_raw::<fk_brownian>(v)) };
+        unsafe { publish::<fk_brownian>(out, v) };
         Ok(())
     })
 }
@@ -1346,9 +1294,10 @@ pub unsafe extern "C" fn fk_brownian_step(
         // SAFETY: NULL or writable.
         unsafe { zero_steps(out_steps_done) };
         // SAFETY: header contract.
-        let v = unsafe { get(h, "h") }?;
+        let mut v = unsafe { value_mut(h, "h") }?;
         // SAFETY: header contract.
-        let ff = unsafe { optional_field(ff) }?;
+        let mut field = unsafe { optional_field(ff) }?;
+        let ff = field.as_deref_mut().map(|f| &mut f.ff);
         // SAFETY: header contract.
         let mut parts = unsafe {
             particles(
@@ -1372,7 +1321,7 @@ pub unsafe extern "C" fn fk_brownian_step(
 pub unsafe extern "C" fn fk_brownian_destroy(h: *mut fk_brownian) -> fk_status {
     guard("fk_brownian_destroy", || {
         // SAFETY: header contract.
-        unsafe { destroy(h, "h") }
+        unsafe { handle::destroy(h, "h") }
     })
 }
 
@@ -1415,20 +1364,21 @@ pub struct fk_active_params {
     pub goal_y: f64,
 }
 
+// SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
+unsafe impl Params for fk_active_params {
+    const NAME: &'static str = "fk_active_params";
+}
+
 /// Active Brownian particle integrator. Opaque.
 #[allow(non_camel_case_types)]
-pub struct fk_active(Tagged<ActiveBrownian>);
+pub struct fk_active {
+    _opaque: [u8; 0],
+}
 
-impl Handle for fk_active {
-    type Inner = ActiveBrownian;
+impl Opaque for fk_active {
+    type Value = ActiveBrownian;
     const MAGIC: u64 = 0x464B_4143_5456_0001;
-    const NAME: &'static str = "fk_active";
-    fn tagged(&mut self) -> &mut Tagged<ActiveBrownian> {
-        &mut self.0
-    }
-    fn wrap(t: Tagged<ActiveBrownian>) -> Self {
-        Self(t)
-    }
+    const KIND: &'static str = "fk_active";
 }
 
 /// Defaults: dim 2, capacity 0 (must be set), dt 1e-3, v0 1, Dr 1,
@@ -1485,24 +1435,9 @@ pub unsafe extern "C" fn fk_active_create(
     out: *mut *mut fk_active,
 ) -> fk_status {
     guard("fk_active_create", || {
-        if out.is_null() {
-            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
-        }
-        // SAFETY: non-NULL, writable.
-        unsafe { out.write(std::ptr::null_mut()) };
-        if params.is_null() {
-            return Err(Error::new(
-                ErrorKind::NullPointer,
-                "argument `params` is NULL",
-            ));
-        }
-        // SAFETY: non-NULL, readable.
-        let p = unsafe { params.read_unaligned() };
-        check_struct_size(
-            p.struct_size,
-            std::mem::size_of::<fk_active_params>(),
-            "fk_active_params",
-        )?;
+        check_out(out)?;
+        // SAFETY: caller contract (header).
+        let p = unsafe { read_params(params) }?;
         let v = ActiveBrownian::new(
             p.dim as usize,
             p.capacity,
@@ -1523,7 +1458,7 @@ pub unsafe extern "C" fn fk_active_create(
             },
         )?;
         // SAFETY: non-NULL, writable.
-        unsafe { out.write(into_raw::<fk_active>(v)) };
+        unsafe { publish::<fk_active>(out, v) };
         Ok(())
     })
 }
@@ -1546,9 +1481,10 @@ pub unsafe extern "C" fn fk_active_step(
         // SAFETY: NULL or writable.
         unsafe { zero_steps(out_steps_done) };
         // SAFETY: header contract.
-        let v = unsafe { get(h, "h") }?;
+        let mut v = unsafe { value_mut(h, "h") }?;
         // SAFETY: header contract.
-        let ff = unsafe { optional_field(ff) }?;
+        let mut field = unsafe { optional_field(ff) }?;
+        let ff = field.as_deref_mut().map(|f| &mut f.ff);
         // SAFETY: header contract.
         let mut parts = unsafe {
             particles(
@@ -1572,7 +1508,7 @@ pub unsafe extern "C" fn fk_active_step(
 pub unsafe extern "C" fn fk_active_destroy(h: *mut fk_active) -> fk_status {
     guard("fk_active_destroy", || {
         // SAFETY: header contract.
-        unsafe { destroy(h, "h") }
+        unsafe { handle::destroy(h, "h") }
     })
 }
 
@@ -1598,20 +1534,21 @@ pub struct fk_kuramoto_params {
     pub stream: u64,
 }
 
+// SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
+unsafe impl Params for fk_kuramoto_params {
+    const NAME: &'static str = "fk_kuramoto_params";
+}
+
 /// Kuramoto / noisy-XY integrator. Opaque.
 #[allow(non_camel_case_types)]
-pub struct fk_kuramoto(Tagged<Kuramoto>);
+pub struct fk_kuramoto {
+    _opaque: [u8; 0],
+}
 
-impl Handle for fk_kuramoto {
-    type Inner = Kuramoto;
+impl Opaque for fk_kuramoto {
+    type Value = Kuramoto;
     const MAGIC: u64 = 0x464B_4B55_5241_0001;
-    const NAME: &'static str = "fk_kuramoto";
-    fn tagged(&mut self) -> &mut Tagged<Kuramoto> {
-        &mut self.0
-    }
-    fn wrap(t: Tagged<Kuramoto>) -> Self {
-        Self(t)
-    }
+    const KIND: &'static str = "fk_kuramoto";
 }
 
 /// Defaults: capacity 0 (must be set), dt 0.01, K 1, noise 0.
@@ -1651,24 +1588,9 @@ pub unsafe extern "C" fn fk_kuramoto_create(
     out: *mut *mut fk_kuramoto,
 ) -> fk_status {
     guard("fk_kuramoto_create", || {
-        if out.is_null() {
-            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
-        }
-        // SAFETY: non-NULL, writable.
-        unsafe { out.write(std::ptr::null_mut()) };
-        if params.is_null() {
-            return Err(Error::new(
-                ErrorKind::NullPointer,
-                "argument `params` is NULL",
-            ));
-        }
-        // SAFETY: non-NULL, readable.
-        let p = unsafe { params.read_unaligned() };
-        check_struct_size(
-            p.struct_size,
-            std::mem::size_of::<fk_kuramoto_params>(),
-            "fk_kuramoto_params",
-        )?;
+        check_out(out)?;
+        // SAFETY: caller contract (header).
+        let p = unsafe { read_params(params) }?;
         let v = Kuramoto::new(
             p.capacity,
             KuramotoParams {
@@ -1680,7 +1602,7 @@ pub unsafe extern "C" fn fk_kuramoto_create(
             },
         )?;
         // SAFETY: non-NULL, writable.
-        unsafe { out.write(into_raw::<fk_kuramoto>(v)) };
+        unsafe { publish::<fk_kuramoto>(out, v) };
         Ok(())
     })
 }
@@ -1706,7 +1628,7 @@ pub unsafe extern "C" fn fk_kuramoto_step(
         // SAFETY: NULL or writable.
         unsafe { zero_steps(out_steps_done) };
         // SAFETY: header contract.
-        let k = unsafe { get(h, "h") }?;
+        let mut k = unsafe { value_mut(h, "h") }?;
         // SAFETY: header contract.
         let theta = unsafe { slice_mut(theta, n, "theta") }?;
         let omega = if omega.is_null() {
@@ -1764,6 +1686,6 @@ pub unsafe extern "C" fn fk_kuramoto_order(
 pub unsafe extern "C" fn fk_kuramoto_destroy(h: *mut fk_kuramoto) -> fk_status {
     guard("fk_kuramoto_destroy", || {
         // SAFETY: header contract.
-        unsafe { destroy(h, "h") }
+        unsafe { handle::destroy(h, "h") }
     })
 }

@@ -16,4 +16,6 @@ pub mod rng;
 
 pub mod integrate;
 
+pub mod lattice;
+
 pub use status::fk_status;

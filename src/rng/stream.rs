@@ -22,11 +22,13 @@ pub enum Stream {
     CoffeeAutomaton = 32,
     MassTransport = 33,
     Gillespie = 34,
+    /// Observation noise of Gillespie trajectories (issue 6 range 35-47).
+    GillespieNoise = 35,
     NeuralRenderJitter = 48,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 13] = [
+    pub const ALL: [Stream; 14] = [
         Stream::User,
         Stream::LangevinNoise,
         Stream::BrownianNoise,
@@ -39,6 +41,7 @@ impl Stream {
         Stream::CoffeeAutomaton,
         Stream::MassTransport,
         Stream::Gillespie,
+        Stream::GillespieNoise,
         Stream::NeuralRenderJitter,
     ];
 

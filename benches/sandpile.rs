@@ -1,0 +1,78 @@
+//! BTW sandpile throughput: topplings per ns while driving a recurrent
+//! sandpile at random sites, L = 160 and L = 1024 (sequential kernel, one
+//! thread). Criterion reports grains/s; the closing table prints topplings/ns,
+//! best of 5.
+//!
+//!     cargo bench --bench sandpile
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+use fieldkern::mc::sandpile::Sandpile;
+
+/// A recurrent sandpile (the all-3 start is recurrent; a warm-up of
+/// min(L^2 / 4, 2000) grains moves it towards typical configurations).
+fn recurrent(side: usize) -> Sandpile {
+    let mut s = Sandpile::new(side, 1, 0).unwrap();
+    s.set_heights(&vec![3u8; side * side]).unwrap();
+    s.drive_random((side * side / 4).min(2000), |_, _| {});
+    s
+}
+
+fn grains_for(side: usize) -> usize {
+    if side <= 256 {
+        20_000
+    } else {
+        300
+    }
+}
+
+fn bench_sandpile(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sandpile_drive");
+    group.sample_size(10);
+    for side in [160usize, 1024] {
+        let mut s = recurrent(side);
+        let grains = grains_for(side);
+        group.throughput(Throughput::Elements(grains as u64));
+        group.bench_with_input(BenchmarkId::new("random_drive", side), &side, |b, _| {
+            b.iter(|| {
+                let mut t = 0u64;
+                s.drive_random(black_box(grains), |_, a| t += a.size);
+                t
+            })
+        });
+    }
+    group.finish();
+}
+
+fn summary_table() {
+    println!("\nsandpile summary (1 thread, best of 5):");
+    println!(
+        "{:<10} {:>10} {:>16} {:>14}",
+        "L", "grains", "topplings/grain", "topplings/ns"
+    );
+    for side in [160usize, 1024] {
+        let mut s = recurrent(side);
+        let grains = grains_for(side);
+        let mut best = 0.0f64;
+        let mut per_grain = 0.0;
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            let mut t = 0u64;
+            s.drive_random(grains, |_, a| t += a.size);
+            let rate = t as f64 / t0.elapsed().as_secs_f64() * 1e-9;
+            best = best.max(rate);
+            per_grain = t as f64 / grains as f64;
+        }
+        println!("{side:<10} {grains:>10} {per_grain:>16.1} {best:>14.3}");
+    }
+}
+
+criterion_group!(benches, bench_sandpile);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    summary_table();
+}

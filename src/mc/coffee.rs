@@ -1,0 +1,393 @@
+//! The coffee automaton (Aaronson, Carroll & Ouellette, "Quantifying the rise
+//! and fall of complexity in closed systems: the coffee automaton",
+//! arXiv:1405.6903 (2014)): cream (top half) and coffee (bottom half) of an
+//! `N x N` cup mix; the entropy (compressed size of the fine-grained state)
+//! only rises, while the apparent complexity (compressed size of the
+//! coarse-grained, thresholded state) rises and falls.
+//!
+//! Two variants, both with closed (reflecting) walls:
+//! * **interacting**: at most one cream particle per cell. The paper swaps one
+//!   random adjacent cream-coffee pair per step; here a step is a parallel
+//!   sweep over four disjoint bond classes (horizontal bonds with even/odd
+//!   left cell, vertical bonds with even/odd top cell), each bond exchanging
+//!   its two cells with probability 1/2 (symmetric exclusion; same
+//!   stationary state and diffusive mixing, one step ~ N^2 of the paper's).
+//! * **non-interacting**: `N^2 / 2` cream particles do independent random
+//!   walks (one move per step to a random neighbour, a move into a wall is
+//!   rejected); any number may share a cell.
+//!
+//! Coarse-graining (the paper's Sec. 5): each cell gets the mean cream of the
+//! `g x g` window centred on it (cream per cell, 1 in the initial cream
+//! layer), thresholded into `buckets` levels,
+//! level = min(floor(density * buckets), buckets - 1) (the paper: 3).
+//! Optional adjustment (the paper's Sec. 6, removing threshold noise; used
+//! with 7 buckets): in each row, a level within one of the row's majority
+//! level is set to the majority. Entropy and complexity are the raw-deflate sizes (bytes,
+//! miniz_oxide at level 9) of the fine-grained state (one byte per cell:
+//! cream count, saturated at 255) and of the coarse-grained levels.
+//!
+//! Random numbers: one bit per bond (interacting) or two bits per particle
+//! (non-interacting) from Philox blocks keyed by
+//! `(seed, Stream::CoffeeAutomaton.with_sub(stream))` at counters set by
+//! `(step, bond class, bond index)` or `(step, particle index)`: bitwise
+//! identical for any thread count and across split runs.
+
+use miniz_oxide::deflate::core::{
+    compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
+};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::parallel::for_each_chunk_mut;
+use crate::rng::philox::Philox;
+use crate::rng::stream::Stream;
+
+/// Which coffee automaton.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CoffeeVariant {
+    Interacting,
+    NonInteracting,
+}
+
+/// Rows (interacting) or particles (non-interacting, x 64) per parallel task.
+const TASK_ROWS: usize = 16;
+const TASK_PARTICLES: usize = 1 << 14;
+
+/// Entropy and apparent complexity estimates of one state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Complexity {
+    /// Compressed size (bytes) of the fine-grained state.
+    pub entropy: usize,
+    /// Compressed size (bytes) of the coarse-grained, thresholded state.
+    pub complexity: usize,
+}
+
+/// A coffee cup: state, coarse-graining scratch and a reusable compressor.
+pub struct Coffee {
+    n: usize,
+    variant: CoffeeVariant,
+    /// Cream per cell (interacting: 0/1, the state itself; non-interacting:
+    /// counts rebuilt from `particles`).
+    cells: Vec<u8>,
+    /// Non-interacting: particle positions `y * N + x`.
+    particles: Vec<u32>,
+    rng: Philox,
+    steps: u64,
+    coarse: Vec<u8>,
+    sat: Vec<u32>,
+    histogram: Vec<u32>,
+    compressor: Box<CompressorOxide>,
+}
+
+impl Coffee {
+    /// An `n x n` cup (n even, 2..=65536), cream in rows `0..n/2`.
+    pub fn new(n: usize, variant: CoffeeVariant, seed: u64, stream: u64) -> Result<Self> {
+        if n < 2 || n % 2 != 0 || n > 1 << 16 {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!("side = {n} must be even and in 2..=65536"),
+            ));
+        }
+        let flags = create_comp_flags_from_zip_params(9, -15, 0);
+        let mut c = Self {
+            n,
+            variant,
+            cells: vec![0; n * n],
+            particles: match variant {
+                CoffeeVariant::Interacting => Vec::new(),
+                CoffeeVariant::NonInteracting => vec![0; n * n / 2],
+            },
+            rng: Philox::new(seed, Stream::CoffeeAutomaton.with_sub(stream)),
+            steps: 0,
+            coarse: vec![0; n * n],
+            sat: vec![0; (n + 1) * (n + 1)],
+            histogram: vec![0; 256],
+            compressor: Box::new(CompressorOxide::new(flags)),
+        };
+        c.reset();
+        Ok(c)
+    }
+
+    /// Back to the initial state (cream on top), step counter 0.
+    pub fn reset(&mut self) {
+        let half = self.n * self.n / 2;
+        self.cells[..half].fill(1);
+        self.cells[half..].fill(0);
+        for (i, p) in self.particles.iter_mut().enumerate() {
+            *p = i as u32;
+        }
+        self.steps = 0;
+    }
+
+    pub fn side(&self) -> usize {
+        self.n
+    }
+
+    pub fn variant(&self) -> CoffeeVariant {
+        self.variant
+    }
+
+    pub fn steps_done(&self) -> u64 {
+        self.steps
+    }
+
+    /// Cream per cell, row-major (saturated at 255 in the non-interacting cup).
+    pub fn cells(&self) -> &[u8] {
+        &self.cells
+    }
+
+    /// Total cream (conserved: `N^2 / 2`).
+    pub fn total_cream(&self) -> u64 {
+        match self.variant {
+            CoffeeVariant::Interacting => self.cells.iter().map(|&c| u64::from(c)).sum(),
+            CoffeeVariant::NonInteracting => self.particles.len() as u64,
+        }
+    }
+
+    /// Runs `steps` steps.
+    pub fn step(&mut self, steps: u64) {
+        for _ in 0..steps {
+            match self.variant {
+                CoffeeVariant::Interacting => self.exclusion_sweep(),
+                CoffeeVariant::NonInteracting => self.random_walk_step(),
+            }
+            self.steps += 1;
+        }
+        if self.variant == CoffeeVariant::NonInteracting && steps > 0 {
+            self.rebuild_cells();
+        }
+    }
+
+    fn exclusion_sweep(&mut self) {
+        let n = self.n;
+        let bonds_per_class = (n * n / 2) as u64;
+        // Philox blocks (128 bits) per class; bond b uses bit b % 128 of block b / 128.
+        let blocks_per_class = bonds_per_class.div_ceil(128);
+        let rng = self.rng;
+        for class in 0..4u64 {
+            let base = (self.steps * 4 + class) * blocks_per_class;
+            match class {
+                0 | 1 => {
+                    // Horizontal bonds (x, x+1), x even (class 0) or odd (1);
+                    // rows are independent. Class 1 has n/2 - 1 bonds per row
+                    // but indices keep the n/2 stride.
+                    let offset = class as usize;
+                    for_each_chunk_mut(&mut self.cells, TASK_ROWS * n, &|c, part| {
+                        for (r, row) in part.chunks_exact_mut(n).enumerate() {
+                            let y = c * TASK_ROWS + r;
+                            let mut bits = BitSource::new(&rng, base, (y * n / 2) as u64);
+                            let mut x = offset;
+                            while x + 1 < n {
+                                let swap = bits.next();
+                                if swap {
+                                    row.swap(x, x + 1);
+                                }
+                                x += 2;
+                            }
+                        }
+                    });
+                }
+                _ => {
+                    // Vertical bonds (y, y+1), y even (class 2) or odd (3):
+                    // pairs of rows, in tasks of whole pairs.
+                    let start = if class == 2 { 0 } else { n };
+                    let end = if class == 2 { n * n } else { n * n - n };
+                    for_each_chunk_mut(&mut self.cells[start..end], TASK_ROWS * n, &|c, part| {
+                        for (r, pair) in part.chunks_exact_mut(2 * n).enumerate() {
+                            let p = c * TASK_ROWS / 2 + r;
+                            let mut bits = BitSource::new(&rng, base, (p * n) as u64);
+                            let (top, bottom) = pair.split_at_mut(n);
+                            for x in 0..n {
+                                if bits.next() {
+                                    std::mem::swap(&mut top[x], &mut bottom[x]);
+                                }
+                            }
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    fn random_walk_step(&mut self) {
+        let n = self.n as u32;
+        let m = self.particles.len() as u64;
+        // Two bits per particle: 64 particles per Philox block.
+        let base = self.steps * m.div_ceil(64);
+        let rng = self.rng;
+        for_each_chunk_mut(&mut self.particles, TASK_PARTICLES, &|c, part| {
+            let first = (c * TASK_PARTICLES) as u64;
+            let mut block = [0u32; 4];
+            for (i, p) in part.iter_mut().enumerate() {
+                let k = first + i as u64;
+                if k % 64 == 0 || i == 0 {
+                    block = rng.block(base + k / 64);
+                }
+                let bit = (k % 64) * 2;
+                let dir = (block[(bit / 32) as usize] >> (bit % 32)) & 3;
+                let (x, y) = (*p % n, *p / n);
+                let (nx, ny) = match dir {
+                    0 if x + 1 < n => (x + 1, y),
+                    1 if x > 0 => (x - 1, y),
+                    2 if y + 1 < n => (x, y + 1),
+                    3 if y > 0 => (x, y - 1),
+                    _ => (x, y),
+                };
+                *p = ny * n + nx;
+            }
+        });
+    }
+
+    fn rebuild_cells(&mut self) {
+        self.cells.fill(0);
+        for &p in &self.particles {
+            let c = &mut self.cells[p as usize];
+            *c = c.saturating_add(1);
+        }
+    }
+
+    /// Coarse-grained, thresholded levels of every cell (row-major, `N^2`
+    /// bytes) into the internal buffer: the mean cream of the `g x g` window
+    /// centred on the cell (the part inside the cup, for cells near a wall),
+    /// thresholded and optionally row-adjusted.
+    fn coarse_grain(&mut self, grain: usize, buckets: u32, adjust: bool) -> Result<()> {
+        let n = self.n;
+        if grain == 0 || grain > n {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("grain = {grain} must be in 1..=side ({n})"),
+            ));
+        }
+        if !(2..=255).contains(&buckets) {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("buckets = {buckets} must be in 2..=255"),
+            ));
+        }
+        // Summed-area table: sat[(y+1)(n+1) + x+1] = sum of cells[0..=y][0..=x].
+        let w = n + 1;
+        for y in 0..n {
+            let mut run = 0u32;
+            for x in 0..n {
+                run += u32::from(self.cells[y * n + x]);
+                self.sat[(y + 1) * w + x + 1] = self.sat[y * w + x + 1] + run;
+            }
+        }
+        let (lo, hi) = (grain / 2, grain - grain / 2); // window [i - lo, i + hi)
+        for y in 0..n {
+            let (y0, y1) = (y.saturating_sub(lo), (y + hi).min(n));
+            for x in 0..n {
+                let (x0, x1) = (x.saturating_sub(lo), (x + hi).min(n));
+                let sum = self.sat[y1 * w + x1] + self.sat[y0 * w + x0]
+                    - self.sat[y0 * w + x1]
+                    - self.sat[y1 * w + x0];
+                let density = f64::from(sum) / ((y1 - y0) * (x1 - x0)) as f64;
+                let level = ((density * f64::from(buckets)) as u32).min(buckets - 1);
+                self.coarse[y * n + x] = level as u8;
+            }
+            if adjust {
+                let row = &mut self.coarse[y * n..(y + 1) * n];
+                self.histogram.fill(0);
+                for &l in row.iter() {
+                    self.histogram[l as usize] += 1;
+                }
+                let majority = (0..256)
+                    .max_by_key(|&l| (self.histogram[l], std::cmp::Reverse(l)))
+                    .unwrap_or(0) as i32;
+                for l in row.iter_mut() {
+                    if (i32::from(*l) - majority).abs() <= 1 {
+                        *l = majority as u8;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Entropy and apparent complexity of the current state. Allocates nothing.
+    pub fn measure(&mut self, grain: usize, buckets: u32, adjust: bool) -> Result<Complexity> {
+        self.coarse_grain(grain, buckets, adjust)?;
+        let entropy = compressed_size(&mut self.compressor, &self.cells);
+        let complexity = compressed_size(&mut self.compressor, &self.coarse);
+        Ok(Complexity {
+            entropy,
+            complexity,
+        })
+    }
+
+    /// Restores a state saved by [`Coffee::cells`] (interacting) together with
+    /// the step counter. The non-interacting cup cannot be restored from cell
+    /// counts (particle identities matter), so it is refused.
+    pub fn set_cells(&mut self, cells: &[u8], steps_done: u64) -> Result<()> {
+        if self.variant != CoffeeVariant::Interacting {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                "set_cells: only the interacting cup's state is its cells",
+            ));
+        }
+        if cells.len() != self.n * self.n {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "cells has {} elements, N^2 = {}",
+                    cells.len(),
+                    self.n * self.n
+                ),
+            ));
+        }
+        if let Some(i) = cells.iter().position(|&c| c > 1) {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("cells[{i}] = {} must be 0 (coffee) or 1 (cream)", cells[i]),
+            ));
+        }
+        self.cells.copy_from_slice(cells);
+        self.steps = steps_done;
+        Ok(())
+    }
+}
+
+/// Raw-deflate size of `data`, counting output bytes without storing them.
+fn compressed_size(c: &mut CompressorOxide, data: &[u8]) -> usize {
+    c.reset();
+    let mut total = 0usize;
+    let (status, _) = compress_to_output(c, data, TDEFLFlush::Finish, |out| {
+        total += out.len();
+        true
+    });
+    debug_assert_eq!(status, TDEFLStatus::Done);
+    total
+}
+
+/// Bits of consecutive Philox blocks, starting at bit `first_bit`.
+struct BitSource<'a> {
+    rng: &'a Philox,
+    base: u64,
+    bit: u64,
+    block: [u32; 4],
+}
+
+impl<'a> BitSource<'a> {
+    #[inline]
+    fn new(rng: &'a Philox, base: u64, first_bit: u64) -> Self {
+        Self {
+            rng,
+            base,
+            bit: first_bit,
+            block: if first_bit % 128 == 0 {
+                [0; 4] // fetched by the first `next`
+            } else {
+                rng.block(base + first_bit / 128)
+            },
+        }
+    }
+
+    #[inline]
+    fn next(&mut self) -> bool {
+        if self.bit % 128 == 0 {
+            self.block = self.rng.block(self.base + self.bit / 128);
+        }
+        let b = self.bit % 128;
+        self.bit += 1;
+        (self.block[(b / 32) as usize] >> (b % 32)) & 1 == 1
+    }
+}

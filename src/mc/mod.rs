@@ -1,0 +1,4 @@
+pub mod coffee;
+pub mod gillespie;
+pub mod sandpile;
+pub mod transport;

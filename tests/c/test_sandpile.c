@@ -1,0 +1,167 @@
+/* C-level tests of the BTW sandpile (fk_sandpile_*): a hand-checked toppling,
+ * random drives, the Abelian property through the C API, checkpoint/restore
+ * of the RNG, and bad input (NULL, wrong handle, size mismatch, heights out
+ * of range, bad sites, struct_size) leaving the handle unchanged. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fieldkern.h"
+#include "check.h"
+
+#define L 24
+#define NS (L * L)
+#define GRAINS 4000
+
+static uint8_t h_a[NS], h_b[NS];
+static uint64_t sz_a[GRAINS], ar_a[GRAINS], du_a[GRAINS];
+static uint64_t sz_b[GRAINS], ar_b[GRAINS], du_b[GRAINS];
+static uint64_t act[NS];
+
+static fk_sandpile *make(uint64_t seed) {
+    fk_sandpile_params p = fk_sandpile_params_default();
+    fk_sandpile *sp = NULL;
+    p.side = L;
+    p.seed = seed;
+    CHECK_STATUS(fk_sandpile_create(&p, &sp), FK_OK);
+    return sp;
+}
+
+static void test_single_toppling(void) {
+    fk_sandpile_params p = fk_sandpile_params_default();
+    fk_sandpile *sp = NULL;
+    uint8_t h[9] = {0, 0, 0, 0, 3, 0, 0, 0, 0};
+    uint8_t want[9] = {0, 1, 0, 1, 0, 1, 0, 1, 0};
+    size_t site = 4;
+    uint64_t s, a, d;
+    CHECK(p.struct_size == sizeof(fk_sandpile_params));
+    CHECK(p.side == 64);
+    p.side = 3;
+    CHECK_STATUS(fk_sandpile_create(&p, &sp), FK_OK);
+    CHECK_STATUS(fk_sandpile_set_heights(sp, h, 9), FK_OK);
+    CHECK_STATUS(fk_sandpile_add_grains(sp, &site, 1, &s, &a, &d), FK_OK);
+    CHECK(s == 1 && a == 1 && d == 1);
+    CHECK_STATUS(fk_sandpile_get_heights(sp, h, 9), FK_OK);
+    CHECK(memcmp(h, want, 9) == 0);
+    CHECK_STATUS(fk_sandpile_destroy(sp), FK_OK);
+}
+
+static void test_drive_and_checkpoint(void) {
+    fk_sandpile *a = make(7), *b = make(99);
+    uint64_t state[4];
+    size_t i;
+    uint64_t area_total = 0, act_total = 0;
+    for (i = 0; i < NS; i++) h_a[i] = 3;
+    CHECK_STATUS(fk_sandpile_set_heights(a, h_a, NS), FK_OK);
+    CHECK_STATUS(fk_sandpile_drive(a, GRAINS, NULL, NULL, NULL), FK_OK);
+    /* checkpoint a into b */
+    CHECK_STATUS(fk_sandpile_get_heights(a, h_a, NS), FK_OK);
+    for (i = 0; i < NS; i++) CHECK(h_a[i] <= 3);
+    CHECK_STATUS(fk_sandpile_get_rng_state(a, state, 4), FK_OK);
+    CHECK_STATUS(fk_sandpile_set_heights(b, h_a, NS), FK_OK);
+    CHECK_STATUS(fk_sandpile_set_rng_state(b, state, 4), FK_OK);
+    CHECK_STATUS(fk_sandpile_reset_activity(a), FK_OK);
+    CHECK_STATUS(fk_sandpile_drive(a, GRAINS, sz_a, ar_a, du_a), FK_OK);
+    CHECK_STATUS(fk_sandpile_drive(b, GRAINS, sz_b, ar_b, du_b), FK_OK);
+    CHECK(memcmp(sz_a, sz_b, sizeof sz_a) == 0);
+    CHECK(memcmp(ar_a, ar_b, sizeof ar_a) == 0);
+    CHECK(memcmp(du_a, du_b, sizeof du_a) == 0);
+    CHECK_STATUS(fk_sandpile_get_heights(b, h_b, NS), FK_OK);
+    CHECK_STATUS(fk_sandpile_get_heights(a, h_a, NS), FK_OK);
+    CHECK(memcmp(h_a, h_b, NS) == 0);
+    /* activity sums the areas */
+    CHECK_STATUS(fk_sandpile_get_activity(a, act, NS), FK_OK);
+    for (i = 0; i < GRAINS; i++) {
+        area_total += ar_a[i];
+        CHECK(ar_a[i] <= sz_a[i]);
+    }
+    for (i = 0; i < NS; i++) act_total += act[i];
+    CHECK(act_total == area_total);
+    CHECK(area_total > 0);
+    CHECK_STATUS(fk_sandpile_destroy(a), FK_OK);
+    CHECK_STATUS(fk_sandpile_destroy(b), FK_OK);
+}
+
+static void test_abelian(void) {
+    fk_sandpile *a = make(1), *b = make(1);
+    size_t sites[500], rev[500];
+    size_t i;
+    for (i = 0; i < NS; i++) h_a[i] = (uint8_t)((i * 7 + 3) % 4);
+    for (i = 0; i < 500; i++) sites[i] = (i * 131 + 17) % NS;
+    for (i = 0; i < 500; i++) rev[i] = sites[499 - i];
+    CHECK_STATUS(fk_sandpile_set_heights(a, h_a, NS), FK_OK);
+    CHECK_STATUS(fk_sandpile_set_heights(b, h_a, NS), FK_OK);
+    CHECK_STATUS(fk_sandpile_add_grains(a, sites, 500, NULL, NULL, NULL), FK_OK);
+    CHECK_STATUS(fk_sandpile_add_grains(b, rev, 500, NULL, NULL, NULL), FK_OK);
+    CHECK_STATUS(fk_sandpile_get_heights(a, h_a, NS), FK_OK);
+    CHECK_STATUS(fk_sandpile_get_heights(b, h_b, NS), FK_OK);
+    CHECK(memcmp(h_a, h_b, NS) == 0);
+    fk_sandpile_destroy(a);
+    fk_sandpile_destroy(b);
+}
+
+static void test_bad_input(void) {
+    fk_sandpile_params p = fk_sandpile_params_default();
+    fk_sandpile *sp = NULL, *before;
+    uint64_t state[4];
+    size_t sites[3] = {0, NS, 1};
+    size_t i;
+
+    CHECK_STATUS(fk_sandpile_create(NULL, &sp), FK_ERR_NULL_POINTER);
+    CHECK_ERROR_MENTIONS("params");
+    CHECK_STATUS(fk_sandpile_create(&p, NULL), FK_ERR_NULL_POINTER);
+    p.side = 0;
+    CHECK_STATUS(fk_sandpile_create(&p, &sp), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("side");
+    CHECK(sp == NULL);
+    p = fk_sandpile_params_default();
+    p.struct_size = 4;
+    CHECK_STATUS(fk_sandpile_create(&p, &sp), FK_ERR_STRUCT_SIZE);
+    CHECK(sp == NULL);
+
+    sp = make(3);
+    before = sp;
+    for (i = 0; i < NS; i++) h_a[i] = 2;
+    CHECK_STATUS(fk_sandpile_set_heights(sp, h_a, NS), FK_OK);
+    /* heights out of range: nothing changes */
+    h_b[0] = 0;
+    for (i = 0; i < NS; i++) h_b[i] = 1;
+    h_b[37] = 4;
+    CHECK_STATUS(fk_sandpile_set_heights(sp, h_b, NS), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("heights[37]");
+    CHECK_STATUS(fk_sandpile_get_heights(sp, h_b, NS), FK_OK);
+    CHECK(memcmp(h_a, h_b, NS) == 0);
+    /* size mismatch */
+    CHECK_STATUS(fk_sandpile_set_heights(sp, h_a, NS - 1), FK_ERR_INVALID_SIZE);
+    CHECK_STATUS(fk_sandpile_get_heights(sp, h_a, NS + 1), FK_ERR_INVALID_SIZE);
+    CHECK_STATUS(fk_sandpile_get_activity(sp, act, 3), FK_ERR_INVALID_SIZE);
+    CHECK_STATUS(fk_sandpile_get_rng_state(sp, state, 3), FK_ERR_INVALID_SIZE);
+    /* NULL arrays and handles */
+    CHECK_STATUS(fk_sandpile_set_heights(sp, NULL, NS), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_sandpile_get_heights(NULL, h_a, NS), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_sandpile_drive(NULL, 10, NULL, NULL, NULL), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_sandpile_add_grains(sp, NULL, 3, NULL, NULL, NULL), FK_ERR_NULL_POINTER);
+    /* a site out of range anywhere in the list: no grain is added */
+    CHECK_STATUS(fk_sandpile_add_grains(sp, sites, 3, NULL, NULL, NULL), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("sites[1]");
+    CHECK_STATUS(fk_sandpile_get_heights(sp, h_b, NS), FK_OK);
+    CHECK(memcmp(h_a, h_b, NS) == 0);
+    /* an impossible RNG state */
+    CHECK_STATUS(fk_sandpile_get_rng_state(sp, state, 4), FK_OK);
+    state[3] |= (uint64_t)1 << 63;
+    CHECK_STATUS(fk_sandpile_set_rng_state(sp, state, 4), FK_ERR_OUT_OF_RANGE);
+    /* wrong handle kind: a params struct is not a sandpile */
+    CHECK_STATUS(fk_sandpile_reset_activity((fk_sandpile *)(void *)state), FK_ERR_WRONG_HANDLE);
+    CHECK_ERROR_MENTIONS("fk_sandpile");
+    CHECK_STATUS(fk_sandpile_destroy(sp), FK_OK);
+    CHECK(before == sp);
+    CHECK_STATUS(fk_sandpile_destroy(NULL), FK_OK);
+}
+
+int main(void) {
+    test_single_toppling();
+    test_drive_and_checkpoint();
+    test_abelian();
+    test_bad_input();
+    return fk_check_summary();
+}
