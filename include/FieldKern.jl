@@ -12,6 +12,15 @@ const FK_VERSION_MINOR = 1
 const FK_VERSION_PATCH = 0
 const FK_VERSION_NUMBER = 100
 const FK_VERSION_STRING = "0.1.0"
+const FK_PAIR_LJ = 0
+const FK_PAIR_LJ_SHIFTED = 1
+const FK_PAIR_WCA = 2
+const FK_PAIR_COULOMB = 3
+const FK_PAIR_COULOMB_PLUMMER = 4
+const FK_PAIR_COULOMB_CUT = 5
+const FK_PAIR_GRAVITY = 6
+const FK_TRAP_HARMONIC = 0
+const FK_TRAP_ANNULAR = 1
 const FK_COFFEE_INTERACTING = 0
 const FK_COFFEE_NON_INTERACTING = 1
 const FK_NF_ACT_IDENTITY = 0
@@ -56,6 +65,96 @@ struct fk_simd_capabilities
     f64_lanes::UInt32
     fma::UInt32
     level::Ptr{UInt8}
+end
+
+struct fk_particles
+    struct_size::UInt32
+    dim::UInt32
+    n::Csize_t
+    x::Ptr{Cdouble}
+    y::Ptr{Cdouble}
+    z::Ptr{Cdouble}
+    vx::Ptr{Cdouble}
+    vy::Ptr{Cdouble}
+    vz::Ptr{Cdouble}
+    ox::Ptr{Cdouble}
+    oy::Ptr{Cdouble}
+    oz::Ptr{Cdouble}
+    inv_mass::Ptr{Cdouble}
+    types::Ptr{UInt32}
+end
+
+struct fk_forcefield_params
+    struct_size::UInt32
+    dim::UInt32
+    periodic::UInt32
+    ntypes::UInt32
+    box_x::Cdouble
+    box_y::Cdouble
+    box_z::Cdouble
+    capacity::Csize_t
+    skin::Cdouble
+    max_neighbors::UInt32
+end
+
+struct fk_verlet_params
+    struct_size::UInt32
+    dim::UInt32
+    capacity::Csize_t
+    dt::Cdouble
+end
+
+struct fk_langevin_params
+    struct_size::UInt32
+    dim::UInt32
+    capacity::Csize_t
+    dt::Cdouble
+    gamma::Cdouble
+    kt::Cdouble
+    seed::UInt64
+    stream::UInt64
+end
+
+struct fk_brownian_params
+    struct_size::UInt32
+    dim::UInt32
+    capacity::Csize_t
+    dt::Cdouble
+    mobility::Cdouble
+    kt::Cdouble
+    seed::UInt64
+    stream::UInt64
+end
+
+struct fk_active_params
+    struct_size::UInt32
+    dim::UInt32
+    capacity::Csize_t
+    dt::Cdouble
+    v0::Cdouble
+    dr::Cdouble
+    mobility::Cdouble
+    kt::Cdouble
+    seed::UInt64
+    stream::UInt64
+    vision_omega::Cdouble
+    vision_angle::Cdouble
+    vision_range::Cdouble
+    vision_decay::Cdouble
+    goal_k::Cdouble
+    goal_x::Cdouble
+    goal_y::Cdouble
+end
+
+struct fk_kuramoto_params
+    struct_size::UInt32
+    reserved::UInt32
+    capacity::Csize_t
+    dt::Cdouble
+    coupling::Cdouble
+    noise::Cdouble
+    seed::UInt64
+    stream::UInt64
 end
 
 struct fk_sandpile_params
@@ -192,6 +291,117 @@ fk_rng_fill_uniform_f32(seed, stream, counter_offset, out, n) =
 
 fk_rng_fill_normal_f64(seed, stream, counter_offset, out, n) =
     ccall((:fk_rng_fill_normal_f64, libfieldkern), Int32, (UInt64, UInt64, UInt64, Ptr{Cdouble}, Csize_t, ), seed, stream, counter_offset, out, n)
+
+fk_particles_default() =
+    ccall((:fk_particles_default, libfieldkern), fk_particles, ())
+
+fk_forcefield_params_default() =
+    ccall((:fk_forcefield_params_default, libfieldkern), fk_forcefield_params, ())
+
+fk_forcefield_create(params, out) =
+    ccall((:fk_forcefield_create, libfieldkern), Int32, (Ref{fk_forcefield_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_forcefield_destroy(ff) =
+    ccall((:fk_forcefield_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), ff)
+
+fk_forcefield_add_pair(ff, kind, strength, length, cutoff, n_type_pairs, out_term) =
+    ccall((:fk_forcefield_add_pair, libfieldkern), Int32, (Ptr{Cvoid}, UInt32, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{Cdouble}, Csize_t, Ptr{Csize_t}, ), ff, kind, strength, length, cutoff, n_type_pairs, out_term)
+
+fk_forcefield_add_uniform(ff, fx, fy, fz, out_term) =
+    ccall((:fk_forcefield_add_uniform, libfieldkern), Int32, (Ptr{Cvoid}, Cdouble, Cdouble, Cdouble, Ptr{Csize_t}, ), ff, fx, fy, fz, out_term)
+
+fk_forcefield_add_harmonic(ff, k, cx, cy, cz, out_term) =
+    ccall((:fk_forcefield_add_harmonic, libfieldkern), Int32, (Ptr{Cvoid}, Cdouble, Cdouble, Cdouble, Cdouble, Ptr{Csize_t}, ), ff, k, cx, cy, cz, out_term)
+
+fk_forcefield_add_annular(ff, k, radius, cx, cy, cz, out_term) =
+    ccall((:fk_forcefield_add_annular, libfieldkern), Int32, (Ptr{Cvoid}, Cdouble, Cdouble, Cdouble, Cdouble, Cdouble, Ptr{Csize_t}, ), ff, k, radius, cx, cy, cz, out_term)
+
+fk_forcefield_add_delayed_trap(ff, shape, k, radius, cx, cy, cz, delay_steps, out_term) =
+    ccall((:fk_forcefield_add_delayed_trap, libfieldkern), Int32, (Ptr{Cvoid}, UInt32, Cdouble, Cdouble, Cdouble, Cdouble, Cdouble, Csize_t, Ptr{Csize_t}, ), ff, shape, k, radius, cx, cy, cz, delay_steps, out_term)
+
+fk_forcefield_add_callback(ff, callback, user, out_term) =
+    ccall((:fk_forcefield_add_callback, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Ptr{Cvoid}, Ptr{Csize_t}, ), ff, callback, user, out_term)
+
+fk_forcefield_compute(ff, p, step, fx, fy, fz) =
+    ccall((:fk_forcefield_compute, libfieldkern), Int32, (Ptr{Cvoid}, Ref{fk_particles}, UInt64, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{Cdouble}, ), ff, p, step, fx, fy, fz)
+
+fk_forcefield_term_count(ff) =
+    ccall((:fk_forcefield_term_count, libfieldkern), Csize_t, (Ptr{Cvoid}, ), ff)
+
+fk_forcefield_term_energy(ff, term, out_energy, out_virial) =
+    ccall((:fk_forcefield_term_energy, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, ), ff, term, out_energy, out_virial)
+
+fk_forcefield_totals(ff, out_energy, out_virial, out_pressure) =
+    ccall((:fk_forcefield_totals, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{Cdouble}, ), ff, out_energy, out_virial, out_pressure)
+
+fk_forcefield_neighbor_builds(ff) =
+    ccall((:fk_forcefield_neighbor_builds, libfieldkern), UInt64, (Ptr{Cvoid}, ), ff)
+
+fk_verlet_params_default() =
+    ccall((:fk_verlet_params_default, libfieldkern), fk_verlet_params, ())
+
+fk_verlet_create(params, out) =
+    ccall((:fk_verlet_create, libfieldkern), Int32, (Ref{fk_verlet_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_verlet_step(h, ff, p, step, n_steps, out_steps_done) =
+    ccall((:fk_verlet_step, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Ref{fk_particles}, UInt64, Csize_t, Ptr{UInt64}, ), h, ff, p, step, n_steps, out_steps_done)
+
+fk_verlet_destroy(h) =
+    ccall((:fk_verlet_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), h)
+
+fk_langevin_params_default() =
+    ccall((:fk_langevin_params_default, libfieldkern), fk_langevin_params, ())
+
+fk_langevin_create(params, out) =
+    ccall((:fk_langevin_create, libfieldkern), Int32, (Ref{fk_langevin_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_langevin_step(h, ff, p, step, n_steps, out_steps_done) =
+    ccall((:fk_langevin_step, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Ref{fk_particles}, UInt64, Csize_t, Ptr{UInt64}, ), h, ff, p, step, n_steps, out_steps_done)
+
+fk_langevin_set_kt(h, kt) =
+    ccall((:fk_langevin_set_kt, libfieldkern), Int32, (Ptr{Cvoid}, Cdouble, ), h, kt)
+
+fk_langevin_destroy(h) =
+    ccall((:fk_langevin_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), h)
+
+fk_brownian_params_default() =
+    ccall((:fk_brownian_params_default, libfieldkern), fk_brownian_params, ())
+
+fk_brownian_create(params, out) =
+    ccall((:fk_brownian_create, libfieldkern), Int32, (Ref{fk_brownian_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_brownian_step(h, ff, p, step, n_steps, out_steps_done) =
+    ccall((:fk_brownian_step, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Ref{fk_particles}, UInt64, Csize_t, Ptr{UInt64}, ), h, ff, p, step, n_steps, out_steps_done)
+
+fk_brownian_destroy(h) =
+    ccall((:fk_brownian_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), h)
+
+fk_active_params_default() =
+    ccall((:fk_active_params_default, libfieldkern), fk_active_params, ())
+
+fk_active_create(params, out) =
+    ccall((:fk_active_create, libfieldkern), Int32, (Ref{fk_active_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_active_step(h, ff, p, step, n_steps, out_steps_done) =
+    ccall((:fk_active_step, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Ref{fk_particles}, UInt64, Csize_t, Ptr{UInt64}, ), h, ff, p, step, n_steps, out_steps_done)
+
+fk_active_destroy(h) =
+    ccall((:fk_active_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), h)
+
+fk_kuramoto_params_default() =
+    ccall((:fk_kuramoto_params_default, libfieldkern), fk_kuramoto_params, ())
+
+fk_kuramoto_create(params, out) =
+    ccall((:fk_kuramoto_create, libfieldkern), Int32, (Ref{fk_kuramoto_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_kuramoto_step(h, theta, omega, n, step, n_steps, out_steps_done) =
+    ccall((:fk_kuramoto_step, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Ptr{Cdouble}, Csize_t, UInt64, Csize_t, Ptr{UInt64}, ), h, theta, omega, n, step, n_steps, out_steps_done)
+
+fk_kuramoto_order(theta, n, out_r, out_psi) =
+    ccall((:fk_kuramoto_order, libfieldkern), Int32, (Ptr{Cdouble}, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, ), theta, n, out_r, out_psi)
+
+fk_kuramoto_destroy(h) =
+    ccall((:fk_kuramoto_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), h)
 
 fk_sandpile_params_default() =
     ccall((:fk_sandpile_params_default, libfieldkern), fk_sandpile_params, ())

@@ -10,6 +10,15 @@ module fieldkern
   integer(c_int32_t), parameter :: FK_VERSION_PATCH = 0
   integer(c_int32_t), parameter :: FK_VERSION_NUMBER = 100
   character(len=*), parameter :: FK_VERSION_STRING_VALUE = "0.1.0"
+  integer(c_int32_t), parameter :: FK_PAIR_LJ = 0
+  integer(c_int32_t), parameter :: FK_PAIR_LJ_SHIFTED = 1
+  integer(c_int32_t), parameter :: FK_PAIR_WCA = 2
+  integer(c_int32_t), parameter :: FK_PAIR_COULOMB = 3
+  integer(c_int32_t), parameter :: FK_PAIR_COULOMB_PLUMMER = 4
+  integer(c_int32_t), parameter :: FK_PAIR_COULOMB_CUT = 5
+  integer(c_int32_t), parameter :: FK_PAIR_GRAVITY = 6
+  integer(c_int32_t), parameter :: FK_TRAP_HARMONIC = 0
+  integer(c_int32_t), parameter :: FK_TRAP_ANNULAR = 1
   integer(c_int32_t), parameter :: FK_COFFEE_INTERACTING = 0
   integer(c_int32_t), parameter :: FK_COFFEE_NON_INTERACTING = 1
   integer(c_int32_t), parameter :: FK_NF_ACT_IDENTITY = 0
@@ -55,6 +64,96 @@ module fieldkern
     integer(c_int32_t) :: fma
     type(c_ptr) :: level
   end type fk_simd_capabilities
+
+  type, bind(C) :: fk_particles
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: dim
+    integer(c_size_t) :: n
+    type(c_ptr) :: x
+    type(c_ptr) :: y
+    type(c_ptr) :: z
+    type(c_ptr) :: vx
+    type(c_ptr) :: vy
+    type(c_ptr) :: vz
+    type(c_ptr) :: ox
+    type(c_ptr) :: oy
+    type(c_ptr) :: oz
+    type(c_ptr) :: inv_mass
+    type(c_ptr) :: types
+  end type fk_particles
+
+  type, bind(C) :: fk_forcefield_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: dim
+    integer(c_int32_t) :: periodic
+    integer(c_int32_t) :: ntypes
+    real(c_double) :: box_x
+    real(c_double) :: box_y
+    real(c_double) :: box_z
+    integer(c_size_t) :: capacity
+    real(c_double) :: skin
+    integer(c_int32_t) :: max_neighbors
+  end type fk_forcefield_params
+
+  type, bind(C) :: fk_verlet_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: dim
+    integer(c_size_t) :: capacity
+    real(c_double) :: dt
+  end type fk_verlet_params
+
+  type, bind(C) :: fk_langevin_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: dim
+    integer(c_size_t) :: capacity
+    real(c_double) :: dt
+    real(c_double) :: gamma
+    real(c_double) :: kt
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+  end type fk_langevin_params
+
+  type, bind(C) :: fk_brownian_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: dim
+    integer(c_size_t) :: capacity
+    real(c_double) :: dt
+    real(c_double) :: mobility
+    real(c_double) :: kt
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+  end type fk_brownian_params
+
+  type, bind(C) :: fk_active_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: dim
+    integer(c_size_t) :: capacity
+    real(c_double) :: dt
+    real(c_double) :: v0
+    real(c_double) :: dr
+    real(c_double) :: mobility
+    real(c_double) :: kt
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+    real(c_double) :: vision_omega
+    real(c_double) :: vision_angle
+    real(c_double) :: vision_range
+    real(c_double) :: vision_decay
+    real(c_double) :: goal_k
+    real(c_double) :: goal_x
+    real(c_double) :: goal_y
+  end type fk_active_params
+
+  type, bind(C) :: fk_kuramoto_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: reserved
+    integer(c_size_t) :: capacity
+    real(c_double) :: dt
+    real(c_double) :: coupling
+    real(c_double) :: noise
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+  end type fk_kuramoto_params
 
   type, bind(C) :: fk_sandpile_params
     integer(c_int32_t) :: struct_size
@@ -250,6 +349,348 @@ module fieldkern
       real(c_double), intent(inout) :: out(*)
       integer(c_size_t), value :: n
     end function fk_rng_fill_normal_f64
+
+    function fk_particles_default() bind(C, name="fk_particles_default")
+      import
+      implicit none
+      type(fk_particles) :: fk_particles_default
+    end function fk_particles_default
+
+    function fk_forcefield_params_default() bind(C, name="fk_forcefield_params_default")
+      import
+      implicit none
+      type(fk_forcefield_params) :: fk_forcefield_params_default
+    end function fk_forcefield_params_default
+
+    function fk_forcefield_create(params, out) bind(C, name="fk_forcefield_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_create
+      type(fk_forcefield_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_forcefield_create
+
+    function fk_forcefield_destroy(ff) bind(C, name="fk_forcefield_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_destroy
+      type(c_ptr), value :: ff
+    end function fk_forcefield_destroy
+
+    function fk_forcefield_add_pair(ff, kind, strength, length, cutoff, n_type_pairs, &
+        out_term) bind(C, name="fk_forcefield_add_pair")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_add_pair
+      type(c_ptr), value :: ff
+      integer(c_int32_t), value :: kind
+      real(c_double), intent(in) :: strength(*)
+      real(c_double), intent(in) :: length(*)
+      real(c_double), intent(in) :: cutoff(*)
+      integer(c_size_t), value :: n_type_pairs
+      integer(c_size_t), intent(out) :: out_term
+    end function fk_forcefield_add_pair
+
+    function fk_forcefield_add_uniform(ff, fx, fy, fz, out_term) bind(C, &
+        name="fk_forcefield_add_uniform")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_add_uniform
+      type(c_ptr), value :: ff
+      real(c_double), value :: fx
+      real(c_double), value :: fy
+      real(c_double), value :: fz
+      integer(c_size_t), intent(out) :: out_term
+    end function fk_forcefield_add_uniform
+
+    function fk_forcefield_add_harmonic(ff, k, cx, cy, cz, out_term) bind(C, &
+        name="fk_forcefield_add_harmonic")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_add_harmonic
+      type(c_ptr), value :: ff
+      real(c_double), value :: k
+      real(c_double), value :: cx
+      real(c_double), value :: cy
+      real(c_double), value :: cz
+      integer(c_size_t), intent(out) :: out_term
+    end function fk_forcefield_add_harmonic
+
+    function fk_forcefield_add_annular(ff, k, radius, cx, cy, cz, out_term) bind(C, &
+        name="fk_forcefield_add_annular")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_add_annular
+      type(c_ptr), value :: ff
+      real(c_double), value :: k
+      real(c_double), value :: radius
+      real(c_double), value :: cx
+      real(c_double), value :: cy
+      real(c_double), value :: cz
+      integer(c_size_t), intent(out) :: out_term
+    end function fk_forcefield_add_annular
+
+    function fk_forcefield_add_delayed_trap(ff, shape, k, radius, cx, cy, cz, delay_steps, &
+        out_term) bind(C, name="fk_forcefield_add_delayed_trap")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_add_delayed_trap
+      type(c_ptr), value :: ff
+      integer(c_int32_t), value :: shape
+      real(c_double), value :: k
+      real(c_double), value :: radius
+      real(c_double), value :: cx
+      real(c_double), value :: cy
+      real(c_double), value :: cz
+      integer(c_size_t), value :: delay_steps
+      integer(c_size_t), intent(out) :: out_term
+    end function fk_forcefield_add_delayed_trap
+
+    function fk_forcefield_add_callback(ff, callback, user, out_term) bind(C, &
+        name="fk_forcefield_add_callback")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_add_callback
+      type(c_ptr), value :: ff
+      type(c_funptr), value :: callback
+      type(c_ptr), value :: user
+      integer(c_size_t), intent(out) :: out_term
+    end function fk_forcefield_add_callback
+
+    function fk_forcefield_compute(ff, p, step, fx, fy, fz) bind(C, name="fk_forcefield_compute")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_compute
+      type(c_ptr), value :: ff
+      type(fk_particles), intent(in) :: p
+      integer(c_int64_t), value :: step
+      real(c_double), intent(inout) :: fx(*)
+      real(c_double), intent(inout) :: fy(*)
+      real(c_double), intent(inout) :: fz(*)
+    end function fk_forcefield_compute
+
+    function fk_forcefield_term_count(ff) bind(C, name="fk_forcefield_term_count")
+      import
+      implicit none
+      integer(c_size_t) :: fk_forcefield_term_count
+      type(c_ptr), value :: ff
+    end function fk_forcefield_term_count
+
+    function fk_forcefield_term_energy(ff, term, out_energy, out_virial) bind(C, &
+        name="fk_forcefield_term_energy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_term_energy
+      type(c_ptr), value :: ff
+      integer(c_size_t), value :: term
+      real(c_double), intent(out) :: out_energy
+      real(c_double), intent(out) :: out_virial
+    end function fk_forcefield_term_energy
+
+    function fk_forcefield_totals(ff, out_energy, out_virial, out_pressure) bind(C, &
+        name="fk_forcefield_totals")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_totals
+      type(c_ptr), value :: ff
+      real(c_double), intent(out) :: out_energy
+      real(c_double), intent(out) :: out_virial
+      real(c_double), intent(out) :: out_pressure
+    end function fk_forcefield_totals
+
+    function fk_forcefield_neighbor_builds(ff) bind(C, name="fk_forcefield_neighbor_builds")
+      import
+      implicit none
+      integer(c_int64_t) :: fk_forcefield_neighbor_builds
+      type(c_ptr), value :: ff
+    end function fk_forcefield_neighbor_builds
+
+    function fk_verlet_params_default() bind(C, name="fk_verlet_params_default")
+      import
+      implicit none
+      type(fk_verlet_params) :: fk_verlet_params_default
+    end function fk_verlet_params_default
+
+    function fk_verlet_create(params, out) bind(C, name="fk_verlet_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_verlet_create
+      type(fk_verlet_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_verlet_create
+
+    function fk_verlet_step(h, ff, p, step, n_steps, out_steps_done) bind(C, name="fk_verlet_step")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_verlet_step
+      type(c_ptr), value :: h
+      type(c_ptr), value :: ff
+      type(fk_particles), intent(in) :: p
+      integer(c_int64_t), value :: step
+      integer(c_size_t), value :: n_steps
+      integer(c_int64_t), intent(out) :: out_steps_done
+    end function fk_verlet_step
+
+    function fk_verlet_destroy(h) bind(C, name="fk_verlet_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_verlet_destroy
+      type(c_ptr), value :: h
+    end function fk_verlet_destroy
+
+    function fk_langevin_params_default() bind(C, name="fk_langevin_params_default")
+      import
+      implicit none
+      type(fk_langevin_params) :: fk_langevin_params_default
+    end function fk_langevin_params_default
+
+    function fk_langevin_create(params, out) bind(C, name="fk_langevin_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_langevin_create
+      type(fk_langevin_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_langevin_create
+
+    function fk_langevin_step(h, ff, p, step, n_steps, out_steps_done) bind(C, &
+        name="fk_langevin_step")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_langevin_step
+      type(c_ptr), value :: h
+      type(c_ptr), value :: ff
+      type(fk_particles), intent(in) :: p
+      integer(c_int64_t), value :: step
+      integer(c_size_t), value :: n_steps
+      integer(c_int64_t), intent(out) :: out_steps_done
+    end function fk_langevin_step
+
+    function fk_langevin_set_kt(h, kt) bind(C, name="fk_langevin_set_kt")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_langevin_set_kt
+      type(c_ptr), value :: h
+      real(c_double), value :: kt
+    end function fk_langevin_set_kt
+
+    function fk_langevin_destroy(h) bind(C, name="fk_langevin_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_langevin_destroy
+      type(c_ptr), value :: h
+    end function fk_langevin_destroy
+
+    function fk_brownian_params_default() bind(C, name="fk_brownian_params_default")
+      import
+      implicit none
+      type(fk_brownian_params) :: fk_brownian_params_default
+    end function fk_brownian_params_default
+
+    function fk_brownian_create(params, out) bind(C, name="fk_brownian_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_brownian_create
+      type(fk_brownian_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_brownian_create
+
+    function fk_brownian_step(h, ff, p, step, n_steps, out_steps_done) bind(C, &
+        name="fk_brownian_step")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_brownian_step
+      type(c_ptr), value :: h
+      type(c_ptr), value :: ff
+      type(fk_particles), intent(in) :: p
+      integer(c_int64_t), value :: step
+      integer(c_size_t), value :: n_steps
+      integer(c_int64_t), intent(out) :: out_steps_done
+    end function fk_brownian_step
+
+    function fk_brownian_destroy(h) bind(C, name="fk_brownian_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_brownian_destroy
+      type(c_ptr), value :: h
+    end function fk_brownian_destroy
+
+    function fk_active_params_default() bind(C, name="fk_active_params_default")
+      import
+      implicit none
+      type(fk_active_params) :: fk_active_params_default
+    end function fk_active_params_default
+
+    function fk_active_create(params, out) bind(C, name="fk_active_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_active_create
+      type(fk_active_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_active_create
+
+    function fk_active_step(h, ff, p, step, n_steps, out_steps_done) bind(C, name="fk_active_step")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_active_step
+      type(c_ptr), value :: h
+      type(c_ptr), value :: ff
+      type(fk_particles), intent(in) :: p
+      integer(c_int64_t), value :: step
+      integer(c_size_t), value :: n_steps
+      integer(c_int64_t), intent(out) :: out_steps_done
+    end function fk_active_step
+
+    function fk_active_destroy(h) bind(C, name="fk_active_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_active_destroy
+      type(c_ptr), value :: h
+    end function fk_active_destroy
+
+    function fk_kuramoto_params_default() bind(C, name="fk_kuramoto_params_default")
+      import
+      implicit none
+      type(fk_kuramoto_params) :: fk_kuramoto_params_default
+    end function fk_kuramoto_params_default
+
+    function fk_kuramoto_create(params, out) bind(C, name="fk_kuramoto_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_kuramoto_create
+      type(fk_kuramoto_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_kuramoto_create
+
+    function fk_kuramoto_step(h, theta, omega, n, step, n_steps, out_steps_done) bind(C, &
+        name="fk_kuramoto_step")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_kuramoto_step
+      type(c_ptr), value :: h
+      real(c_double), intent(inout) :: theta(*)
+      real(c_double), intent(in) :: omega(*)
+      integer(c_size_t), value :: n
+      integer(c_int64_t), value :: step
+      integer(c_size_t), value :: n_steps
+      integer(c_int64_t), intent(out) :: out_steps_done
+    end function fk_kuramoto_step
+
+    function fk_kuramoto_order(theta, n, out_r, out_psi) bind(C, name="fk_kuramoto_order")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_kuramoto_order
+      real(c_double), intent(in) :: theta(*)
+      integer(c_size_t), value :: n
+      real(c_double), intent(out) :: out_r
+      real(c_double), intent(out) :: out_psi
+    end function fk_kuramoto_order
+
+    function fk_kuramoto_destroy(h) bind(C, name="fk_kuramoto_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_kuramoto_destroy
+      type(c_ptr), value :: h
+    end function fk_kuramoto_destroy
 
     function fk_sandpile_params_default() bind(C, name="fk_sandpile_params_default")
       import

@@ -17,6 +17,51 @@
 
 
 /**
+ * Lennard-Jones truncated at `cutoff` (not shifted): strength = eps, length = sigma.
+ */
+#define FK_PAIR_LJ 0
+
+/**
+ * Lennard-Jones truncated at `cutoff` and shifted to zero there.
+ */
+#define FK_PAIR_LJ_SHIFTED 1
+
+/**
+ * WCA: LJ cut at 2^(1/6) sigma and shifted by eps (cutoff ignored).
+ */
+#define FK_PAIR_WCA 2
+
+/**
+ * Coulomb k/r over all pairs, no cutoff: strength = k = q_i q_j / (4 pi eps0).
+ */
+#define FK_PAIR_COULOMB 3
+
+/**
+ * Plummer-softened Coulomb k / sqrt(r^2 + a^2), all pairs: length = a.
+ */
+#define FK_PAIR_COULOMB_PLUMMER 4
+
+/**
+ * Coulomb cut at `cutoff` and shifted (k/r - k/r_c), neighbour lists.
+ */
+#define FK_PAIR_COULOMB_CUT 5
+
+/**
+ * Softened gravity -k / sqrt(r^2 + eps^2), all pairs: strength = G m_i m_j, length = eps.
+ */
+#define FK_PAIR_GRAVITY 6
+
+/**
+ * Trap shape for `fk_forcefield_add_delayed_trap`: U = k/2 |r - c|^2.
+ */
+#define FK_TRAP_HARMONIC 0
+
+/**
+ * Trap shape for `fk_forcefield_add_delayed_trap`: U = k/2 (|r - c| - R)^2.
+ */
+#define FK_TRAP_ANNULAR 1
+
+/**
  * `fk_coffee_params.variant`: at most one cream particle per cell; adjacent
  * cells exchange (symmetric exclusion).
  */
@@ -204,6 +249,16 @@ typedef int32_t fk_status;
 #endif // __cplusplus
 
 /**
+ * Active Brownian particle integrator. Opaque.
+ */
+typedef struct fk_active fk_active;
+
+/**
+ * Brownian (overdamped Langevin) integrator. Opaque.
+ */
+typedef struct fk_brownian fk_brownian;
+
+/**
  * A coffee automaton cup (Aaronson, Carroll & Ouellette 2014): cream on top
  * of coffee in an N x N grid, mixing by symmetric exclusion (interacting) or
  * independent random walks (non-interacting). Opaque; create with
@@ -212,11 +267,27 @@ typedef int32_t fk_status;
 typedef struct fk_coffee fk_coffee;
 
 /**
+ * A force field: a sum of pair terms, external fields and at most one user
+ * callback, evaluated in one pass. Opaque; create with `fk_forcefield_create`.
+ */
+typedef struct fk_forcefield fk_forcefield;
+
+/**
  * A batch of independent Gillespie trajectories of one Markov jump process
  * (finite state space, rate matrix Q). Opaque; create with
  * `fk_gillespie_create`, free with `fk_gillespie_destroy`.
  */
 typedef struct fk_gillespie fk_gillespie;
+
+/**
+ * Kuramoto / noisy-XY integrator. Opaque.
+ */
+typedef struct fk_kuramoto fk_kuramoto;
+
+/**
+ * BAOAB Langevin integrator. Opaque.
+ */
+typedef struct fk_langevin fk_langevin;
 
 /**
  * A ring of integer masses under one 1D transport rule (KMP diffusion,
@@ -249,6 +320,11 @@ typedef struct fk_nf_renderer fk_nf_renderer;
 typedef struct fk_sandpile fk_sandpile;
 
 /**
+ * Velocity-Verlet integrator (NVE). Opaque.
+ */
+typedef struct fk_verlet fk_verlet;
+
+/**
  * SIMD capabilities compiled into this build of the library (`fk_simd_info`).
  */
 typedef struct fk_simd_capabilities {
@@ -273,6 +349,291 @@ typedef struct fk_simd_capabilities {
      */
     const char *level;
 } fk_simd_capabilities;
+
+/**
+ * A view of caller-owned particle arrays (structure of arrays), all of
+ * length `n`. Initialise with `fk_particles_default()` and set the pointers.
+ *
+ * Required: `x`, `y` (and `z` when `dim == 3`). Velocities `vx, vy[, vz]`
+ * are required by Verlet and Langevin; orientation unit vectors
+ * `ox, oy[, oz]` by active Brownian particles; unused arrays may be NULL.
+ * `inv_mass` (NULL = all 1; 0 pins a particle) and `types` (NULL = all type
+ * 0; each `< ntypes` of the force field) are optional. The arrays must not
+ * overlap each other.
+ */
+typedef struct fk_particles {
+    /**
+     * `sizeof(fk_particles)`.
+     */
+    uint32_t struct_size;
+    /**
+     * 2 or 3.
+     */
+    uint32_t dim;
+    /**
+     * Number of particles.
+     */
+    size_t n;
+    double *x;
+    double *y;
+    double *z;
+    double *vx;
+    double *vy;
+    double *vz;
+    double *ox;
+    double *oy;
+    double *oz;
+    const double *inv_mass;
+    const uint32_t *types;
+} fk_particles;
+
+/**
+ * Parameters of `fk_forcefield_create`; get defaults from
+ * `fk_forcefield_params_default()` (3D open box, 1 type, capacity 0 (must be
+ * set), skin 0.3, 128 neighbours per particle).
+ */
+typedef struct fk_forcefield_params {
+    /**
+     * `sizeof(fk_forcefield_params)`.
+     */
+    uint32_t struct_size;
+    /**
+     * 2 or 3.
+     */
+    uint32_t dim;
+    /**
+     * 1: periodic orthorhombic box `[0, box_x) x [0, box_y) (x [0, box_z))`; 0: open.
+     */
+    uint32_t periodic;
+    /**
+     * Number of particle types (>= 1); pair tables are `ntypes x ntypes`.
+     */
+    uint32_t ntypes;
+    double box_x;
+    double box_y;
+    double box_z;
+    /**
+     * Largest number of particles the field will see (reserved at create).
+     */
+    size_t capacity;
+    /**
+     * Verlet skin added to the largest short-range cutoff (>= 0).
+     */
+    double skin;
+    /**
+     * Neighbour slots reserved per particle within r_c + skin (memory:
+     * capacity x (max_neighbors + 2) x 4 bytes). Rule of thumb: 1.5 x
+     * (4/3) pi (r_c + skin)^3 x density in 3D, 1.5 x pi (r_c + skin)^2 x
+     * density in 2D. If the density grows beyond that (e.g. clustering), the
+     * neighbour-list rebuild fails with FK_ERR_CAPACITY: the step call
+     * returns it with the particles at the last completed step (unchanged if
+     * it was the first step) and nothing is allocated; recreate the force
+     * field with a larger max_neighbors and continue from that step.
+     */
+    uint32_t max_neighbors;
+} fk_forcefield_params;
+
+/**
+ * Batch force callback: for the `n` particles at `x, y, z` (`z` and `fz` are
+ * NULL in 2D) write forces into `fx, fy, fz` (zeroed before the call) and
+ * the field's total energy into `*energy` (0 before the call). Return 0
+ * (`FK_OK`) on success; any other value stops the step with
+ * `FK_ERR_CALLBACK` and leaves the particles at the last completed step.
+ * Called on the calling thread, once per force evaluation; it may call
+ * fieldkern functions on other handles.
+ */
+typedef int32_t (*fk_force_callback)(void *user,
+                                     size_t n,
+                                     const double *x,
+                                     const double *y,
+                                     const double *z,
+                                     double *fx,
+                                     double *fy,
+                                     double *fz,
+                                     double *energy);
+
+/**
+ * Parameters of `fk_verlet_create`.
+ */
+typedef struct fk_verlet_params {
+    /**
+     * `sizeof(fk_verlet_params)`.
+     */
+    uint32_t struct_size;
+    /**
+     * 2 or 3.
+     */
+    uint32_t dim;
+    /**
+     * Largest particle count (force buffers reserved at create).
+     */
+    size_t capacity;
+    /**
+     * Time step (> 0).
+     */
+    double dt;
+} fk_verlet_params;
+
+/**
+ * Parameters of `fk_langevin_create`.
+ */
+typedef struct fk_langevin_params {
+    /**
+     * `sizeof(fk_langevin_params)`.
+     */
+    uint32_t struct_size;
+    /**
+     * 2 or 3.
+     */
+    uint32_t dim;
+    /**
+     * Largest particle count.
+     */
+    size_t capacity;
+    /**
+     * Time step (> 0).
+     */
+    double dt;
+    /**
+     * Friction rate gamma (1/time, >= 0).
+     */
+    double gamma;
+    /**
+     * Temperature kT (>= 0).
+     */
+    double kt;
+    /**
+     * Philox key.
+     */
+    uint64_t seed;
+    /**
+     * Sub-stream (< 2^48) so independent runs with one seed differ.
+     */
+    uint64_t stream;
+} fk_langevin_params;
+
+/**
+ * Parameters of `fk_brownian_create`.
+ */
+typedef struct fk_brownian_params {
+    /**
+     * `sizeof(fk_brownian_params)`.
+     */
+    uint32_t struct_size;
+    /**
+     * 2 or 3.
+     */
+    uint32_t dim;
+    /**
+     * Largest particle count.
+     */
+    size_t capacity;
+    /**
+     * Time step (> 0).
+     */
+    double dt;
+    /**
+     * Mobility mu (> 0): velocity per unit force.
+     */
+    double mobility;
+    /**
+     * Temperature kT (>= 0); the diffusion coefficient is D = mu kT.
+     */
+    double kt;
+    uint64_t seed;
+    uint64_t stream;
+} fk_brownian_params;
+
+/**
+ * Parameters of `fk_active_create`.
+ */
+typedef struct fk_active_params {
+    /**
+     * `sizeof(fk_active_params)`.
+     */
+    uint32_t struct_size;
+    /**
+     * 2 or 3.
+     */
+    uint32_t dim;
+    /**
+     * Largest particle count.
+     */
+    size_t capacity;
+    /**
+     * Time step (> 0).
+     */
+    double dt;
+    /**
+     * Self-propulsion speed v0.
+     */
+    double v0;
+    /**
+     * Rotational diffusion coefficient Dr (>= 0).
+     */
+    double dr;
+    /**
+     * Mobility mu (> 0).
+     */
+    double mobility;
+    /**
+     * Temperature kT (>= 0): translational diffusion D = mu kT.
+     */
+    double kt;
+    uint64_t seed;
+    uint64_t stream;
+    /**
+     * Vision-cone maneuverability Omega (0 = off; 2D only).
+     */
+    double vision_omega;
+    /**
+     * Vision-cone half-angle psi (radians, 0..pi).
+     */
+    double vision_angle;
+    /**
+     * Vision range (> 0 when Omega > 0).
+     */
+    double vision_range;
+    /**
+     * Decay length R0 of the exp(-r/R0) weight (> 0 when Omega > 0).
+     */
+    double vision_decay;
+    /**
+     * Goal-fixation strength K (0 = off; 2D only).
+     */
+    double goal_k;
+    double goal_x;
+    double goal_y;
+} fk_active_params;
+
+/**
+ * Parameters of `fk_kuramoto_create`.
+ */
+typedef struct fk_kuramoto_params {
+    /**
+     * `sizeof(fk_kuramoto_params)`.
+     */
+    uint32_t struct_size;
+    uint32_t reserved;
+    /**
+     * Largest number of oscillators.
+     */
+    size_t capacity;
+    /**
+     * Time step (> 0).
+     */
+    double dt;
+    /**
+     * Coupling K.
+     */
+    double coupling;
+    /**
+     * Phase noise D (>= 0): dtheta gets sqrt(2 D dt) xi (noisy XY model).
+     */
+    double noise;
+    uint64_t seed;
+    uint64_t stream;
+} fk_kuramoto_params;
 
 /**
  * Parameters of `fk_sandpile_create`. Get defaults from
@@ -780,6 +1141,449 @@ fk_status fk_rng_fill_normal_f64(uint64_t seed,
                                  uint64_t counter_offset,
                                  double *out,
                                  size_t n);
+
+/**
+ * A particle view with all pointers NULL, `n = 0`, `dim = 3`.
+ */
+struct fk_particles fk_particles_default(void);
+
+/**
+ * Default force-field parameters (see `fk_forcefield_params`).
+ */
+struct fk_forcefield_params fk_forcefield_params_default(void);
+
+/**
+ * Creates an empty force field (add terms with `fk_forcefield_add_*`).
+ * Reserves the per-term accumulators; neighbour tables are reserved when the
+ * first short-range pair term is added. `*out` receives the handle (written
+ * only on success). Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (dim, ntypes, capacity, skin, max_neighbors, box
+ * lengths not finite and > 0 when periodic).
+ *
+ * # Safety
+ * `params` and `out` must be valid pointers (or NULL, which is an error).
+ */
+fk_status fk_forcefield_create(const struct fk_forcefield_params *params,
+                               struct fk_forcefield **out);
+
+/**
+ * Frees a force field. NULL is a no-op; a wrong or destroyed handle gives
+ * `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `ff` must be NULL or a handle from `fk_forcefield_create` not in use.
+ */
+fk_status fk_forcefield_destroy(struct fk_forcefield *ff);
+
+/**
+ * Adds a pair term of kind `FK_PAIR_*` with per-type-pair tables of
+ * `n_type_pairs = ntypes * ntypes` entries each (row-major, symmetric):
+ * `strength` (LJ/WCA: eps >= 0; Coulomb: k; gravity: G m_i m_j),
+ * `length` (LJ/WCA: sigma > 0; Plummer/gravity: softening >= 0; may be NULL
+ * for plain and cut Coulomb), `cutoff` (LJ, cut Coulomb: r_c; may be NULL
+ * for the other kinds). Short-range kinds (LJ, WCA, cut Coulomb) use cell
+ * lists with the Verlet skin; the others are summed over all pairs in SIMD.
+ * `*out_term` (may be NULL) receives the term's index for
+ * `fk_forcefield_term_energy`. Not thread-safe; allocates (setup call).
+ *
+ * Errors: `FK_ERR_UNKNOWN_ENUM` (kind), `FK_ERR_INVALID_SIZE` (n_type_pairs),
+ * `FK_ERR_NULL_POINTER`, `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE`
+ * (negative eps/length, asymmetric table, periodic box shorter than
+ * 2 (cutoff + skin)), `FK_ERR_CAPACITY` (more than 16 terms),
+ * `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * Non-NULL arrays must hold `n_type_pairs` doubles.
+ */
+fk_status fk_forcefield_add_pair(struct fk_forcefield *ff,
+                                 uint32_t kind,
+                                 const double *strength,
+                                 const double *length,
+                                 const double *cutoff,
+                                 size_t n_type_pairs,
+                                 size_t *out_term);
+
+/**
+ * Adds a uniform force `(fx, fy, fz)` on every particle (energy -F.r);
+ * `fz` is ignored in 2D. Errors: `FK_ERR_NON_FINITE`, `FK_ERR_CAPACITY`,
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_NULL_POINTER`.
+ *
+ * # Safety
+ * `ff` must be a valid handle; `out_term` NULL or writable.
+ */
+fk_status fk_forcefield_add_uniform(struct fk_forcefield *ff,
+                                    double fx,
+                                    double fy,
+                                    double fz,
+                                    size_t *out_term);
+
+/**
+ * Adds a harmonic trap U = k/2 |r - c|^2 centred at `(cx, cy, cz)` (absolute
+ * coordinates, no minimum image). Errors: `FK_ERR_NON_FINITE`,
+ * `FK_ERR_OUT_OF_RANGE` (k < 0), `FK_ERR_CAPACITY`, `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `ff` must be a valid handle; `out_term` NULL or writable.
+ */
+fk_status fk_forcefield_add_harmonic(struct fk_forcefield *ff,
+                                     double k,
+                                     double cx,
+                                     double cy,
+                                     double cz,
+                                     size_t *out_term);
+
+/**
+ * Adds an annular trap U = k/2 (|r - c| - R)^2 (a ring in 2D, a spherical
+ * shell in 3D). Errors as `fk_forcefield_add_harmonic`, plus R < 0.
+ *
+ * # Safety
+ * `ff` must be a valid handle; `out_term` NULL or writable.
+ */
+fk_status fk_forcefield_add_annular(struct fk_forcefield *ff,
+                                    double k,
+                                    double radius,
+                                    double cx,
+                                    double cy,
+                                    double cz,
+                                    size_t *out_term);
+
+/**
+ * Adds a time-delayed feedback trap (shape `FK_TRAP_HARMONIC` or
+ * `FK_TRAP_ANNULAR`; `radius` ignored for harmonic): the force on particle i
+ * at step s is the trap force at its position of step `s - delay_steps`.
+ * The position history (`delay_steps + 1` copies of the positions) lives in
+ * the handle, reserved here; it is indexed by the `step` arguments, and until
+ * step `s - delay_steps` has been seen the current position is used.
+ * Errors as `fk_forcefield_add_annular`, plus `FK_ERR_UNKNOWN_ENUM`,
+ * `FK_ERR_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * `ff` must be a valid handle; `out_term` NULL or writable.
+ */
+fk_status fk_forcefield_add_delayed_trap(struct fk_forcefield *ff,
+                                         uint32_t shape,
+                                         double k,
+                                         double radius,
+                                         double cx,
+                                         double cy,
+                                         double cz,
+                                         size_t delay_steps,
+                                         size_t *out_term);
+
+/**
+ * Adds a user force field evaluated by `callback` once per force evaluation
+ * for all particles (see `fk_force_callback`); `user` is passed back
+ * unchanged. At most one callback per force field. This is also where a
+ * neural-field term plugs in. Errors: `FK_ERR_NULL_POINTER` (callback),
+ * `FK_ERR_CAPACITY` (second callback or more than 16 terms),
+ * `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `callback` must be safe to call with the documented arguments while the
+ * force field is used.
+ */
+fk_status fk_forcefield_add_callback(struct fk_forcefield *ff,
+                                     fk_force_callback callback,
+                                     void *user,
+                                     size_t *out_term);
+
+/**
+ * Evaluates the total force on every particle into `fx, fy, fz` (length
+ * `p->n`; `fz` may be NULL in 2D) at step index `step` (used by delayed
+ * traps), together with per-term energies and virials (read them with
+ * `fk_forcefield_term_energy` / `fk_forcefield_totals`). If `p->vx` is set
+ * the kinetic term of the pressure is taken from the velocities, else it is
+ * 0 (configurational pressure). Allocates nothing; parallel; deterministic.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+ * (dim differs from the field's), `FK_ERR_NON_FINITE` (NaN position),
+ * `FK_ERR_OUT_OF_RANGE` (type >= ntypes, overlapping arrays),
+ * `FK_ERR_CAPACITY` (n > capacity, neighbour table full),
+ * `FK_ERR_CALLBACK`, `FK_ERR_WRONG_HANDLE`. Outputs are untouched on error.
+ *
+ * # Safety
+ * `p` as documented at `fk_particles`; `fx, fy[, fz]` must hold `p->n`
+ * writable doubles.
+ */
+fk_status fk_forcefield_compute(struct fk_forcefield *ff,
+                                const struct fk_particles *p,
+                                uint64_t step,
+                                double *fx,
+                                double *fy,
+                                double *fz);
+
+/**
+ * Number of terms added to the force field (0 on a bad handle).
+ *
+ * # Safety
+ * `ff` must be NULL or a valid handle.
+ */
+size_t fk_forcefield_term_count(struct fk_forcefield *ff);
+
+/**
+ * Energy and virial (`sum r_ij . F_ij` for pair terms, `sum r_i . F_i` for
+ * external ones) of term `term` at the last `fk_forcefield_compute`.
+ * Errors: `FK_ERR_OUT_OF_RANGE` (term >= count), `FK_ERR_NULL_POINTER`,
+ * `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `out_energy`, `out_virial` must be writable.
+ */
+fk_status fk_forcefield_term_energy(struct fk_forcefield *ff,
+                                    size_t term,
+                                    double *out_energy,
+                                    double *out_virial);
+
+/**
+ * Totals at the last `fk_forcefield_compute`: potential energy, virial of
+ * all terms, and pressure `P = (sum m v^2 + W_pair) / (dim V)` (kinetic
+ * part 0 if that call had no velocities; NaN for an open box). Any output
+ * may be NULL. Errors: `FK_ERR_WRONG_HANDLE`, `FK_ERR_NULL_POINTER` (ff).
+ *
+ * # Safety
+ * Outputs must be NULL or writable.
+ */
+fk_status fk_forcefield_totals(struct fk_forcefield *ff,
+                               double *out_energy,
+                               double *out_virial,
+                               double *out_pressure);
+
+/**
+ * Neighbour-list rebuilds so far (0 without short-range terms or on a bad handle).
+ *
+ * # Safety
+ * `ff` must be NULL or a valid handle.
+ */
+uint64_t fk_forcefield_neighbor_builds(struct fk_forcefield *ff);
+
+/**
+ * Defaults: dim 3, capacity 0 (must be set), dt 0.005.
+ */
+struct fk_verlet_params fk_verlet_params_default(void);
+
+/**
+ * Creates a velocity-Verlet integrator (`v += dt/2 F/m; x += dt v;
+ * F = F(x); v += dt/2 F/m`). Reserves force and rollback buffers for
+ * `capacity` particles. Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (dt <= 0, dim, capacity 0), `FK_ERR_NON_FINITE`.
+ *
+ * # Safety
+ * `params` readable, `out` writable.
+ */
+fk_status fk_verlet_create(const struct fk_verlet_params *params, struct fk_verlet **out);
+
+/**
+ * Advances `n_steps` velocity-Verlet steps from step index `step` under the
+ * force field `ff` (NULL: free flight in an open box). Needs `x, y[, z]` and
+ * `vx, vy[, vz]`. The forces are evaluated at the start of every call, so
+ * positions may be edited between calls. See the section notes for errors,
+ * rollback and `out_steps_done`.
+ *
+ * # Safety
+ * Handles valid; `p` as documented at `fk_particles`.
+ */
+fk_status fk_verlet_step(struct fk_verlet *h,
+                         struct fk_forcefield *ff,
+                         const struct fk_particles *p,
+                         uint64_t step,
+                         size_t n_steps,
+                         uint64_t *out_steps_done);
+
+/**
+ * Frees a Verlet integrator (NULL is a no-op).
+ *
+ * # Safety
+ * `h` must be NULL or a valid handle not in use.
+ */
+fk_status fk_verlet_destroy(struct fk_verlet *h);
+
+/**
+ * Defaults: dim 3, capacity 0 (must be set), dt 0.005, gamma 1, kT 1, seed 0, stream 0.
+ */
+struct fk_langevin_params fk_langevin_params_default(void);
+
+/**
+ * Creates a BAOAB Langevin integrator (Leimkuhler & Matthews 2013):
+ * `B(dt/2) A(dt/2) O(dt) A(dt/2) B(dt/2)` with
+ * `O: v = exp(-gamma dt) v + sqrt((1 - exp(-2 gamma dt)) kT/m) xi`.
+ * Noise draw `a` of particle `i` at step `s` is normal element
+ * `(s n + i) dim + a` of Philox stream `(1 << 48) | stream` (see
+ * `fk_rng_fill_normal_f64`). Errors: `FK_ERR_NULL_POINTER`,
+ * `FK_ERR_STRUCT_SIZE`, `FK_ERR_OUT_OF_RANGE` (dt <= 0, gamma < 0, kT < 0,
+ * dim, capacity 0), `FK_ERR_NON_FINITE`.
+ *
+ * # Safety
+ * `params` readable, `out` writable.
+ */
+fk_status fk_langevin_create(const struct fk_langevin_params *params, struct fk_langevin **out);
+
+/**
+ * Advances `n_steps` BAOAB steps from step index `step` (see
+ * `fk_verlet_step` for the arguments and the section notes for errors).
+ *
+ * # Safety
+ * Handles valid; `p` as documented at `fk_particles`.
+ */
+fk_status fk_langevin_step(struct fk_langevin *h,
+                           struct fk_forcefield *ff,
+                           const struct fk_particles *p,
+                           uint64_t step,
+                           size_t n_steps,
+                           uint64_t *out_steps_done);
+
+/**
+ * Changes the temperature of a Langevin integrator (annealing). Errors:
+ * `FK_ERR_OUT_OF_RANGE` (kT < 0), `FK_ERR_NON_FINITE`, `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `h` must be a valid handle.
+ */
+fk_status fk_langevin_set_kt(struct fk_langevin *h, double kt);
+
+/**
+ * Frees a Langevin integrator (NULL is a no-op).
+ *
+ * # Safety
+ * `h` must be NULL or a valid handle not in use.
+ */
+fk_status fk_langevin_destroy(struct fk_langevin *h);
+
+/**
+ * Defaults: dim 3, capacity 0 (must be set), dt 1e-3, mobility 1, kT 1.
+ */
+struct fk_brownian_params fk_brownian_params_default(void);
+
+/**
+ * Creates an Euler-Maruyama Brownian integrator:
+ * `x += mu F dt + sqrt(2 mu kT dt) xi` (noise: normal element
+ * `(s n + i) dim + a` of Philox stream `(2 << 48) | stream`).
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_OUT_OF_RANGE`
+ * (dt <= 0, mobility <= 0, kT < 0, dim, capacity 0), `FK_ERR_NON_FINITE`.
+ *
+ * # Safety
+ * `params` readable, `out` writable.
+ */
+fk_status fk_brownian_create(const struct fk_brownian_params *params, struct fk_brownian **out);
+
+/**
+ * Advances `n_steps` Brownian steps from step index `step`. Needs
+ * `x, y[, z]` only (velocities are ignored and may be NULL).
+ *
+ * # Safety
+ * Handles valid; `p` as documented at `fk_particles`.
+ */
+fk_status fk_brownian_step(struct fk_brownian *h,
+                           struct fk_forcefield *ff,
+                           const struct fk_particles *p,
+                           uint64_t step,
+                           size_t n_steps,
+                           uint64_t *out_steps_done);
+
+/**
+ * Frees a Brownian integrator (NULL is a no-op).
+ *
+ * # Safety
+ * `h` must be NULL or a valid handle not in use.
+ */
+fk_status fk_brownian_destroy(struct fk_brownian *h);
+
+/**
+ * Defaults: dim 2, capacity 0 (must be set), dt 1e-3, v0 1, Dr 1,
+ * mobility 1, kT 0, no vision cone (psi = pi/4, range 1, R0 1), no goal.
+ */
+struct fk_active_params fk_active_params_default(void);
+
+/**
+ * Creates an active-Brownian-particle integrator:
+ * `x += (v0 e + mu F) dt + sqrt(2 mu kT dt) xi`; in 2D the orientation
+ * angle advances by `tau dt + sqrt(2 Dr dt) xi` (tau: vision-cone steering
+ * `(Omega/N_i) sum_cone exp(-r/R0) sin(phi_ij - theta_i)` plus goal
+ * fixation `K sin(phi_goal - theta_i)`); in 3D `e <- normalise(e +
+ * sqrt(2 Dr dt) xi x e)`. Vision-cone steering is O(N^2) per step.
+ * Noise: normal element `(s n + i) D + d`, `D = 3` (2D) or 6 (3D), of Philox
+ * stream `(3 << 48) | stream`. Errors: `FK_ERR_NULL_POINTER`,
+ * `FK_ERR_STRUCT_SIZE`, `FK_ERR_OUT_OF_RANGE` (dt <= 0, Dr < 0,
+ * mobility <= 0, kT < 0, torques in 3D, psi outside [0, pi]),
+ * `FK_ERR_NON_FINITE`.
+ *
+ * # Safety
+ * `params` readable, `out` writable.
+ */
+fk_status fk_active_create(const struct fk_active_params *params, struct fk_active **out);
+
+/**
+ * Advances `n_steps` ABP steps from step index `step`. Needs `x, y[, z]` and
+ * the orientation unit vectors `ox, oy[, oz]` (updated; velocities ignored).
+ *
+ * # Safety
+ * Handles valid; `p` as documented at `fk_particles`.
+ */
+fk_status fk_active_step(struct fk_active *h,
+                         struct fk_forcefield *ff,
+                         const struct fk_particles *p,
+                         uint64_t step,
+                         size_t n_steps,
+                         uint64_t *out_steps_done);
+
+/**
+ * Frees an ABP integrator (NULL is a no-op).
+ *
+ * # Safety
+ * `h` must be NULL or a valid handle not in use.
+ */
+fk_status fk_active_destroy(struct fk_active *h);
+
+/**
+ * Defaults: capacity 0 (must be set), dt 0.01, K 1, noise 0.
+ */
+struct fk_kuramoto_params fk_kuramoto_params_default(void);
+
+/**
+ * Creates a Kuramoto integrator: `theta_i += dt [omega_i + K r sin(psi -
+ * theta_i)] + sqrt(2 D dt) xi` (Euler-Maruyama, O(N) mean field; phases kept
+ * in [0, 2 pi); noise: normal element `s n + i` of Philox stream
+ * `(4 << 48) | stream`). Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (dt <= 0, noise < 0, capacity 0), `FK_ERR_NON_FINITE`.
+ *
+ * # Safety
+ * `params` readable, `out` writable.
+ */
+fk_status fk_kuramoto_create(const struct fk_kuramoto_params *params, struct fk_kuramoto **out);
+
+/**
+ * Advances the `n` phases `theta` (natural frequencies `omega`, NULL = all
+ * 0) by `n_steps` steps from step index `step`. Validates first (NaN phases
+ * or frequencies: `FK_ERR_NON_FINITE`, n > capacity: `FK_ERR_CAPACITY`);
+ * the steps cannot fail afterwards. Allocates nothing.
+ *
+ * # Safety
+ * `theta` must hold `n` writable doubles, `omega` NULL or `n` doubles.
+ */
+fk_status fk_kuramoto_step(struct fk_kuramoto *h,
+                           double *theta,
+                           const double *omega,
+                           size_t n,
+                           uint64_t step,
+                           size_t n_steps,
+                           uint64_t *out_steps_done);
+
+/**
+ * Order parameter of `n` phases: `r e^{i psi} = (1/n) sum e^{i theta}`.
+ * Deterministic for any thread count. Errors: `FK_ERR_NULL_POINTER`,
+ * `FK_ERR_INVALID_SIZE` (n = 0), `FK_ERR_NON_FINITE`.
+ *
+ * # Safety
+ * `theta` must hold `n` doubles; outputs writable.
+ */
+fk_status fk_kuramoto_order(const double *theta, size_t n, double *out_r, double *out_psi);
+
+/**
+ * Frees a Kuramoto integrator (NULL is a no-op).
+ *
+ * # Safety
+ * `h` must be NULL or a valid handle not in use.
+ */
+fk_status fk_kuramoto_destroy(struct fk_kuramoto *h);
 
 /**
  * Default sandpile parameters: L = 64, seed 0, stream 0, `struct_size` set.

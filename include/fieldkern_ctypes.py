@@ -15,6 +15,15 @@ FK_VERSION_MINOR = 1
 FK_VERSION_PATCH = 0
 FK_VERSION_NUMBER = 100
 FK_VERSION_STRING = "0.1.0"
+FK_PAIR_LJ = 0
+FK_PAIR_LJ_SHIFTED = 1
+FK_PAIR_WCA = 2
+FK_PAIR_COULOMB = 3
+FK_PAIR_COULOMB_PLUMMER = 4
+FK_PAIR_COULOMB_CUT = 5
+FK_PAIR_GRAVITY = 6
+FK_TRAP_HARMONIC = 0
+FK_TRAP_ANNULAR = 1
 FK_COFFEE_INTERACTING = 0
 FK_COFFEE_NON_INTERACTING = 1
 FK_NF_ACT_IDENTITY = 0
@@ -61,6 +70,110 @@ class fk_simd_capabilities(ctypes.Structure):
         ('f64_lanes', ctypes.c_uint32),
         ('fma', ctypes.c_uint32),
         ('level', ctypes.c_char_p),
+    ]
+
+
+class fk_particles(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('dim', ctypes.c_uint32),
+        ('n', ctypes.c_size_t),
+        ('x', ctypes.POINTER(ctypes.c_double)),
+        ('y', ctypes.POINTER(ctypes.c_double)),
+        ('z', ctypes.POINTER(ctypes.c_double)),
+        ('vx', ctypes.POINTER(ctypes.c_double)),
+        ('vy', ctypes.POINTER(ctypes.c_double)),
+        ('vz', ctypes.POINTER(ctypes.c_double)),
+        ('ox', ctypes.POINTER(ctypes.c_double)),
+        ('oy', ctypes.POINTER(ctypes.c_double)),
+        ('oz', ctypes.POINTER(ctypes.c_double)),
+        ('inv_mass', ctypes.POINTER(ctypes.c_double)),
+        ('types', ctypes.POINTER(ctypes.c_uint32)),
+    ]
+
+
+class fk_forcefield_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('dim', ctypes.c_uint32),
+        ('periodic', ctypes.c_uint32),
+        ('ntypes', ctypes.c_uint32),
+        ('box_x', ctypes.c_double),
+        ('box_y', ctypes.c_double),
+        ('box_z', ctypes.c_double),
+        ('capacity', ctypes.c_size_t),
+        ('skin', ctypes.c_double),
+        ('max_neighbors', ctypes.c_uint32),
+    ]
+
+
+class fk_verlet_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('dim', ctypes.c_uint32),
+        ('capacity', ctypes.c_size_t),
+        ('dt', ctypes.c_double),
+    ]
+
+
+class fk_langevin_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('dim', ctypes.c_uint32),
+        ('capacity', ctypes.c_size_t),
+        ('dt', ctypes.c_double),
+        ('gamma', ctypes.c_double),
+        ('kt', ctypes.c_double),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+    ]
+
+
+class fk_brownian_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('dim', ctypes.c_uint32),
+        ('capacity', ctypes.c_size_t),
+        ('dt', ctypes.c_double),
+        ('mobility', ctypes.c_double),
+        ('kt', ctypes.c_double),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+    ]
+
+
+class fk_active_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('dim', ctypes.c_uint32),
+        ('capacity', ctypes.c_size_t),
+        ('dt', ctypes.c_double),
+        ('v0', ctypes.c_double),
+        ('dr', ctypes.c_double),
+        ('mobility', ctypes.c_double),
+        ('kt', ctypes.c_double),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+        ('vision_omega', ctypes.c_double),
+        ('vision_angle', ctypes.c_double),
+        ('vision_range', ctypes.c_double),
+        ('vision_decay', ctypes.c_double),
+        ('goal_k', ctypes.c_double),
+        ('goal_x', ctypes.c_double),
+        ('goal_y', ctypes.c_double),
+    ]
+
+
+class fk_kuramoto_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('reserved', ctypes.c_uint32),
+        ('capacity', ctypes.c_size_t),
+        ('dt', ctypes.c_double),
+        ('coupling', ctypes.c_double),
+        ('noise', ctypes.c_double),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
     ]
 
 
@@ -196,6 +309,43 @@ SIGNATURES = {
     'fk_rng_fill_uniform_f64': (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
     'fk_rng_fill_uniform_f32': (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t]),
     'fk_rng_fill_normal_f64': (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
+    'fk_particles_default': (fk_particles, []),
+    'fk_forcefield_params_default': (fk_forcefield_params, []),
+    'fk_forcefield_create': (ctypes.c_int32, [ctypes.POINTER(fk_forcefield_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_forcefield_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_forcefield_add_pair': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint32, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    'fk_forcefield_add_uniform': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.POINTER(ctypes.c_size_t)]),
+    'fk_forcefield_add_harmonic': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.POINTER(ctypes.c_size_t)]),
+    'fk_forcefield_add_annular': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.POINTER(ctypes.c_size_t)]),
+    'fk_forcefield_add_delayed_trap': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    'fk_forcefield_add_callback': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)]),
+    'fk_forcefield_compute': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_forcefield_term_count': (ctypes.c_size_t, [ctypes.c_void_p]),
+    'fk_forcefield_term_energy': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_forcefield_totals': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_forcefield_neighbor_builds': (ctypes.c_uint64, [ctypes.c_void_p]),
+    'fk_verlet_params_default': (fk_verlet_params, []),
+    'fk_verlet_create': (ctypes.c_int32, [ctypes.POINTER(fk_verlet_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_verlet_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_verlet_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_langevin_params_default': (fk_langevin_params, []),
+    'fk_langevin_create': (ctypes.c_int32, [ctypes.POINTER(fk_langevin_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_langevin_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_langevin_set_kt': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double]),
+    'fk_langevin_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_brownian_params_default': (fk_brownian_params, []),
+    'fk_brownian_create': (ctypes.c_int32, [ctypes.POINTER(fk_brownian_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_brownian_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_brownian_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_active_params_default': (fk_active_params, []),
+    'fk_active_create': (ctypes.c_int32, [ctypes.POINTER(fk_active_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_active_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_active_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_kuramoto_params_default': (fk_kuramoto_params, []),
+    'fk_kuramoto_create': (ctypes.c_int32, [ctypes.POINTER(fk_kuramoto_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_kuramoto_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_kuramoto_order': (ctypes.c_int32, [ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_kuramoto_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_sandpile_params_default': (fk_sandpile_params, []),
     'fk_sandpile_create': (ctypes.c_int32, [ctypes.POINTER(fk_sandpile_params), ctypes.POINTER(ctypes.c_void_p)]),
     'fk_sandpile_destroy': (ctypes.c_int32, [ctypes.c_void_p]),

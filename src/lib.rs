@@ -28,6 +28,8 @@
 
 pub mod error;
 pub mod ffi;
+pub mod forces;
+pub mod integrate;
 pub mod mc;
 pub mod nf;
 pub mod parallel;

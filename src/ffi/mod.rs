@@ -14,6 +14,8 @@ pub mod runtime;
 
 pub mod rng;
 
+pub mod integrate;
+
 pub mod lattice;
 
 pub mod nf;

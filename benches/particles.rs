@@ -1,0 +1,322 @@
+//! Particle-integrator throughput.
+//!
+//! * WCA fluid, N = 32768, rho = 0.8, 3D, BAOAB: particle-steps/s at 1 and 2
+//!   threads (criterion group `baoab_wca_32768`).
+//! * Cost per particle-step of the same WCA fluid from N = 10^3 to 10^6
+//!   (summary table; the issue's goal is flat within 1.3x).
+//! * BAOAB with only a harmonic trap, N = 10^7: bytes moved per second, as a
+//!   fraction of a STREAM triad measured in the same run. One-body fields
+//!   take the fused path: one pass per step reading and writing x, y, z, vx,
+//!   vy, vz (96 bytes per particle-step; the general path moves 240).
+//! * All-pairs softened gravity, N = 16384: interactions/ns and the fraction
+//!   of the FMA peak (20 flops per interaction; peak measured with 8
+//!   independent f64x8 FMA chains per thread).
+//!
+//!     cargo bench --bench particles -- --warm-up-time 1 --measurement-time 2
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+use fieldkern::forces::{ForceField, ForceFieldParams, PairKind, Trap};
+use fieldkern::integrate::langevin::{Baoab, LangevinParams};
+use fieldkern::integrate::{Particles, SimBox};
+use fieldkern::parallel::{for_each_chunk_mut, run, set_num_threads};
+use fieldkern::simd::f64x8;
+
+struct Sys {
+    dim: usize,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    z: Vec<f64>,
+    vx: Vec<f64>,
+    vy: Vec<f64>,
+    vz: Vec<f64>,
+}
+
+impl Sys {
+    fn view(&mut self) -> Particles<'_> {
+        Particles {
+            dim: self.dim,
+            x: &mut self.x,
+            y: &mut self.y,
+            z: &mut self.z,
+            vx: &mut self.vx,
+            vy: &mut self.vy,
+            vz: &mut self.vz,
+            ..Default::default()
+        }
+    }
+}
+
+/// Simple-cubic lattice of `m^3` particles at density 0.8 with a WCA field.
+fn wca_fluid(m: usize) -> (Sys, ForceField, Baoab) {
+    let n = m * m * m;
+    let l = (n as f64 / 0.8).cbrt();
+    let a = l / m as f64;
+    let mut s = Sys {
+        dim: 3,
+        x: vec![0.0; n],
+        y: vec![0.0; n],
+        z: vec![0.0; n],
+        vx: vec![0.0; n],
+        vy: vec![0.0; n],
+        vz: vec![0.0; n],
+    };
+    for k in 0..n {
+        s.x[k] = a * ((k % m) as f64 + 0.5);
+        s.y[k] = a * (((k / m) % m) as f64 + 0.5);
+        s.z[k] = a * ((k / (m * m)) as f64 + 0.5);
+    }
+    let mut ff = ForceField::new(ForceFieldParams {
+        sbox: SimBox::periodic(3, [l; 3]),
+        ntypes: 1,
+        capacity: n,
+        skin: 0.3,
+        max_neighbors: 48,
+    })
+    .unwrap();
+    ff.add_pair(PairKind::Wca, &[1.0], &[1.0], &[0.0]).unwrap();
+    let lg = Baoab::new(
+        3,
+        n,
+        LangevinParams {
+            dt: 0.005,
+            gamma: 1.0,
+            kt: 1.0,
+            seed: 1,
+            stream: 0,
+        },
+    )
+    .unwrap();
+    (s, ff, lg)
+}
+
+fn bench_wca(c: &mut Criterion) {
+    let steps = 10;
+    let (mut s, mut ff, mut lg) = wca_fluid(32);
+    let n = s.x.len();
+    lg.step(Some(&mut ff), &mut s.view(), 0, 200).1.unwrap();
+    let mut step = 200u64;
+    let mut group = c.benchmark_group("baoab_wca_32768");
+    group.throughput(Throughput::Elements((n * steps) as u64));
+    group.sample_size(10);
+    for threads in [1, 2] {
+        set_num_threads(threads).unwrap();
+        group.bench_with_input(
+            BenchmarkId::new("particle_steps", format!("{threads}t")),
+            &threads,
+            |b, _| {
+                b.iter(|| {
+                    lg.step(Some(&mut ff), &mut s.view(), step, steps)
+                        .1
+                        .unwrap();
+                    step += steps as u64;
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// STREAM triad `a = b + s c` over 3 x 2^24 doubles: bytes/s.
+fn stream_triad() -> f64 {
+    let n = 1 << 24;
+    let mut a = vec![0.0f64; n];
+    let b = vec![1.0f64; n];
+    let c = vec![2.0f64; n];
+    let chunk = 1 << 16;
+    let t = best_of(5, || {
+        for_each_chunk_mut(&mut a, chunk, &|k, part| {
+            let off = k * chunk;
+            for (i, v) in part.iter_mut().enumerate() {
+                *v = b[off + i] + 3.0 * c[off + i];
+            }
+        });
+        black_box(&a);
+    });
+    24.0 * n as f64 / t
+}
+
+/// FMA peak (flop/s) on the library's pool: per thread, 8 independent
+/// f64x8 chains of `acc = acc * m + a` (2 flops per lane per FMA).
+fn fma_peak(threads: usize) -> f64 {
+    let iters = 40_000_000u64;
+    let t = best_of(3, || {
+        run(threads, &|_| {
+            let m = black_box(f64x8::splat(0.999_999_9));
+            let a = black_box(f64x8::splat(1e-7));
+            let mut acc = black_box([f64x8::splat(1.0); 8]);
+            for _ in 0..iters / 8 / 1000 {
+                for _ in 0..1000 {
+                    for v in acc.iter_mut() {
+                        *v = v.mul_add(m, a);
+                    }
+                }
+                acc = black_box(acc);
+            }
+            black_box(acc);
+        });
+    });
+    // iters FMAs of 8 lanes x 2 flops per thread.
+    (threads as f64) * (iters as f64) * 16.0 / t
+}
+
+fn summary_table() {
+    println!("\nparticles summary (machine shared; best of several runs):");
+    // WCA at 1 and 2 threads, N = 32768.
+    for threads in [1, 2] {
+        set_num_threads(threads).unwrap();
+        let (mut s, mut ff, mut lg) = wca_fluid(32);
+        let n = s.x.len();
+        lg.step(Some(&mut ff), &mut s.view(), 0, 100).1.unwrap();
+        let mut step = 100u64;
+        let t = best_of(3, || {
+            lg.step(Some(&mut ff), &mut s.view(), step, 20).1.unwrap();
+            step += 20;
+        });
+        println!(
+            "  BAOAB WCA N=32768 rho=0.8, {threads} thread(s): {:.3e} particle-steps/s",
+            (n * 20) as f64 / t
+        );
+    }
+    set_num_threads(2).unwrap();
+    println!("  WCA cost per particle-step vs N (2 threads):");
+    for m in [10usize, 22, 46, 100] {
+        let (mut s, mut ff, mut lg) = wca_fluid(m);
+        let n = s.x.len();
+        let steps = (2_000_000 / n).clamp(2, 200);
+        lg.step(Some(&mut ff), &mut s.view(), 0, 20).1.unwrap();
+        let mut step = 20u64;
+        let t = best_of(2, || {
+            lg.step(Some(&mut ff), &mut s.view(), step, steps)
+                .1
+                .unwrap();
+            step += steps as u64;
+        });
+        println!(
+            "    N = {n:>8}: {:.1} ns per particle-step",
+            t / (n * steps) as f64 * 1e9
+        );
+    }
+    // Harmonic-only BAOAB, N = 10^7, bytes/s vs STREAM triad.
+    {
+        let n = 10_000_000;
+        let triad = stream_triad();
+        let mut s = Sys {
+            dim: 3,
+            x: vec![0.1; n],
+            y: vec![0.1; n],
+            z: vec![0.1; n],
+            vx: vec![0.0; n],
+            vy: vec![0.0; n],
+            vz: vec![0.0; n],
+        };
+        let mut ff = ForceField::new(ForceFieldParams {
+            sbox: SimBox::open(3),
+            ntypes: 1,
+            capacity: n,
+            skin: 0.0,
+            max_neighbors: 1,
+        })
+        .unwrap();
+        ff.add_trap(Trap::Harmonic {
+            k: 1.0,
+            centre: [0.0; 3],
+        })
+        .unwrap();
+        let mut lg = Baoab::new(
+            3,
+            n,
+            LangevinParams {
+                dt: 0.01,
+                gamma: 1.0,
+                kt: 1.0,
+                seed: 2,
+                stream: 0,
+            },
+        )
+        .unwrap();
+        let mut step = 0u64;
+        let steps = 5;
+        let t = best_of(2, || {
+            lg.step(Some(&mut ff), &mut s.view(), step, steps)
+                .1
+                .unwrap();
+            step += steps as u64;
+        });
+        let bytes = 96.0 * (n * steps) as f64 / t;
+        println!(
+            "  BAOAB harmonic N=1e7 (2 threads): {:.3e} particle-steps/s, {:.2} GB/s = {:.0}% of STREAM triad {:.2} GB/s",
+            (n * steps) as f64 / t,
+            bytes * 1e-9,
+            100.0 * bytes / triad,
+            triad * 1e-9
+        );
+    }
+    // All-pairs softened gravity, N = 16384.
+    for threads in [1, 2] {
+        set_num_threads(threads).unwrap();
+        let n = 16384;
+        let mut x = vec![0.0; n];
+        let mut y = vec![0.0; n];
+        let mut z = vec![0.0; n];
+        let mut u = vec![0.0; 3 * n];
+        fieldkern::rng::fill::fill_uniform_f64(3, 0, 0, &mut u).unwrap();
+        for i in 0..n {
+            x[i] = u[3 * i];
+            y[i] = u[3 * i + 1];
+            z[i] = u[3 * i + 2];
+        }
+        let mut ff = ForceField::new(ForceFieldParams {
+            sbox: SimBox::open(3),
+            ntypes: 1,
+            capacity: n,
+            skin: 0.0,
+            max_neighbors: 1,
+        })
+        .unwrap();
+        ff.add_pair(PairKind::Gravity, &[1.0 / n as f64], &[0.01], &[0.0])
+            .unwrap();
+        let (mut fx, mut fy, mut fz) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let pos = fieldkern::integrate::Positions {
+            dim: 3,
+            x: &x,
+            y: &y,
+            z: &z,
+            types: &[],
+        };
+        let t = best_of(3, || {
+            ff.compute(&pos, 0, &mut fx, &mut fy, &mut fz, false)
+                .unwrap();
+        });
+        let inter_per_ns = (n * n) as f64 / t * 1e-9;
+        let peak = fma_peak(threads);
+        println!(
+            "  all-pairs gravity N=16384, {threads} thread(s): {inter_per_ns:.3} interactions/ns, \
+             {:.1} GFLOP/s at 20 flops each = {:.0}% of FMA peak {:.1} GFLOP/s",
+            20.0 * inter_per_ns,
+            100.0 * 20.0 * inter_per_ns * 1e9 / peak,
+            peak * 1e-9
+        );
+    }
+}
+
+criterion_group!(benches, bench_wca);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    summary_table();
+}

@@ -1,0 +1,783 @@
+//! Force-field composition: pair terms (short-range over neighbour lists,
+//! long-range over all pairs in SIMD), external fields and a batch callback,
+//! evaluated in one pass over the particles.
+//!
+//! Parallel evaluation gathers per particle (each particle sums the forces
+//! its neighbours exert on it; no scatter, no write races). Particles are
+//! split into segments whose boundaries depend only on `n`; energies and
+//! virials are summed per segment into fixed slots, then in segment order, so
+//! every result is bitwise identical for any thread count.
+//!
+//! Energy `U` is the sum of pair energies (each pair once) and external
+//! energies; the virial is `W = sum_pairs r_ij . F_ij` for pair terms and
+//! `sum_i r_i . F_i` for external terms; the pressure is
+//! `P = (sum_i m_i v_i^2 + W_pair) / (d V)` (periodic boxes only).
+
+use std::sync::Mutex;
+
+use super::cells::NeighbourList;
+use super::external::{BatchField, DelayedTrap, External, Trap};
+use super::pair::{LongPair, PairKind, PairTerm, ShortPair};
+use crate::error::{Error, ErrorKind, Result};
+use crate::integrate::split::{for_each_segment, MAX_SEGMENTS};
+use crate::integrate::state::{Positions, SimBox};
+use crate::parallel::for_each_chunk_mut;
+use crate::simd::f64x8;
+
+/// Most terms one force field holds.
+pub const MAX_TERMS: usize = 16;
+
+/// Particles per segment of the force loop.
+const FORCE_SEGMENT: usize = 1024;
+
+/// Construction parameters (capacity is reserved from them).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ForceFieldParams {
+    pub sbox: SimBox,
+    /// Number of particle types (>= 1).
+    pub ntypes: usize,
+    /// Largest particle count the field will be evaluated for.
+    pub capacity: usize,
+    /// Verlet skin added to the largest short-range cutoff.
+    pub skin: f64,
+    /// Neighbour slots per particle reserved for the neighbour list.
+    pub max_neighbors: usize,
+}
+
+/// What a term is (for reporting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TermKind {
+    Pair(PairKind),
+    Uniform,
+    Trap,
+    DelayedTrap,
+    Callback,
+}
+
+/// A composed force field.
+pub struct ForceField {
+    params: ForceFieldParams,
+    kinds: Vec<TermKind>,
+    short: Vec<(usize, ShortPair)>,
+    long: Vec<(usize, LongPair)>,
+    external: Vec<(usize, External)>,
+    callback: Option<(usize, Box<dyn BatchField>)>,
+    cb_force: [Vec<f64>; 3],
+    nlist: Option<NeighbourList>,
+    /// Positions packed as `[x, y, z, 0]` for the neighbour loops (one cache
+    /// line per neighbour instead of three), reserved with the first
+    /// short-range term.
+    packed: Vec<[f64; 4]>,
+    use_neighbour_list: bool,
+    energy: Vec<f64>,
+    virial: Vec<f64>,
+    seg_acc: Vec<Mutex<[f64; 2 * MAX_TERMS]>>,
+}
+
+impl std::fmt::Debug for ForceField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForceField")
+            .field("params", &self.params)
+            .field("kinds", &self.kinds)
+            .finish()
+    }
+}
+
+impl ForceField {
+    pub fn new(params: ForceFieldParams) -> Result<Self> {
+        params.sbox.validate()?;
+        if params.ntypes == 0 || params.ntypes > 1024 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("ntypes = {} must be in 1..=1024", params.ntypes),
+            ));
+        }
+        if params.capacity == 0 || params.capacity >= u32::MAX as usize {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("capacity = {} must be in 1..2^32-1", params.capacity),
+            ));
+        }
+        if !(params.skin.is_finite() && params.skin >= 0.0) {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("skin = {} must be finite and >= 0", params.skin),
+            ));
+        }
+        if params.max_neighbors == 0 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                "max_neighbors = 0 must be >= 1",
+            ));
+        }
+        Ok(Self {
+            params,
+            kinds: Vec::with_capacity(MAX_TERMS),
+            short: Vec::new(),
+            long: Vec::new(),
+            external: Vec::new(),
+            callback: None,
+            cb_force: [Vec::new(), Vec::new(), Vec::new()],
+            nlist: None,
+            packed: Vec::new(),
+            use_neighbour_list: true,
+            energy: vec![0.0; MAX_TERMS],
+            virial: vec![0.0; MAX_TERMS],
+            seg_acc: (0..MAX_SEGMENTS)
+                .map(|_| Mutex::new([0.0; 2 * MAX_TERMS]))
+                .collect(),
+        })
+    }
+
+    pub fn params(&self) -> &ForceFieldParams {
+        &self.params
+    }
+
+    pub fn sim_box(&self) -> &SimBox {
+        &self.params.sbox
+    }
+
+    /// Number of terms added so far.
+    pub fn term_count(&self) -> usize {
+        self.kinds.len()
+    }
+
+    pub fn term_kind(&self, t: usize) -> Option<TermKind> {
+        self.kinds.get(t).copied()
+    }
+
+    /// Whether an evaluation can fail after validation (neighbour capacity,
+    /// callback), so integrators keep a backup of the step's start state.
+    pub fn may_fail(&self) -> bool {
+        self.nlist.is_some() || self.callback.is_some()
+    }
+
+    /// Whether every term is a local external field (uniform or trap): the
+    /// force on a particle then depends on its own position only, and
+    /// integrators may evaluate it inside their update pass
+    /// ([`Self::local_force`]) instead of a separate sweep.
+    pub fn is_local(&self) -> bool {
+        self.short.is_empty()
+            && self.long.is_empty()
+            && self.callback.is_none()
+            && self
+                .external
+                .iter()
+                .all(|(_, e)| !matches!(e, External::Delayed(_)))
+    }
+
+    /// Force at position `ri` of a local field ([`Self::is_local`]), bitwise
+    /// equal to what [`Self::compute`] gives there (same terms, same order).
+    #[inline(always)]
+    pub fn local_force(&self, dim: usize, ri: [f64; 3]) -> [f64; 3] {
+        let mut f = [0.0f64; 3];
+        for (_, e) in &self.external {
+            let fe = match e {
+                External::Uniform { force } => *force,
+                External::Trap(t) => t.force(dim, ri).0,
+                External::Delayed(_) => [0.0; 3],
+            };
+            for a in 0..dim {
+                f[a] += fe[a];
+            }
+        }
+        f
+    }
+
+    /// [`Self::local_force`] for eight positions (same bits lane for lane).
+    #[inline(always)]
+    pub fn local_force8(&self, dim: usize, r: [f64x8; 3]) -> [f64x8; 3] {
+        let mut f = [f64x8::ZERO; 3];
+        for (_, e) in &self.external {
+            let fe = match e {
+                External::Uniform { force } => force.map(f64x8::splat),
+                External::Trap(t) => t.force8(dim, r),
+                External::Delayed(_) => [f64x8::ZERO; 3],
+            };
+            for a in 0..dim {
+                f[a] += fe[a];
+            }
+        }
+        f
+    }
+
+    /// Neighbour-list rebuilds so far (0 without short-range terms).
+    pub fn neighbour_builds(&self) -> u64 {
+        self.nlist.as_ref().map_or(0, |l| l.builds())
+    }
+
+    /// Use neighbour lists (default) or, for testing, loop short-range terms
+    /// over all pairs.
+    pub fn set_use_neighbour_list(&mut self, on: bool) {
+        self.use_neighbour_list = on;
+    }
+
+    fn next_term(&mut self, kind: TermKind) -> Result<usize> {
+        if self.kinds.len() == MAX_TERMS {
+            return Err(Error::new(
+                ErrorKind::Capacity,
+                format!("a force field holds at most {MAX_TERMS} terms"),
+            ));
+        }
+        self.kinds.push(kind);
+        Ok(self.kinds.len() - 1)
+    }
+
+    /// Adds a pair term (tables as in [`PairTerm::new`]); returns its index.
+    pub fn add_pair(
+        &mut self,
+        kind: PairKind,
+        strength: &[f64],
+        length: &[f64],
+        cutoff: &[f64],
+    ) -> Result<usize> {
+        let term = PairTerm::new(kind, self.params.ntypes, strength, length, cutoff)?;
+        if let PairTerm::Short(s) = &term {
+            let rc = self
+                .short
+                .iter()
+                .map(|(_, t)| t.max_cutoff)
+                .fold(s.max_cutoff, f64::max);
+            self.nlist = Some(NeighbourList::new(
+                self.params.sbox,
+                rc,
+                self.params.skin,
+                self.params.capacity,
+                self.params.max_neighbors,
+            )?);
+        }
+        if matches!(term, PairTerm::Short(_)) && self.packed.is_empty() {
+            self.packed = vec![[0.0; 4]; self.params.capacity];
+        }
+        let id = self.next_term(TermKind::Pair(kind))?;
+        match term {
+            PairTerm::Short(s) => self.short.push((id, s)),
+            PairTerm::Long(l) => self.long.push((id, l)),
+        }
+        Ok(id)
+    }
+
+    /// Adds a uniform force `F0` (energy `-F0 . r`).
+    pub fn add_uniform(&mut self, force: [f64; 3]) -> Result<usize> {
+        if !force.iter().all(|v| v.is_finite()) {
+            return Err(Error::new(
+                ErrorKind::NonFinite,
+                format!("uniform force {force:?} must be finite"),
+            ));
+        }
+        let id = self.next_term(TermKind::Uniform)?;
+        self.external.push((id, External::Uniform { force }));
+        Ok(id)
+    }
+
+    /// Adds a harmonic or annular trap.
+    pub fn add_trap(&mut self, trap: Trap) -> Result<usize> {
+        trap.validate()?;
+        let id = self.next_term(TermKind::Trap)?;
+        self.external.push((id, External::Trap(trap)));
+        Ok(id)
+    }
+
+    /// Adds a time-delayed trap acting on positions `delay` steps back.
+    pub fn add_delayed_trap(&mut self, trap: Trap, delay: usize) -> Result<usize> {
+        let d = DelayedTrap::new(trap, delay, self.params.capacity)?;
+        let id = self.next_term(TermKind::DelayedTrap)?;
+        self.external.push((id, External::Delayed(d)));
+        Ok(id)
+    }
+
+    /// Adds a batch field (user callback or, later, a neural field). At most one.
+    pub fn add_batch_field(&mut self, field: Box<dyn BatchField>) -> Result<usize> {
+        if self.callback.is_some() {
+            return Err(Error::new(
+                ErrorKind::Capacity,
+                "a force field holds at most one callback term",
+            ));
+        }
+        let cap = self.params.capacity;
+        let z = if self.params.sbox.dim == 3 { cap } else { 0 };
+        self.cb_force = [vec![0.0; cap], vec![0.0; cap], vec![0.0; z]];
+        let id = self.next_term(TermKind::Callback)?;
+        self.callback = Some((id, field));
+        Ok(id)
+    }
+
+    /// Energy and virial of term `t` from the last evaluation with energies.
+    pub fn term_energy(&self, t: usize) -> Option<(f64, f64)> {
+        (t < self.kinds.len()).then(|| (self.energy[t], self.virial[t]))
+    }
+
+    /// Total energy, total virial and pair virial of the last evaluation with
+    /// energies.
+    pub fn totals(&self) -> (f64, f64, f64) {
+        let nt = self.kinds.len();
+        let u = self.energy[..nt].iter().sum();
+        let w = self.virial[..nt].iter().sum();
+        let wp = (0..nt)
+            .filter(|&t| matches!(self.kinds[t], TermKind::Pair(_)))
+            .map(|t| self.virial[t])
+            .sum();
+        (u, w, wp)
+    }
+
+    /// Pressure `(sum m v^2 + W_pair) / (d V)` from the last evaluation with
+    /// energies; `mv2` is `sum_i m_i v_i^2`. NaN for an open box.
+    pub fn pressure(&self, mv2: f64) -> f64 {
+        let b = &self.params.sbox;
+        (mv2 + self.totals().2) / (b.dim as f64 * b.volume())
+    }
+
+    /// Checks `pos` against this field: dimension, capacity, lengths, types,
+    /// finiteness.
+    pub fn validate(&self, pos: &Positions) -> Result<()> {
+        if pos.dim != self.params.sbox.dim {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "particles have dim = {} but the force field was created with dim = {}",
+                    pos.dim, self.params.sbox.dim
+                ),
+            ));
+        }
+        if pos.len() > self.params.capacity {
+            return Err(Error::new(
+                ErrorKind::Capacity,
+                format!(
+                    "n = {} exceeds the capacity {} reserved at create",
+                    pos.len(),
+                    self.params.capacity
+                ),
+            ));
+        }
+        pos.validate(self.params.ntypes)
+    }
+
+    /// Evaluates total forces into `fx, fy, fz` (overwritten; `fz` empty in
+    /// 2D) at positions `pos` of step `step`, and per-term energies/virials if
+    /// `with_energy`. Allocates nothing. Errors: `Capacity` (neighbour table
+    /// full), `Callback` (user field failed); outputs are then unspecified
+    /// but the handle stays usable. `pos` is assumed validated.
+    pub fn compute(
+        &mut self,
+        pos: &Positions,
+        step: u64,
+        fx: &mut [f64],
+        fy: &mut [f64],
+        fz: &mut [f64],
+        with_energy: bool,
+    ) -> Result<()> {
+        let n = pos.len();
+        let mut cb_energy = 0.0;
+        if let Some((_, cb)) = self.callback.as_mut() {
+            let [cx, cy, cz] = &mut self.cb_force;
+            let (cx, cy) = (&mut cx[..n], &mut cy[..n]);
+            let cz: &mut [f64] = if pos.dim == 3 { &mut cz[..n] } else { &mut [] };
+            cx.fill(0.0);
+            cy.fill(0.0);
+            cz.fill(0.0);
+            cb_energy = cb.eval(pos.x, pos.y, pos.z, cx, cy, cz)?;
+        }
+        if !self.short.is_empty() {
+            let three = pos.dim == 3;
+            for_each_chunk_mut(&mut self.packed[..n], 4096, &|c, part| {
+                let first = c * 4096;
+                for (k, q) in part.iter_mut().enumerate() {
+                    let i = first + k;
+                    *q = [pos.x[i], pos.y[i], if three { pos.z[i] } else { 0.0 }, 0.0];
+                }
+            });
+        }
+        if let Some(nl) = self.nlist.as_mut() {
+            if self.use_neighbour_list {
+                nl.update(pos, &self.packed)?;
+            }
+        }
+        let mut delayed_slot = [None; MAX_TERMS];
+        for (k, (_, e)) in self.external.iter_mut().enumerate() {
+            if let External::Delayed(d) = e {
+                delayed_slot[k] = d.record(step, pos.x, pos.y, pos.z);
+            }
+        }
+        for acc in &self.seg_acc {
+            *acc.lock().unwrap_or_else(|p| p.into_inner()) = [0.0; 2 * MAX_TERMS];
+        }
+        let this = &*self;
+        let fz_arr: &mut [f64] = if pos.dim == 3 { &mut fz[..n] } else { &mut [] };
+        for_each_segment(
+            [&mut fx[..n], &mut fy[..n], fz_arr],
+            n,
+            FORCE_SEGMENT,
+            &|seg, first, [sx, sy, sz]| {
+                let mut acc = [0.0; 2 * MAX_TERMS];
+                for k in 0..sx.len() {
+                    let i = first + k;
+                    let f = this.particle_force(pos, i, &delayed_slot, with_energy, &mut acc);
+                    sx[k] = f[0];
+                    sy[k] = f[1];
+                    if !sz.is_empty() {
+                        sz[k] = f[2];
+                    }
+                }
+                if with_energy {
+                    *this.seg_acc[seg].lock().unwrap_or_else(|p| p.into_inner()) = acc;
+                }
+            },
+        );
+        if with_energy {
+            let nt = self.kinds.len();
+            self.energy.fill(0.0);
+            self.virial.fill(0.0);
+            for acc in &self.seg_acc {
+                let a = acc.lock().unwrap_or_else(|p| p.into_inner());
+                for t in 0..nt {
+                    self.energy[t] += a[2 * t];
+                    self.virial[t] += a[2 * t + 1];
+                }
+            }
+            if let Some((id, _)) = &self.callback {
+                self.energy[*id] = cb_energy;
+            }
+        }
+        Ok(())
+    }
+
+    /// Total force on particle `i`; adds its energy/virial shares to `acc`.
+    #[inline]
+    fn particle_force(
+        &self,
+        pos: &Positions,
+        i: usize,
+        delayed_slot: &[Option<usize>; MAX_TERMS],
+        with_energy: bool,
+        acc: &mut [f64; 2 * MAX_TERMS],
+    ) -> [f64; 3] {
+        let dim = pos.dim;
+        let ri = [pos.x[i], pos.y[i], if dim == 3 { pos.z[i] } else { 0.0 }];
+        let mut f = [0.0f64; 3];
+        if !self.short.is_empty() {
+            match (&self.nlist, self.use_neighbour_list) {
+                (Some(nl), true) => self.short_forces(
+                    pos,
+                    i,
+                    ri,
+                    nl.neighbours(i).iter().map(|&j| j as usize),
+                    with_energy,
+                    &mut f,
+                    acc,
+                ),
+                _ => self.short_forces(
+                    pos,
+                    i,
+                    ri,
+                    (0..pos.len()).filter(|&j| j != i),
+                    with_energy,
+                    &mut f,
+                    acc,
+                ),
+            }
+        }
+        for (id, lp) in &self.long {
+            self.long_forces(pos, i, ri, *id, lp, with_energy, &mut f, acc);
+        }
+        for (k, (id, e)) in self.external.iter().enumerate() {
+            let (fe, u) = match e {
+                External::Uniform { force } => {
+                    let u = -(0..dim).map(|a| force[a] * ri[a]).sum::<f64>();
+                    (*force, u)
+                }
+                External::Trap(t) => t.force(dim, ri),
+                External::Delayed(d) => match delayed_slot[k] {
+                    Some(s) => d.trap.force(dim, d.position(s, i)),
+                    None => d.trap.force(dim, ri),
+                },
+            };
+            for a in 0..dim {
+                f[a] += fe[a];
+            }
+            if with_energy {
+                acc[2 * id] += u;
+                acc[2 * id + 1] += (0..dim).map(|a| ri[a] * fe[a]).sum::<f64>();
+            }
+        }
+        if let Some((id, _)) = &self.callback {
+            let cf = [
+                self.cb_force[0][i],
+                self.cb_force[1][i],
+                if dim == 3 { self.cb_force[2][i] } else { 0.0 },
+            ];
+            for a in 0..dim {
+                f[a] += cf[a];
+            }
+            if with_energy {
+                acc[2 * id + 1] += (0..dim).map(|a| ri[a] * cf[a]).sum::<f64>();
+            }
+        }
+        f
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn short_forces(
+        &self,
+        pos: &Positions,
+        i: usize,
+        ri: [f64; 3],
+        neighbours: impl Iterator<Item = usize> + Clone,
+        with_energy: bool,
+        f: &mut [f64; 3],
+        acc: &mut [f64; 2 * MAX_TERMS],
+    ) {
+        for (id, sp) in &self.short {
+            let coulomb = sp.kind == PairKind::CoulombCut;
+            let r = match (coulomb, pos.dim == 3, with_energy) {
+                (false, true, false) => {
+                    pair_loop::<false, true, false>(self, sp, pos, i, ri, neighbours.clone())
+                }
+                (false, false, false) => {
+                    pair_loop::<false, false, false>(self, sp, pos, i, ri, neighbours.clone())
+                }
+                (true, true, false) => {
+                    pair_loop::<true, true, false>(self, sp, pos, i, ri, neighbours.clone())
+                }
+                (true, false, false) => {
+                    pair_loop::<true, false, false>(self, sp, pos, i, ri, neighbours.clone())
+                }
+                (false, true, true) => {
+                    pair_loop::<false, true, true>(self, sp, pos, i, ri, neighbours.clone())
+                }
+                (false, false, true) => {
+                    pair_loop::<false, false, true>(self, sp, pos, i, ri, neighbours.clone())
+                }
+                (true, true, true) => {
+                    pair_loop::<true, true, true>(self, sp, pos, i, ri, neighbours.clone())
+                }
+                (true, false, true) => {
+                    pair_loop::<true, false, true>(self, sp, pos, i, ri, neighbours.clone())
+                }
+            };
+            f[0] += r[0];
+            f[1] += r[1];
+            f[2] += r[2];
+            if with_energy {
+                acc[2 * id] += 0.5 * r[3];
+                acc[2 * id + 1] += 0.5 * r[4];
+            }
+        }
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn long_forces(
+        &self,
+        pos: &Positions,
+        i: usize,
+        ri: [f64; 3],
+        id: usize,
+        lp: &LongPair,
+        with_energy: bool,
+        f: &mut [f64; 3],
+        acc: &mut [f64; 2 * MAX_TERMS],
+    ) {
+        let n = pos.len();
+        let b = &self.params.sbox;
+        let three = pos.dim == 3;
+        let nt = lp.ntypes;
+        let ti = pos.type_of(i);
+        let (xi, yi, zi) = (
+            f64x8::splat(ri[0]),
+            f64x8::splat(ri[1]),
+            f64x8::splat(ri[2]),
+        );
+        let lanes = f64x8::new([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        let fi = f64x8::splat(i as f64);
+        let fnn = f64x8::splat(n as f64);
+        let len = [
+            f64x8::splat(b.lengths[0]),
+            f64x8::splat(b.lengths[1]),
+            f64x8::splat(b.lengths[2]),
+        ];
+        let inv_len = [
+            f64x8::splat(1.0 / b.lengths[0]),
+            f64x8::splat(1.0 / b.lengths[1]),
+            f64x8::splat(1.0 / b.lengths[2]),
+        ];
+        let min_image = |d: f64x8, a: usize| {
+            if b.periodic {
+                d - len[a] * (d * inv_len[a]).round_ties_even()
+            } else {
+                d
+            }
+        };
+        let (mut ax, mut ay, mut az, mut au, mut aw) = (
+            f64x8::ZERO,
+            f64x8::ZERO,
+            f64x8::ZERO,
+            f64x8::ZERO,
+            f64x8::ZERO,
+        );
+        let load = |v: &[f64], j0: usize| -> f64x8 {
+            if j0 + 8 <= n {
+                f64x8::new(v[j0..j0 + 8].try_into().expect("8 lanes"))
+            } else {
+                let mut t = [0.0; 8];
+                t[..n - j0].copy_from_slice(&v[j0..n]);
+                f64x8::new(t)
+            }
+        };
+        let mut j0 = 0;
+        while j0 < n {
+            let idx = f64x8::splat(j0 as f64) + lanes;
+            let valid = idx.simd_ne(fi) & idx.simd_lt(fnn);
+            let (k, s2) = if lp.uniform {
+                (f64x8::splat(lp.strength[0]), f64x8::splat(lp.soft2[0]))
+            } else {
+                let mut k = [0.0; 8];
+                let mut s = [0.0; 8];
+                for l in 0..8.min(n - j0) {
+                    let p = ti * nt + pos.type_of(j0 + l);
+                    k[l] = lp.strength[p];
+                    s[l] = lp.soft2[p];
+                }
+                (f64x8::new(k), f64x8::new(s))
+            };
+            let k = valid.select(k, f64x8::ZERO);
+            let dx = min_image(xi - load(pos.x, j0), 0);
+            let dy = min_image(yi - load(pos.y, j0), 1);
+            let dz = if three {
+                min_image(zi - load(pos.z, j0), 2)
+            } else {
+                f64x8::ZERO
+            };
+            let r2 = dx * dx + dy * dy + dz * dz;
+            // Excluded lanes get a harmless distance so 0 * finite = 0.
+            let r2 = valid.select(r2, f64x8::ONE);
+            let (fr, u) = lp.eval8(k, s2, r2);
+            ax += fr * dx;
+            ay += fr * dy;
+            az += fr * dz;
+            if with_energy {
+                au += u;
+                aw += fr * r2;
+            }
+            j0 += 8;
+        }
+        f[0] += ax.reduce_add();
+        f[1] += ay.reduce_add();
+        f[2] += az.reduce_add();
+        if with_energy {
+            acc[2 * id] += 0.5 * au.reduce_add();
+            acc[2 * id + 1] += 0.5 * aw.reduce_add();
+        }
+    }
+}
+
+/// Force on `i` from its neighbours for one short-range term, monomorphised
+/// per potential family, dimension and energy request: `[fx, fy, fz, u, w]`.
+///
+/// Eight neighbours at a time: separations, distances and `f/r` are computed
+/// in SIMD (IEEE-exact like the scalar formulas, no contraction), beyond-cutoff
+/// lanes are zeroed by a mask, and the products are then summed in list
+/// order. Pairs beyond the cutoff add exact zeros, so the sum does not depend
+/// on which extra pairs the Verlet skin put in the list: forces are identical
+/// whenever the list was rebuilt, and equal to the all-pairs loop.
+#[inline(always)]
+fn pair_loop<const COULOMB: bool, const THREE: bool, const ENERGY: bool>(
+    ff: &ForceField,
+    sp: &ShortPair,
+    pos: &Positions,
+    i: usize,
+    ri: [f64; 3],
+    neighbours: impl Iterator<Item = usize>,
+) -> [f64; 5] {
+    let b = &ff.params.sbox;
+    let nt = sp.ntypes;
+    let single = nt == 1 || pos.types.is_empty();
+    let row = pos.type_of(i) * nt;
+    let c0 = sp.coef[row];
+    let packed = &ff.packed;
+    let periodic = b.periodic;
+    let len = b.lengths.map(f64x8::splat);
+    let inv = b.inv_lengths.map(f64x8::splat);
+    let ri8 = ri.map(f64x8::splat);
+    let min_image = |d: f64x8, a: usize| {
+        if periodic {
+            d - len[a] * (d * inv[a]).round_ties_even()
+        } else {
+            d
+        }
+    };
+    let (mut fx, mut fy, mut fz, mut u, mut w) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut it = neighbours.peekable();
+    while it.peek().is_some() {
+        let mut q = [[0.0f64; 8]; 3];
+        let mut coef = [[0.0f64; 8]; 4];
+        let mut count = 0;
+        for l in 0..8 {
+            let Some(j) = it.next() else {
+                // Padding lanes: a far-away copy of i with zero coefficients.
+                for a in 0..3 {
+                    q[a][l] = ri[a] + 1.0;
+                }
+                continue;
+            };
+            count += 1;
+            let p = packed[j];
+            q[0][l] = p[0];
+            q[1][l] = p[1];
+            q[2][l] = p[2];
+            let c = if single {
+                c0
+            } else {
+                sp.coef[row + pos.types[j] as usize]
+            };
+            coef[0][l] = c.rc2;
+            coef[1][l] = c.a;
+            coef[2][l] = c.b;
+            coef[3][l] = c.shift;
+        }
+        let dx = min_image(ri8[0] - f64x8::new(q[0]), 0);
+        let dy = min_image(ri8[1] - f64x8::new(q[1]), 1);
+        let dz = if THREE {
+            min_image(ri8[2] - f64x8::new(q[2]), 2)
+        } else {
+            f64x8::ZERO
+        };
+        let r2 = dx * dx + dy * dy + dz * dz;
+        let inside = r2.simd_lt(f64x8::new(coef[0]));
+        let (a, bb, shift) = (
+            f64x8::new(coef[1]),
+            f64x8::new(coef[2]),
+            f64x8::new(coef[3]),
+        );
+        let (fr, uij) = if COULOMB {
+            let ir = f64x8::ONE / r2.sqrt();
+            let e = a * ir;
+            (e * ir * ir, e - shift)
+        } else {
+            let ir2 = f64x8::ONE / r2;
+            let ir6 = ir2 * ir2 * ir2;
+            let t12 = a * ir6 * ir6;
+            let t6 = bb * ir6;
+            (
+                (f64x8::splat(12.0) * t12 - f64x8::splat(6.0) * t6) * ir2,
+                t12 - t6 - shift,
+            )
+        };
+        let fr = inside.select(fr, f64x8::ZERO).to_array();
+        let (dx, dy, dz) = (dx.to_array(), dy.to_array(), dz.to_array());
+        let uij = inside.select(uij, f64x8::ZERO).to_array();
+        let r2 = r2.to_array();
+        for l in 0..count {
+            fx += fr[l] * dx[l];
+            fy += fr[l] * dy[l];
+            if THREE {
+                fz += fr[l] * dz[l];
+            }
+            if ENERGY {
+                u += uij[l];
+                w += fr[l] * r2[l];
+            }
+        }
+    }
+    [fx, fy, fz, u, w]
+}

@@ -1,0 +1,281 @@
+//! Active Brownian particles (ABPs) in 2D and 3D, Euler-Maruyama
+//! (Romanczuk et al., Eur. Phys. J. ST 202, 1 (2012); Bechinger et al., Rev.
+//! Mod. Phys. 88, 045006 (2016)):
+//! `x += (v0 e + mu F) dt + sqrt(2 D dt) xi` with `D = mu kT`, and the
+//! orientation `e` diffusing with rotational diffusion `Dr`.
+//! In 2D, `theta += tau dt + sqrt(2 Dr dt) xi_theta` and `e` is rotated by
+//! that angle exactly, so `<e(t).e(0)> = exp(-Dr t)` and the free MSD is
+//! `4 D t + 2 v0^2/Dr^2 (Dr t + exp(-Dr t) - 1)`. In 3D,
+//! `e <- normalise(e + sqrt(2 Dr dt) xi x e)` (first order in dt).
+//!
+//! Optional 2D torques `tau` for "intelligent" ABPs / pedestrians:
+//! * vision-cone steering (Bauerle, Loffler & Bechinger, Nat. Commun. 9, 3232
+//!   (2018)): `tau_i = (Omega / N_i) sum_{j in cone} exp(-r_ij / R0)
+//!   sin(phi_ij - theta_i)`, the cone being the particles within `range`
+//!   whose direction `phi_ij` differs from `theta_i` by at most `psi`, `N_i`
+//!   their number. Evaluated over all pairs (O(N^2), meant for N <= ~10^4);
+//! * goal fixation: `tau_i += K sin(phi_goal,i - theta_i)` with `phi_goal,i`
+//!   the direction from particle `i` to the goal point.
+//!
+//! Noise: per particle and step, draws `0..dim` translate and the next
+//! (1 in 2D, 3 in 3D) rotate; element `(s n + i) D + d` with `D = 3` (2D) or
+//! `6` (3D) of stream `Stream::ActiveRotationNoise.with_sub(stream)`.
+
+use super::common::{
+    finite, non_negative, positive, run_steps, sim_box, Needs, Workspace, UPDATE_SEGMENT,
+};
+use super::noise::{element, NormalSource};
+use super::split::for_each_segment;
+use super::state::{Particles, SimBox};
+use crate::error::{Error, ErrorKind, Result};
+use crate::forces::ForceField;
+use crate::rng::stream::Stream;
+
+/// ABP parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ActiveParams {
+    pub dt: f64,
+    /// Self-propulsion speed v0.
+    pub v0: f64,
+    /// Rotational diffusion coefficient Dr >= 0.
+    pub dr: f64,
+    /// Mobility mu > 0 (force to velocity).
+    pub mobility: f64,
+    /// Temperature kT >= 0: translational D = mu kT.
+    pub kt: f64,
+    pub seed: u64,
+    pub stream: u64,
+    /// Vision-cone maneuverability Omega (0 = off; 2D only).
+    pub vision_omega: f64,
+    /// Vision-cone half-angle psi in radians, in [0, pi].
+    pub vision_angle: f64,
+    /// Vision range (particles farther away are not seen), > 0 when Omega != 0.
+    pub vision_range: f64,
+    /// Decay length R0 of the exp(-r/R0) weight, > 0 when Omega != 0.
+    pub vision_decay: f64,
+    /// Goal-fixation strength K (0 = off; 2D only).
+    pub goal_k: f64,
+    /// Goal point (x, y).
+    pub goal: [f64; 2],
+}
+
+impl Default for ActiveParams {
+    fn default() -> Self {
+        Self {
+            dt: 1e-3,
+            v0: 1.0,
+            dr: 1.0,
+            mobility: 1.0,
+            kt: 0.0,
+            seed: 0,
+            stream: 0,
+            vision_omega: 0.0,
+            vision_angle: std::f64::consts::FRAC_PI_4,
+            vision_range: 1.0,
+            vision_decay: 1.0,
+            goal_k: 0.0,
+            goal: [0.0; 2],
+        }
+    }
+}
+
+/// An ABP integrator.
+#[derive(Debug)]
+pub struct ActiveBrownian {
+    params: ActiveParams,
+    ws: Workspace,
+    torque: Vec<f64>,
+}
+
+const NEEDS: Needs = Needs {
+    velocities: false,
+    orientation: true,
+};
+
+impl ActiveBrownian {
+    pub fn new(dim: usize, capacity: usize, params: ActiveParams) -> Result<Self> {
+        positive("dt", params.dt)?;
+        finite("v0", params.v0)?;
+        non_negative("Dr", params.dr)?;
+        positive("mobility", params.mobility)?;
+        non_negative("kT", params.kt)?;
+        non_negative("vision_omega", params.vision_omega)?;
+        non_negative("goal_k", params.goal_k)?;
+        finite("goal x", params.goal[0])?;
+        finite("goal y", params.goal[1])?;
+        let steering = params.vision_omega > 0.0 || params.goal_k > 0.0;
+        if steering && dim != 2 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                "vision-cone and goal torques are defined in 2D only (dim = 3 given)",
+            ));
+        }
+        if params.vision_omega > 0.0 {
+            positive("vision_range", params.vision_range)?;
+            positive("vision_decay", params.vision_decay)?;
+            non_negative("vision_angle", params.vision_angle)?;
+            if params.vision_angle > std::f64::consts::PI {
+                return Err(Error::new(
+                    ErrorKind::OutOfRange,
+                    format!("vision_angle = {} must be <= pi", params.vision_angle),
+                ));
+            }
+        }
+        Ok(Self {
+            params,
+            ws: Workspace::new(dim, capacity, NEEDS)?,
+            torque: vec![0.0; if steering { capacity } else { 0 }],
+        })
+    }
+
+    pub fn params(&self) -> &ActiveParams {
+        &self.params
+    }
+
+    /// Advances `n_steps` steps from `step0`; positions and the orientation
+    /// unit vectors `(ox, oy[, oz])` are updated (velocities unused).
+    pub fn step(
+        &mut self,
+        ff: Option<&mut ForceField>,
+        p: &mut Particles,
+        step0: u64,
+        n_steps: usize,
+    ) -> (usize, Result<()>) {
+        if let Err(e) = self.ws.check(ff.as_deref(), p, NEEDS) {
+            return (0, Err(e));
+        }
+        let b = sim_box(ff.as_deref(), p.dim);
+        run_steps(
+            self,
+            |s| &mut s.ws,
+            ff,
+            p,
+            step0,
+            n_steps,
+            |s, ff, p, step| {
+                s.ws.forces(ff, p, step)?;
+                if !s.torque.is_empty() {
+                    steering_torques(&s.params, p, &b, &mut s.torque);
+                }
+                active_update(&s.ws, &s.params, &s.torque, p, step, &b);
+                Ok(())
+            },
+        )
+    }
+}
+
+/// Vision-cone and goal torques of every particle (2D), gathered per particle.
+fn steering_torques(prm: &ActiveParams, p: &Particles, b: &SimBox, torque: &mut [f64]) {
+    let n = p.len();
+    let (x, y, ox, oy) = (&*p.x, &*p.y, &*p.ox, &*p.oy);
+    let cos_psi = prm.vision_angle.cos();
+    let range2 = prm.vision_range * prm.vision_range;
+    for_each_segment([&mut torque[..n]], n, 256, &|_, first, [t]| {
+        for k in 0..t.len() {
+            let i = first + k;
+            let theta = oy[i].atan2(ox[i]);
+            let mut tau = 0.0;
+            if prm.vision_omega > 0.0 {
+                let (mut sum, mut count) = (0.0, 0usize);
+                for j in 0..n {
+                    if j == i {
+                        continue;
+                    }
+                    let dx = b.min_image(0, x[j] - x[i]);
+                    let dy = b.min_image(1, y[j] - y[i]);
+                    let r2 = dx * dx + dy * dy;
+                    if r2 >= range2 || r2 == 0.0 {
+                        continue;
+                    }
+                    let r = r2.sqrt();
+                    // Inside the cone: angle between e_i and r_ij at most psi.
+                    if (dx * ox[i] + dy * oy[i]) / r < cos_psi {
+                        continue;
+                    }
+                    let phi = dy.atan2(dx);
+                    sum += (-r / prm.vision_decay).exp() * (phi - theta).sin();
+                    count += 1;
+                }
+                if count > 0 {
+                    tau += prm.vision_omega * sum / count as f64;
+                }
+            }
+            if prm.goal_k > 0.0 {
+                let phi = (prm.goal[1] - y[i]).atan2(prm.goal[0] - x[i]);
+                tau += prm.goal_k * (phi - theta).sin();
+            }
+            t[k] = tau;
+        }
+    });
+}
+
+fn active_update(
+    ws: &Workspace,
+    prm: &ActiveParams,
+    torque: &[f64],
+    p: &mut Particles,
+    step: u64,
+    b: &SimBox,
+) {
+    let n = p.len();
+    let (fx, fy, fz) = (&ws.fx[..n], &ws.fy[..n], &ws.fz[..]);
+    let three = p.dim == 3;
+    let draws = if three { 6 } else { 3 };
+    let dt = prm.dt;
+    let mu = prm.mobility;
+    let amp = (2.0 * prm.mobility * prm.kt * dt).sqrt();
+    let ramp = (2.0 * prm.dr * dt).sqrt();
+    let (z, oz): (&mut [f64], &mut [f64]) = if three {
+        (&mut *p.z, &mut *p.oz)
+    } else {
+        (&mut [], &mut [])
+    };
+    for_each_segment(
+        [&mut *p.x, &mut *p.y, z, &mut *p.ox, &mut *p.oy, oz],
+        n,
+        UPDATE_SEGMENT,
+        &|_, first, [x, y, z, ox, oy, oz]| {
+            let mut noise = NormalSource::new(prm.seed, Stream::ActiveRotationNoise, prm.stream);
+            for k in 0..x.len() {
+                let i = first + k;
+                let e = element(step, n, i, draws, 0);
+                x[k] = b.wrap(
+                    0,
+                    x[k] + (prm.v0 * ox[k] + mu * fx[i]) * dt + amp * noise.normal(e),
+                );
+                y[k] = b.wrap(
+                    1,
+                    y[k] + (prm.v0 * oy[k] + mu * fy[i]) * dt + amp * noise.normal(e + 1),
+                );
+                if three {
+                    z[k] = b.wrap(
+                        2,
+                        z[k] + (prm.v0 * oz[k] + mu * fz[i]) * dt + amp * noise.normal(e + 2),
+                    );
+                    let w = [
+                        ramp * noise.normal(e + 3),
+                        ramp * noise.normal(e + 4),
+                        ramp * noise.normal(e + 5),
+                    ];
+                    let (a, bb, c) = (ox[k], oy[k], oz[k]);
+                    let nx = a + (w[1] * c - w[2] * bb);
+                    let ny = bb + (w[2] * a - w[0] * c);
+                    let nz = c + (w[0] * bb - w[1] * a);
+                    let inv = 1.0 / (nx * nx + ny * ny + nz * nz).sqrt();
+                    ox[k] = nx * inv;
+                    oy[k] = ny * inv;
+                    oz[k] = nz * inv;
+                } else {
+                    let tau = if torque.is_empty() { 0.0 } else { torque[i] };
+                    let dtheta = tau * dt + ramp * noise.normal(e + 2);
+                    let (s, c) = dtheta.sin_cos();
+                    let (a, bb) = (ox[k], oy[k]);
+                    let (nx, ny) = (c * a - s * bb, s * a + c * bb);
+                    let inv = 1.0 / (nx * nx + ny * ny).sqrt();
+                    ox[k] = nx * inv;
+                    oy[k] = ny * inv;
+                }
+            }
+        },
+    );
+}

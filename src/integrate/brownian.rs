@@ -1,0 +1,111 @@
+//! Overdamped Langevin (Brownian) dynamics by Euler-Maruyama
+//! (Ermak & McCammon, J. Chem. Phys. 69, 1352 (1978)):
+//! `x += mu F dt + sqrt(2 D dt) xi`, with mobility `mu` and `D = mu kT`
+//! (Einstein relation). Free diffusion gives `<|dx|^2> = 2 d D t` exactly;
+//! in a harmonic trap of stiffness `k` the stationary variance is
+//! `kT/k / (1 - mu k dt / 2)` (exact for this scheme), `kT/k` as `dt -> 0`.
+//!
+//! Noise: draw `a` of particle `i` at step `s` is normal element
+//! `(s n + i) dim + a` of stream `Stream::BrownianNoise.with_sub(stream)`.
+
+use super::common::{non_negative, positive, run_steps, sim_box, Needs, Workspace, UPDATE_SEGMENT};
+use super::noise::{element, NormalSource};
+use super::split::for_each_segment;
+use super::state::{Particles, SimBox};
+use crate::error::Result;
+use crate::forces::ForceField;
+use crate::rng::stream::Stream;
+
+/// Brownian-dynamics parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BrownianParams {
+    pub dt: f64,
+    /// Mobility mu = 1 / (friction coefficient), > 0.
+    pub mobility: f64,
+    /// Temperature kT >= 0; D = mu kT.
+    pub kt: f64,
+    pub seed: u64,
+    pub stream: u64,
+}
+
+/// An Euler-Maruyama Brownian integrator.
+#[derive(Debug)]
+pub struct Brownian {
+    params: BrownianParams,
+    ws: Workspace,
+}
+
+const NEEDS: Needs = Needs {
+    velocities: false,
+    orientation: false,
+};
+
+impl Brownian {
+    pub fn new(dim: usize, capacity: usize, params: BrownianParams) -> Result<Self> {
+        positive("dt", params.dt)?;
+        positive("mobility", params.mobility)?;
+        non_negative("kT", params.kt)?;
+        Ok(Self {
+            params,
+            ws: Workspace::new(dim, capacity, NEEDS)?,
+        })
+    }
+
+    pub fn params(&self) -> &BrownianParams {
+        &self.params
+    }
+
+    /// Advances `n_steps` steps from `step0` (velocities are not used).
+    pub fn step(
+        &mut self,
+        ff: Option<&mut ForceField>,
+        p: &mut Particles,
+        step0: u64,
+        n_steps: usize,
+    ) -> (usize, Result<()>) {
+        if let Err(e) = self.ws.check(ff.as_deref(), p, NEEDS) {
+            return (0, Err(e));
+        }
+        let b = sim_box(ff.as_deref(), p.dim);
+        run_steps(
+            self,
+            |s| &mut s.ws,
+            ff,
+            p,
+            step0,
+            n_steps,
+            |s, ff, p, step| {
+                s.ws.forces(ff, p, step)?;
+                brownian_update(&s.ws, &s.params, p, step, &b);
+                Ok(())
+            },
+        )
+    }
+}
+
+fn brownian_update(ws: &Workspace, prm: &BrownianParams, p: &mut Particles, step: u64, b: &SimBox) {
+    let n = p.len();
+    let (fx, fy, fz) = (&ws.fx[..n], &ws.fy[..n], &ws.fz[..]);
+    let three = p.dim == 3;
+    let dim = p.dim as u64;
+    let drift = prm.mobility * prm.dt;
+    let amp = (2.0 * prm.mobility * prm.kt * prm.dt).sqrt();
+    let z: &mut [f64] = if three { &mut *p.z } else { &mut [] };
+    for_each_segment(
+        [&mut *p.x, &mut *p.y, z],
+        n,
+        UPDATE_SEGMENT,
+        &|_, first, [x, y, z]| {
+            let mut noise = NormalSource::new(prm.seed, Stream::BrownianNoise, prm.stream);
+            for k in 0..x.len() {
+                let i = first + k;
+                let e = element(step, n, i, dim, 0);
+                x[k] = b.wrap(0, x[k] + drift * fx[i] + amp * noise.normal(e));
+                y[k] = b.wrap(1, y[k] + drift * fy[i] + amp * noise.normal(e + 1));
+                if three {
+                    z[k] = b.wrap(2, z[k] + drift * fz[i] + amp * noise.normal(e + 2));
+                }
+            }
+        },
+    );
+}

@@ -1,0 +1,86 @@
+//! Splitting several particle arrays into the same segments for the
+//! library's pool, safely and without allocating.
+//!
+//! Segment boundaries depend only on `n` and the requested segment length
+//! (never on the thread count), so per-segment reductions summed in segment
+//! order are bitwise identical for any number of threads.
+
+use std::sync::Mutex;
+
+use crate::parallel;
+
+/// Most segments one call is split into (bounds the stack table below).
+pub const MAX_SEGMENTS: usize = 128;
+
+/// Segment length actually used for `n` items when `seg_len` is requested:
+/// at least `seg_len`, and large enough that at most [`MAX_SEGMENTS`] result.
+pub fn segment_len(n: usize, seg_len: usize) -> usize {
+    seg_len.max(n.div_ceil(MAX_SEGMENTS)).max(1)
+}
+
+/// A segment task: `(segment, first_index, parts)`.
+pub type SegmentTask<'a, T, const N: usize> = dyn Fn(usize, usize, [&mut [T]; N]) + Sync + 'a;
+
+/// Splits each of `arrays` (length `n`, or empty = absent) at the same
+/// segment boundaries and runs `task(segment, first_index, parts)` for every
+/// segment on the library's pool. Absent arrays give empty parts.
+pub fn for_each_segment<T: Send, const N: usize>(
+    arrays: [&mut [T]; N],
+    n: usize,
+    seg_len: usize,
+    task: &SegmentTask<'_, T, N>,
+) {
+    if n == 0 {
+        return;
+    }
+    let seg = segment_len(n, seg_len);
+    let n_seg = n.div_ceil(seg);
+    let slots: [Mutex<Option<[&mut [T]; N]>>; MAX_SEGMENTS] =
+        std::array::from_fn(|_| Mutex::new(None));
+    let mut rest = arrays;
+    for s in 0..n_seg {
+        let len = seg.min(n - s * seg);
+        let mut taken: [&mut [T]; N] = std::array::from_fn(|_| <&mut [T]>::default());
+        for (a, slot) in rest.iter_mut().zip(taken.iter_mut()) {
+            let whole = std::mem::take(a);
+            if whole.is_empty() {
+                continue;
+            }
+            let (head, tail) = whole.split_at_mut(len);
+            *slot = head;
+            *a = tail;
+        }
+        *slots[s].lock().unwrap_or_else(|p| p.into_inner()) = Some(taken);
+    }
+    rest.iter().for_each(|r| debug_assert!(r.is_empty()));
+    parallel::run(n_seg, &|s| {
+        let parts = slots[s]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .expect("each segment runs once");
+        task(s, s * seg, parts);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_element_is_visited_once_with_its_global_index() {
+        let n = 1000;
+        let mut a = vec![0.0; n];
+        let mut b = vec![0.0; n];
+        let mut c: Vec<f64> = vec![];
+        for_each_segment([&mut a, &mut b, &mut c], n, 7, &|_, first, [a, b, c]| {
+            assert!(c.is_empty());
+            for k in 0..a.len() {
+                a[k] += (first + k) as f64;
+                b[k] += 1.0;
+            }
+        });
+        assert!(a.iter().enumerate().all(|(i, &v)| v == i as f64));
+        assert!(b.iter().all(|&v| v == 1.0));
+    }
+}

@@ -1,0 +1,446 @@
+//! Reproducibility and resource contracts of the particle integrators:
+//! bitwise identical trajectories for 1 and 2 threads, a run split at step k
+//! and resumed equals the unsplit run bitwise, no heap allocation per step
+//! (neighbour rebuilds included), and a failing force evaluation leaves the
+//! particles at the last completed step.
+
+mod particles_util;
+mod support;
+
+use fieldkern::forces::{BatchField, ForceField, ForceFieldParams, PairKind, Trap};
+use fieldkern::integrate::active::{ActiveBrownian, ActiveParams};
+use fieldkern::integrate::brownian::{Brownian, BrownianParams};
+use fieldkern::integrate::kuramoto::{Kuramoto, KuramotoParams};
+use fieldkern::integrate::langevin::{Baoab, LangevinParams};
+use fieldkern::integrate::verlet::VelocityVerlet;
+use fieldkern::integrate::SimBox;
+use fieldkern::parallel::set_num_threads;
+use fieldkern::{Error, ErrorKind, Result};
+use particles_util::{lattice, State};
+use support::alloc::{count_allocations, exclusive};
+
+/// A WCA fluid at rho = 0.8 (2D or 3D) on a lattice with random velocities.
+fn wca_fluid(dim: usize, per_side: usize) -> (State, ForceField) {
+    let n = per_side.pow(dim as u32);
+    let l = (n as f64 / 0.8).powf(1.0 / dim as f64);
+    let mut s = lattice(dim, per_side, l);
+    s.thermalise(1.0, 3);
+    let mut ff = ForceField::new(ForceFieldParams {
+        sbox: SimBox::periodic(dim, [l; 3]),
+        ntypes: 1,
+        capacity: n,
+        skin: 0.3,
+        max_neighbors: 64,
+    })
+    .unwrap();
+    ff.add_pair(PairKind::Wca, &[1.0], &[1.0], &[0.0]).unwrap();
+    ff.add_trap(Trap::Harmonic {
+        k: 1e-3,
+        centre: [l / 2.0; 3],
+    })
+    .unwrap();
+    (s, ff)
+}
+
+fn langevin(dim: usize, n: usize) -> Baoab {
+    Baoab::new(
+        dim,
+        n,
+        LangevinParams {
+            dt: 0.005,
+            gamma: 1.0,
+            kt: 1.0,
+            seed: 77,
+            stream: 1,
+        },
+    )
+    .unwrap()
+}
+
+fn bits(s: &State) -> Vec<u64> {
+    [&s.x, &s.y, &s.z, &s.vx, &s.vy, &s.vz, &s.ox, &s.oy, &s.oz]
+        .iter()
+        .flat_map(|v| v.iter().map(|a| a.to_bits()))
+        .collect()
+}
+
+#[test]
+fn baoab_wca_trajectory_is_bitwise_identical_for_1_and_2_threads() {
+    let _g = exclusive();
+    for dim in [2, 3] {
+        let per_side = if dim == 3 { 14 } else { 48 }; // several force segments
+        let mut results = Vec::new();
+        for threads in [1, 2] {
+            set_num_threads(threads).unwrap();
+            let (mut s, mut ff) = wca_fluid(dim, per_side);
+            let mut lg = langevin(dim, s.n());
+            lg.step(Some(&mut ff), &mut s.view(), 0, 300).1.unwrap();
+            assert!(ff.neighbour_builds() > 1);
+            results.push(bits(&s));
+        }
+        assert!(
+            results[0] == results[1],
+            "dim {dim}: 1 and 2 threads differ"
+        );
+    }
+    set_num_threads(2).unwrap();
+}
+
+#[test]
+fn every_integrator_split_and_resumed_equals_the_unsplit_run() {
+    let _g = exclusive();
+    set_num_threads(2).unwrap();
+    let (total, k) = (200usize, 73usize);
+    // BAOAB and Verlet on the WCA fluid; a fresh force field for the resumed
+    // half shows that neighbour-list history does not matter either.
+    for verlet in [false, true] {
+        let run = |split: bool| {
+            let (mut s, mut ff) = wca_fluid(3, 8);
+            let n = s.n();
+            if verlet {
+                let mut v = VelocityVerlet::new(3, n, 0.003).unwrap();
+                if split {
+                    v.step(Some(&mut ff), &mut s.view(), 0, k).1.unwrap();
+                    let (_, mut ff2) = wca_fluid(3, 8);
+                    let mut v2 = VelocityVerlet::new(3, n, 0.003).unwrap();
+                    v2.step(Some(&mut ff2), &mut s.view(), k as u64, total - k)
+                        .1
+                        .unwrap();
+                } else {
+                    v.step(Some(&mut ff), &mut s.view(), 0, total).1.unwrap();
+                }
+            } else {
+                let mut lg = langevin(3, n);
+                if split {
+                    lg.step(Some(&mut ff), &mut s.view(), 0, k).1.unwrap();
+                    let (_, mut ff2) = wca_fluid(3, 8);
+                    let mut lg2 = langevin(3, n);
+                    lg2.step(Some(&mut ff2), &mut s.view(), k as u64, total - k)
+                        .1
+                        .unwrap();
+                } else {
+                    lg.step(Some(&mut ff), &mut s.view(), 0, total).1.unwrap();
+                }
+            }
+            bits(&s)
+        };
+        assert!(run(false) == run(true), "verlet = {verlet}");
+    }
+    // Brownian, ABP (2D with vision cone and goal), Kuramoto with noise.
+    let brown = |split: bool| {
+        let mut s = particles_util::random_positions(2, 500, 10.0, 1);
+        let mut b = Brownian::new(
+            2,
+            500,
+            BrownianParams {
+                dt: 1e-3,
+                mobility: 1.0,
+                kt: 1.0,
+                seed: 5,
+                stream: 0,
+            },
+        )
+        .unwrap();
+        if split {
+            b.step(None, &mut s.view(), 0, k).1.unwrap();
+            b.step(None, &mut s.view(), k as u64, total - k).1.unwrap();
+        } else {
+            b.step(None, &mut s.view(), 0, total).1.unwrap();
+        }
+        bits(&s)
+    };
+    assert!(brown(false) == brown(true));
+    let active = |split: bool| {
+        let mut s = particles_util::random_positions(2, 300, 10.0, 2);
+        s.ox = vec![1.0; 300];
+        s.oy = vec![0.0; 300];
+        let prm = ActiveParams {
+            dt: 1e-3,
+            vision_omega: 2.0,
+            vision_range: 3.0,
+            goal_k: 0.5,
+            goal: [5.0, 5.0],
+            kt: 0.1,
+            seed: 9,
+            ..Default::default()
+        };
+        let mut a = ActiveBrownian::new(2, 300, prm).unwrap();
+        if split {
+            a.step(None, &mut s.view(), 0, k).1.unwrap();
+            let mut a2 = ActiveBrownian::new(2, 300, prm).unwrap();
+            a2.step(None, &mut s.view(), k as u64, total - k).1.unwrap();
+        } else {
+            a.step(None, &mut s.view(), 0, total).1.unwrap();
+        }
+        bits(&s)
+    };
+    assert!(active(false) == active(true));
+    let kuramoto = |split: bool| {
+        let mut th: Vec<f64> = (0..1000).map(|i| i as f64 * 0.01).collect();
+        let om: Vec<f64> = (0..1000).map(|i| (i as f64 - 500.0) * 1e-3).collect();
+        let prm = KuramotoParams {
+            dt: 0.01,
+            coupling: 1.5,
+            noise: 0.2,
+            seed: 3,
+            stream: 0,
+        };
+        let mut ku = Kuramoto::new(1000, prm).unwrap();
+        if split {
+            ku.step(&mut th, &om, 0, k).unwrap();
+            ku.step(&mut th, &om, k as u64, total - k).unwrap();
+        } else {
+            ku.step(&mut th, &om, 0, total).unwrap();
+        }
+        th.iter().map(|a| a.to_bits()).collect::<Vec<_>>()
+    };
+    assert!(kuramoto(false) == kuramoto(true));
+}
+
+/// A batch field (as a user callback or neural field would be) that fails
+/// at its `fail_at`-th evaluation.
+struct Flaky {
+    calls: usize,
+    fail_at: usize,
+}
+
+impl BatchField for Flaky {
+    fn eval(
+        &mut self,
+        x: &[f64],
+        _y: &[f64],
+        _z: &[f64],
+        fx: &mut [f64],
+        _fy: &mut [f64],
+        _fz: &mut [f64],
+    ) -> Result<f64> {
+        self.calls += 1;
+        if self.calls == self.fail_at {
+            return Err(Error::new(ErrorKind::Callback, "deliberate failure"));
+        }
+        for (f, &xi) in fx.iter_mut().zip(x) {
+            *f = -0.01 * (xi - 5.0);
+        }
+        Ok(0.0)
+    }
+}
+
+/// A batch field that adds nothing.
+struct Nothing;
+
+impl BatchField for Nothing {
+    fn eval(
+        &mut self,
+        _x: &[f64],
+        _y: &[f64],
+        _z: &[f64],
+        _fx: &mut [f64],
+        _fy: &mut [f64],
+        _fz: &mut [f64],
+    ) -> Result<f64> {
+        Ok(0.0)
+    }
+}
+
+/// BAOAB with only one-body fields runs a fused single-pass step; it must
+/// give the same bits as the general path (forced here by adding a batch
+/// field that contributes nothing).
+#[test]
+fn fused_local_field_baoab_equals_the_general_path() {
+    let _g = exclusive();
+    set_num_threads(2).unwrap();
+    // 10003 particles: SIMD chunks of 8 plus a scalar remainder per segment.
+    let run = |general: bool, periodic: bool| {
+        let n = 10_003;
+        let mut s = particles_util::random_positions(3, n, 4.0, 6);
+        s.thermalise(1.0, 2);
+        s.inv_mass = (0..n).map(|i| 1.0 + (i % 3) as f64).collect();
+        let sbox = if periodic {
+            SimBox::periodic(3, [4.0; 3])
+        } else {
+            SimBox::open(3)
+        };
+        let mut ff = ForceField::new(ForceFieldParams {
+            sbox,
+            ntypes: 1,
+            capacity: n,
+            skin: 0.0,
+            max_neighbors: 1,
+        })
+        .unwrap();
+        ff.add_trap(Trap::Annular {
+            k: 2.0,
+            radius: 1.0,
+            centre: [2.0; 3],
+        })
+        .unwrap();
+        ff.add_uniform([0.1, 0.2, -0.3]).unwrap();
+        ff.add_trap(Trap::Harmonic {
+            k: 0.5,
+            centre: [1.0; 3],
+        })
+        .unwrap();
+        if general {
+            ff.add_batch_field(Box::new(Nothing)).unwrap();
+        }
+        assert_eq!(ff.is_local(), !general);
+        let mut lg = langevin(3, n);
+        lg.step(Some(&mut ff), &mut s.view(), 5, 40).1.unwrap();
+        lg.step(Some(&mut ff), &mut s.view(), 45, 13).1.unwrap();
+        bits(&s)
+    };
+    for periodic in [false, true] {
+        assert!(
+            run(false, periodic) == run(true, periodic),
+            "periodic = {periodic}"
+        );
+    }
+}
+
+#[test]
+fn zero_heap_allocations_per_step_including_neighbour_rebuilds() {
+    let _g = exclusive();
+    set_num_threads(2).unwrap();
+    let (mut s, mut ff) = wca_fluid(3, 10);
+    ff.add_delayed_trap(
+        Trap::Annular {
+            k: 0.1,
+            radius: 3.0,
+            centre: [4.0; 3],
+        },
+        5,
+    )
+    .unwrap();
+    ff.add_batch_field(Box::new(Flaky {
+        calls: 0,
+        fail_at: usize::MAX,
+    }))
+    .unwrap();
+    let n = s.n();
+    let mut lg = langevin(3, n);
+    let mut vv = VelocityVerlet::new(3, n, 0.004).unwrap();
+    let mut bd = Brownian::new(
+        3,
+        n,
+        BrownianParams {
+            dt: 1e-4,
+            mobility: 1.0,
+            kt: 1.0,
+            seed: 1,
+            stream: 0,
+        },
+    )
+    .unwrap();
+    // Warm up the pool and caches (the first call may start threads).
+    lg.step(Some(&mut ff), &mut s.view(), 0, 10).1.unwrap();
+    let builds_before = ff.neighbour_builds();
+    let ((), allocs) = count_allocations(|| {
+        lg.step(Some(&mut ff), &mut s.view(), 10, 200).1.unwrap();
+        vv.step(Some(&mut ff), &mut s.view(), 210, 100).1.unwrap();
+        bd.step(Some(&mut ff), &mut s.view(), 310, 50).1.unwrap();
+    });
+    assert!(
+        ff.neighbour_builds() > builds_before + 2,
+        "no rebuild happened"
+    );
+    assert_eq!(allocs, 0, "allocations during steps");
+
+    let mut a = particles_util::random_positions(2, 400, 20.0, 4);
+    a.ox = vec![0.0; 400];
+    a.oy = vec![1.0; 400];
+    let mut abp = ActiveBrownian::new(
+        2,
+        400,
+        ActiveParams {
+            vision_omega: 1.0,
+            vision_range: 2.0,
+            goal_k: 0.3,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut local = ForceField::new(ForceFieldParams {
+        sbox: SimBox::open(3),
+        ntypes: 1,
+        capacity: n,
+        skin: 0.0,
+        max_neighbors: 1,
+    })
+    .unwrap();
+    local
+        .add_trap(Trap::Harmonic {
+            k: 1.0,
+            centre: [0.0; 3],
+        })
+        .unwrap();
+    lg.step(Some(&mut local), &mut s.view(), 0, 1).1.unwrap();
+    let ((), allocs) = count_allocations(|| {
+        lg.step(Some(&mut local), &mut s.view(), 1, 20).1.unwrap();
+    });
+    assert_eq!(allocs, 0);
+    let mut th = vec![0.5; 5000];
+    let mut ku = Kuramoto::new(
+        5000,
+        KuramotoParams {
+            dt: 0.01,
+            coupling: 1.0,
+            noise: 0.1,
+            seed: 0,
+            stream: 0,
+        },
+    )
+    .unwrap();
+    abp.step(None, &mut a.view(), 0, 2).1.unwrap();
+    ku.step(&mut th, &[], 0, 2).unwrap();
+    let ((), allocs) = count_allocations(|| {
+        abp.step(None, &mut a.view(), 2, 50).1.unwrap();
+        ku.step(&mut th, &[], 2, 50).unwrap();
+    });
+    assert_eq!(allocs, 0);
+}
+
+#[test]
+fn failing_force_evaluation_leaves_particles_at_the_last_completed_step() {
+    let _g = exclusive();
+    let make = |fail_at| {
+        let (s, mut ff) = wca_fluid(2, 20);
+        ff.add_batch_field(Box::new(Flaky { calls: 0, fail_at }))
+            .unwrap();
+        (s, ff)
+    };
+    // BAOAB evaluates forces once at the start of a call and once per step:
+    // failing at evaluation 31 means 29 completed steps.
+    let (mut s, mut ff) = make(31);
+    let n = s.n();
+    let mut lg = langevin(2, n);
+    let (done, r) = lg.step(Some(&mut ff), &mut s.view(), 0, 100);
+    assert_eq!(r.unwrap_err().kind, ErrorKind::Callback);
+    assert_eq!(done, 29);
+    let (mut reference, mut ff_ok) = make(usize::MAX);
+    let mut lg2 = langevin(2, n);
+    lg2.step(Some(&mut ff_ok), &mut reference.view(), 0, 29)
+        .1
+        .unwrap();
+    assert!(bits(&s) == bits(&reference));
+
+    // Capacity: a neighbour table too small for the density fails on the
+    // first evaluation and changes nothing.
+    let (mut s, _) = wca_fluid(2, 20);
+    let before = s.clone();
+    let l = (400.0f64 / 0.8).sqrt();
+    let mut tight = ForceField::new(ForceFieldParams {
+        sbox: SimBox::periodic(2, [l; 3]),
+        ntypes: 1,
+        capacity: 400,
+        skin: 0.3,
+        max_neighbors: 2,
+    })
+    .unwrap();
+    tight
+        .add_pair(PairKind::Wca, &[1.0], &[1.0], &[0.0])
+        .unwrap();
+    let (done, r) = lg.step(Some(&mut tight), &mut s.view(), 0, 10);
+    assert_eq!(done, 0);
+    assert_eq!(r.unwrap_err().kind, ErrorKind::Capacity);
+    assert!(bits(&s) == bits(&before));
+}

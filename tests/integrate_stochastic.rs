@@ -1,0 +1,338 @@
+//! Stochastic integrators against exact results: BAOAB in a harmonic trap,
+//! Brownian free diffusion and trap variance, active Brownian particle MSD,
+//! Kuramoto order parameter for Lorentzian frequencies.
+#![allow(clippy::needless_range_loop)]
+
+mod particles_util;
+
+use fieldkern::forces::{ForceField, ForceFieldParams, Trap};
+use fieldkern::integrate::active::{ActiveBrownian, ActiveParams};
+use fieldkern::integrate::brownian::{Brownian, BrownianParams};
+use fieldkern::integrate::kuramoto::{order_parameter, Kuramoto, KuramotoParams};
+use fieldkern::integrate::langevin::{Baoab, LangevinParams};
+use fieldkern::integrate::SimBox;
+use particles_util::{block_mean_se, State};
+
+fn trap_field(dim: usize, n: usize, k: f64) -> ForceField {
+    let mut ff = ForceField::new(ForceFieldParams {
+        sbox: SimBox::open(dim),
+        ntypes: 1,
+        capacity: n,
+        skin: 0.0,
+        max_neighbors: 1,
+    })
+    .unwrap();
+    ff.add_trap(Trap::Harmonic {
+        k,
+        centre: [0.0; 3],
+    })
+    .unwrap();
+    ff
+}
+
+/// BAOAB samples the harmonic trap's configurational distribution exactly
+/// for any stable dt (Leimkuhler & Matthews 2013), so <x^2> = kT/k; the
+/// kinetic temperature <m v^2> = kT holds up to O(dt^2) = 1e-4 here, below
+/// the statistical error. 1000 independent particles in 3D, 2000 samples
+/// 25 steps (0.5 / gamma) apart after 10 / gamma of equilibration; standard
+/// errors from 20 blocks of the per-sample averages; 3 SE tolerance.
+#[test]
+fn baoab_harmonic_trap_samples_exact_variance_and_temperature() {
+    let (n, k, kt) = (1000, 2.0, 1.5);
+    let mut s = State::new(3, n);
+    let mut ff = trap_field(3, n, k);
+    let mut lg = Baoab::new(
+        3,
+        n,
+        LangevinParams {
+            dt: 0.02,
+            gamma: 1.0,
+            kt,
+            seed: 17,
+            stream: 3,
+        },
+    )
+    .unwrap();
+    lg.step(Some(&mut ff), &mut s.view(), 0, 500).1.unwrap();
+    let (mut x2, mut v2) = (Vec::new(), Vec::new());
+    let mut step = 500;
+    for _ in 0..2000 {
+        lg.step(Some(&mut ff), &mut s.view(), step, 25).1.unwrap();
+        step += 25;
+        let q: f64 = (0..n)
+            .map(|i| s.x[i] * s.x[i] + s.y[i] * s.y[i] + s.z[i] * s.z[i])
+            .sum();
+        x2.push(q / (3 * n) as f64);
+        v2.push(s.mv2() / (3 * n) as f64);
+    }
+    let (mx, sx) = block_mean_se(&x2, 20);
+    let (mv, sv) = block_mean_se(&v2, 20);
+    println!(
+        "<x^2> = {mx} +- {sx} (exact {}), <v^2> = {mv} +- {sv} (exact {kt})",
+        kt / k
+    );
+    assert!((mx - kt / k).abs() < 3.0 * sx, "<x^2> = {mx} +- {sx}");
+    assert!((mv - kt).abs() < 3.0 * sv, "<v^2> = {mv} +- {sv}");
+}
+
+/// Euler-Maruyama is exact for free diffusion: after t, |dr|^2 / (2 D t) is
+/// a chi-square with d degrees of freedom, so MSD = 2 d D t with standard
+/// error 2 D t sqrt(2 d / N) over N independent particles; 3 SE tolerance.
+#[test]
+fn brownian_free_diffusion_msd_is_2_dim_d_t() {
+    for dim in [2, 3] {
+        let n = 20000;
+        let (mu, kt, dt, steps) = (0.5, 2.0, 0.01, 100);
+        let d = mu * kt;
+        let mut s = State::new(dim, n);
+        let mut bd = Brownian::new(
+            dim,
+            n,
+            BrownianParams {
+                dt,
+                mobility: mu,
+                kt,
+                seed: 1,
+                stream: dim as u64,
+            },
+        )
+        .unwrap();
+        let (done, r) = bd.step(None, &mut s.view(), 0, steps);
+        r.unwrap();
+        assert_eq!(done, steps);
+        let t = dt * steps as f64;
+        let msd = (0..n)
+            .map(|i| {
+                s.x[i] * s.x[i] + s.y[i] * s.y[i] + if dim == 3 { s.z[i] * s.z[i] } else { 0.0 }
+            })
+            .sum::<f64>()
+            / n as f64;
+        let exact = 2.0 * dim as f64 * d * t;
+        let se = 2.0 * d * t * (2.0 * dim as f64 / n as f64).sqrt();
+        println!("dim {dim}: MSD = {msd}, exact {exact} +- {se}");
+        assert!((msd - exact).abs() < 3.0 * se);
+    }
+}
+
+/// In a harmonic trap, Euler-Maruyama's stationary variance per axis is
+/// exactly (kT/k) / (1 - mu k dt / 2) (-> kT/k as dt -> 0). 2000 particles,
+/// 3D, 400 samples 50 steps apart (0.5 relaxation times) after 10
+/// relaxation times; block standard error (20 blocks), 3 SE.
+#[test]
+fn brownian_trap_variance_is_kt_over_k() {
+    let (n, k, mu, kt, dt) = (2000, 4.0, 0.5, 1.0, 0.005);
+    let mut s = State::new(3, n);
+    let mut ff = trap_field(3, n, k);
+    let mut bd = Brownian::new(
+        3,
+        n,
+        BrownianParams {
+            dt,
+            mobility: mu,
+            kt,
+            seed: 4,
+            stream: 0,
+        },
+    )
+    .unwrap();
+    bd.step(Some(&mut ff), &mut s.view(), 0, 1000).1.unwrap();
+    let mut x2 = Vec::new();
+    let mut step = 1000;
+    for _ in 0..400 {
+        bd.step(Some(&mut ff), &mut s.view(), step, 50).1.unwrap();
+        step += 50;
+        let q: f64 = (0..n)
+            .map(|i| s.x[i] * s.x[i] + s.y[i] * s.y[i] + s.z[i] * s.z[i])
+            .sum();
+        x2.push(q / (3 * n) as f64);
+    }
+    let (m, se) = block_mean_se(&x2, 20);
+    let exact = kt / k / (1.0 - mu * k * dt / 2.0);
+    println!("<x^2> = {m} +- {se}, exact {exact} (kT/k = {})", kt / k);
+    assert!((m - exact).abs() < 3.0 * se);
+}
+
+/// 2D ABPs without interactions: MSD(t) = 4 D t + 2 v0^2/Dr^2 (Dr t +
+/// exp(-Dr t) - 1). The orientation is rotated by exact Gaussian angle
+/// increments, so the only discretisation error is O(dt Dr) = 1e-3 relative.
+/// Tolerance: 3 standard errors of the mean over 5000 independent particles
+/// (SE from the sample variance of |dr|^2) plus the 1e-3 relative bias.
+#[test]
+fn abp_2d_msd_follows_the_active_diffusion_formula() {
+    let n = 5000;
+    let (v0, dr, mu, kt, dt) = (1.0, 1.0, 1.0, 0.1, 1e-3);
+    let mut s = State::new(2, n);
+    s.ox = vec![1.0; n];
+    s.oy = vec![0.0; n];
+    // Random initial orientations.
+    let mut u = vec![0.0; n];
+    fieldkern::rng::fill::fill_uniform_f64(8, 8, 0, &mut u).unwrap();
+    for i in 0..n {
+        let a = std::f64::consts::TAU * u[i];
+        s.ox[i] = a.cos();
+        s.oy[i] = a.sin();
+    }
+    let mut abp = ActiveBrownian::new(
+        2,
+        n,
+        ActiveParams {
+            dt,
+            v0,
+            dr,
+            mobility: mu,
+            kt,
+            seed: 21,
+            stream: 0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let d = mu * kt;
+    let mut step = 0u64;
+    for t_end in [0.5, 1.0, 2.0, 4.0] {
+        let target = (t_end / dt) as u64;
+        abp.step(None, &mut s.view(), step, (target - step) as usize)
+            .1
+            .unwrap();
+        step = target;
+        let t = step as f64 * dt;
+        let r2: Vec<f64> = (0..n).map(|i| s.x[i] * s.x[i] + s.y[i] * s.y[i]).collect();
+        let (m, var, _, _) = moments(&r2);
+        let se = (var / n as f64).sqrt();
+        let exact = 4.0 * d * t + 2.0 * v0 * v0 / (dr * dr) * (dr * t + (-dr * t).exp() - 1.0);
+        println!("t = {t}: MSD = {m} +- {se}, exact {exact}");
+        assert!((m - exact).abs() < 3.0 * se + 1e-3 * exact, "t = {t}");
+        let norm_err = (0..n)
+            .map(|i| (s.ox[i].hypot(s.oy[i]) - 1.0).abs())
+            .fold(0.0, f64::max);
+        assert!(norm_err < 1e-12);
+    }
+}
+
+fn moments(x: &[f64]) -> (f64, f64, f64, f64) {
+    let n = x.len() as f64;
+    let m = x.iter().sum::<f64>() / n;
+    let v = x.iter().map(|a| (a - m) * (a - m)).sum::<f64>() / (n - 1.0);
+    (m, v, 0.0, 0.0)
+}
+
+/// Kuramoto with Lorentzian natural frequencies of half-width gamma
+/// (deterministic quantiles, N = 10^4): r = sqrt(1 - 2 gamma / K) above
+/// K_c = 2 gamma (Kuramoto 1975), and r = O(N^-1/2) below. Finite-size
+/// fluctuations of r are O(N^-1/2) = 0.01; tolerance 2 N^-1/2 above K_c and
+/// r < 5 N^-1/2 below.
+#[test]
+fn kuramoto_lorentzian_order_parameter_matches_theory() {
+    let n = 10_000;
+    let gamma = 0.5;
+    let omega: Vec<f64> = (0..n)
+        .map(|i| gamma * (std::f64::consts::PI * ((i as f64 + 0.5) / n as f64 - 0.5)).tan())
+        .collect();
+    let tol = 1.0 / (n as f64).sqrt();
+    for (k, start_synced) in [(2.0, true), (3.0, true), (0.5, false)] {
+        let mut theta = vec![0.0; n];
+        if !start_synced {
+            fieldkern::rng::fill::fill_uniform_f64(3, 0, 0, &mut theta).unwrap();
+            theta.iter_mut().for_each(|t| *t *= std::f64::consts::TAU);
+        }
+        let mut ku = Kuramoto::new(
+            n,
+            KuramotoParams {
+                dt: 0.02,
+                coupling: k,
+                noise: 0.0,
+                seed: 0,
+                stream: 0,
+            },
+        )
+        .unwrap();
+        ku.step(&mut theta, &omega, 0, 3000).unwrap();
+        let mut rs = Vec::new();
+        for b in 0..100 {
+            ku.step(&mut theta, &omega, 3000 + 20 * b, 20).unwrap();
+            rs.push(order_parameter(&theta).0);
+        }
+        let r = rs.iter().sum::<f64>() / rs.len() as f64;
+        let kc = 2.0 * gamma;
+        if k > kc {
+            let exact = (1.0 - kc / k).sqrt();
+            println!("K = {k}: r = {r}, theory {exact}");
+            assert!((r - exact).abs() < 2.0 * tol, "K = {k}: r = {r} vs {exact}");
+        } else {
+            println!("K = {k}: r = {r} (below K_c)");
+            assert!(r < 5.0 * tol, "K = {k}: r = {r}");
+        }
+    }
+}
+
+/// 3D rotational diffusion of ABP orientations: <e(t) . e(0)> =
+/// exp(-2 Dr t). 4000 particles, t = 0.5 / Dr; the scheme's bias is
+/// O(Dr dt) = 1e-3 relative; tolerance 3 SE (sample spread of e(t).e(0))
+/// plus that bias.
+#[test]
+fn abp_3d_orientation_decorrelates_as_exp_minus_2_dr_t() {
+    let n = 4000;
+    let (dr, dt, steps) = (1.0, 1e-3, 500usize);
+    let mut s = State::new(3, n);
+    let mut g = vec![0.0; 3 * n];
+    fieldkern::rng::fill::fill_normal_f64(4, 4, 0, &mut g).unwrap();
+    s.ox = vec![0.0; n];
+    s.oy = vec![0.0; n];
+    s.oz = vec![0.0; n];
+    for i in 0..n {
+        let norm = (g[3 * i].powi(2) + g[3 * i + 1].powi(2) + g[3 * i + 2].powi(2)).sqrt();
+        s.ox[i] = g[3 * i] / norm;
+        s.oy[i] = g[3 * i + 1] / norm;
+        s.oz[i] = g[3 * i + 2] / norm;
+    }
+    let e0 = (s.ox.clone(), s.oy.clone(), s.oz.clone());
+    let mut abp = ActiveBrownian::new(
+        3,
+        n,
+        ActiveParams {
+            dt,
+            v0: 1.0,
+            dr,
+            seed: 8,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    abp.step(None, &mut s.view(), 0, steps).1.unwrap();
+    let c: Vec<f64> = (0..n)
+        .map(|i| s.ox[i] * e0.0[i] + s.oy[i] * e0.1[i] + s.oz[i] * e0.2[i])
+        .collect();
+    let (m, var, _, _) = moments(&c);
+    let se = (var / n as f64).sqrt();
+    let exact = (-2.0 * dr * dt * steps as f64).exp();
+    println!("<e(t).e(0)> = {m} +- {se}, exact {exact}");
+    assert!((m - exact).abs() < 3.0 * se + 1e-3 * exact);
+}
+
+/// Noisy XY / Kuramoto phase noise without coupling: each phase diffuses
+/// with D, so <cos(theta(t) - theta(0))> = exp(-D t) (wrapping into
+/// [0, 2 pi) does not change the cosine). 20000 oscillators; 3 SE.
+#[test]
+fn kuramoto_phase_noise_decorrelates_as_exp_minus_d_t() {
+    let n = 20_000;
+    let (d, dt, steps) = (0.5, 0.01, 200usize);
+    let mut theta = vec![1.0; n];
+    let mut ku = Kuramoto::new(
+        n,
+        KuramotoParams {
+            dt,
+            coupling: 0.0,
+            noise: d,
+            seed: 12,
+            stream: 0,
+        },
+    )
+    .unwrap();
+    ku.step(&mut theta, &[], 0, steps).unwrap();
+    let c: Vec<f64> = theta.iter().map(|t| (t - 1.0).cos()).collect();
+    let (m, var, _, _) = moments(&c);
+    let se = (var / n as f64).sqrt();
+    let exact = (-d * dt * steps as f64).exp();
+    println!("<cos dtheta> = {m} +- {se}, exact {exact}");
+    assert!((m - exact).abs() < 3.0 * se);
+}
