@@ -12,6 +12,10 @@ const FK_VERSION_MINOR = 1
 const FK_VERSION_PATCH = 0
 const FK_VERSION_NUMBER = 100
 const FK_VERSION_STRING = "0.1.0"
+const FK_ISING_METROPOLIS = 0
+const FK_ISING_HEAT_BATH = 1
+const FK_ISING_METROPOLIS_SEQUENTIAL = 2
+const FK_ISING_HEAT_BATH_SEQUENTIAL = 3
 # enum fk_status
 const FK_OK = Int32(0)
 const FK_ERR_NULL_POINTER = Int32(1)
@@ -41,6 +45,20 @@ struct fk_simd_capabilities
     f64_lanes::UInt32
     fma::UInt32
     level::Ptr{UInt8}
+end
+
+struct fk_ising_params
+    struct_size::UInt32
+    dim::UInt32
+    lx::Csize_t
+    ly::Csize_t
+    lz::Csize_t
+    coupling::Cdouble
+    field::Cdouble
+    temperature::Cdouble
+    seed::UInt64
+    stream::UInt64
+    hot_start::UInt32
 end
 
 fk_version() =
@@ -75,5 +93,50 @@ fk_rng_fill_uniform_f32(seed, stream, counter_offset, out, n) =
 
 fk_rng_fill_normal_f64(seed, stream, counter_offset, out, n) =
     ccall((:fk_rng_fill_normal_f64, libfieldkern), Int32, (UInt64, UInt64, UInt64, Ptr{Cdouble}, Csize_t, ), seed, stream, counter_offset, out, n)
+
+fk_ising_params_default() =
+    ccall((:fk_ising_params_default, libfieldkern), fk_ising_params, ())
+
+fk_ising_create(params, out) =
+    ccall((:fk_ising_create, libfieldkern), Int32, (Ref{fk_ising_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_ising_destroy(handle) =
+    ccall((:fk_ising_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), handle)
+
+fk_ising_num_sites(handle, out_sites) =
+    ccall((:fk_ising_num_sites, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Csize_t}, ), handle, out_sites)
+
+fk_ising_set_spins(handle, spins, n) =
+    ccall((:fk_ising_set_spins, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, spins, n)
+
+fk_ising_get_spins(handle, spins, n) =
+    ccall((:fk_ising_get_spins, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, spins, n)
+
+fk_ising_sweep(handle, update, n_sweeps, energy, magnetisation) =
+    ccall((:fk_ising_sweep, libfieldkern), Int32, (Ptr{Cvoid}, Int32, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, ), handle, update, n_sweeps, energy, magnetisation)
+
+fk_ising_wolff(handle, n_clusters, energy, magnetisation, out_flipped) =
+    ccall((:fk_ising_wolff, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{UInt64}, ), handle, n_clusters, energy, magnetisation, out_flipped)
+
+fk_ising_observables(handle, out_energy, out_magnetisation) =
+    ccall((:fk_ising_observables, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Ptr{Cdouble}, ), handle, out_energy, out_magnetisation)
+
+fk_ising_set_temperature(handle, temperature) =
+    ccall((:fk_ising_set_temperature, libfieldkern), Int32, (Ptr{Cvoid}, Cdouble, ), handle, temperature)
+
+fk_ising_get_sweep_count(handle, out_sweeps) =
+    ccall((:fk_ising_get_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, out_sweeps)
+
+fk_ising_set_sweep_count(handle, sweeps) =
+    ccall((:fk_ising_set_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), handle, sweeps)
+
+fk_ising_get_rng_state(handle, state) =
+    ccall((:fk_ising_get_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, state)
+
+fk_ising_set_rng_state(handle, state) =
+    ccall((:fk_ising_set_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, state)
+
+fk_ising_binder_cumulant(magnetisation, n, out_binder) =
+    ccall((:fk_ising_binder_cumulant, libfieldkern), Int32, (Ptr{Cdouble}, Csize_t, Ptr{Cdouble}, ), magnetisation, n, out_binder)
 
 end # module

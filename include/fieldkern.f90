@@ -10,6 +10,10 @@ module fieldkern
   integer(c_int32_t), parameter :: FK_VERSION_PATCH = 0
   integer(c_int32_t), parameter :: FK_VERSION_NUMBER = 100
   character(len=*), parameter :: FK_VERSION_STRING_VALUE = "0.1.0"
+  integer(c_int32_t), parameter :: FK_ISING_METROPOLIS = 0
+  integer(c_int32_t), parameter :: FK_ISING_HEAT_BATH = 1
+  integer(c_int32_t), parameter :: FK_ISING_METROPOLIS_SEQUENTIAL = 2
+  integer(c_int32_t), parameter :: FK_ISING_HEAT_BATH_SEQUENTIAL = 3
   ! enum fk_status
   integer(c_int32_t), parameter :: FK_OK = 0
   integer(c_int32_t), parameter :: FK_ERR_NULL_POINTER = 1
@@ -40,6 +44,20 @@ module fieldkern
     integer(c_int32_t) :: fma
     type(c_ptr) :: level
   end type fk_simd_capabilities
+
+  type, bind(C) :: fk_ising_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: dim
+    integer(c_size_t) :: lx
+    integer(c_size_t) :: ly
+    integer(c_size_t) :: lz
+    real(c_double) :: coupling
+    real(c_double) :: field
+    real(c_double) :: temperature
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+    integer(c_int32_t) :: hot_start
+  end type fk_ising_params
 
   interface
 
@@ -133,6 +151,136 @@ module fieldkern
       real(c_double), intent(inout) :: out(*)
       integer(c_size_t), value :: n
     end function fk_rng_fill_normal_f64
+
+    function fk_ising_params_default() bind(C, name="fk_ising_params_default")
+      import
+      implicit none
+      type(fk_ising_params) :: fk_ising_params_default
+    end function fk_ising_params_default
+
+    function fk_ising_create(params, out) bind(C, name="fk_ising_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_create
+      type(fk_ising_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_ising_create
+
+    subroutine fk_ising_destroy(handle) bind(C, name="fk_ising_destroy")
+      import
+      implicit none
+      type(c_ptr), value :: handle
+    end subroutine fk_ising_destroy
+
+    function fk_ising_num_sites(handle, out_sites) bind(C, name="fk_ising_num_sites")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_num_sites
+      type(c_ptr), value :: handle
+      integer(c_size_t), intent(out) :: out_sites
+    end function fk_ising_num_sites
+
+    function fk_ising_set_spins(handle, spins, n) bind(C, name="fk_ising_set_spins")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_set_spins
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(in) :: spins(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_set_spins
+
+    function fk_ising_get_spins(handle, spins, n) bind(C, name="fk_ising_get_spins")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_get_spins
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(inout) :: spins(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_get_spins
+
+    function fk_ising_sweep(handle, update, n_sweeps, energy, magnetisation) bind(C, &
+        name="fk_ising_sweep")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_sweep
+      type(c_ptr), value :: handle
+      integer(c_int32_t), value :: update
+      integer(c_size_t), value :: n_sweeps
+      real(c_double), intent(inout) :: energy(*)
+      real(c_double), intent(inout) :: magnetisation(*)
+    end function fk_ising_sweep
+
+    function fk_ising_wolff(handle, n_clusters, energy, magnetisation, out_flipped) bind(C, &
+        name="fk_ising_wolff")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_wolff
+      type(c_ptr), value :: handle
+      integer(c_size_t), value :: n_clusters
+      real(c_double), intent(inout) :: energy(*)
+      real(c_double), intent(inout) :: magnetisation(*)
+      integer(c_int64_t), intent(out) :: out_flipped
+    end function fk_ising_wolff
+
+    function fk_ising_observables(handle, out_energy, out_magnetisation) bind(C, &
+        name="fk_ising_observables")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_observables
+      type(c_ptr), value :: handle
+      real(c_double), intent(out) :: out_energy
+      real(c_double), intent(out) :: out_magnetisation
+    end function fk_ising_observables
+
+    function fk_ising_set_temperature(handle, temperature) bind(C, name="fk_ising_set_temperature")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_set_temperature
+      type(c_ptr), value :: handle
+      real(c_double), value :: temperature
+    end function fk_ising_set_temperature
+
+    function fk_ising_get_sweep_count(handle, out_sweeps) bind(C, name="fk_ising_get_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_get_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(out) :: out_sweeps
+    end function fk_ising_get_sweep_count
+
+    function fk_ising_set_sweep_count(handle, sweeps) bind(C, name="fk_ising_set_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_set_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), value :: sweeps
+    end function fk_ising_set_sweep_count
+
+    function fk_ising_get_rng_state(handle, state) bind(C, name="fk_ising_get_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_get_rng_state
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(inout) :: state(*)
+    end function fk_ising_get_rng_state
+
+    function fk_ising_set_rng_state(handle, state) bind(C, name="fk_ising_set_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_set_rng_state
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(in) :: state(*)
+    end function fk_ising_set_rng_state
+
+    function fk_ising_binder_cumulant(magnetisation, n, out_binder) bind(C, &
+        name="fk_ising_binder_cumulant")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_binder_cumulant
+      real(c_double), intent(in) :: magnetisation(*)
+      integer(c_size_t), value :: n
+      real(c_double), intent(out) :: out_binder
+    end function fk_ising_binder_cumulant
   end interface
 
 contains

@@ -17,6 +17,28 @@
 
 
 /**
+ * `fk_ising_sweep` update: checkerboard Metropolis (parallel, SIMD, one
+ * Philox word per site); every side even.
+ */
+#define FK_ISING_METROPOLIS 0
+
+/**
+ * `fk_ising_sweep` update: checkerboard heat bath (Glauber); every side even.
+ */
+#define FK_ISING_HEAT_BATH 1
+
+/**
+ * `fk_ising_sweep` update: sequential Metropolis in row-major site order;
+ * any sizes (odd sides too).
+ */
+#define FK_ISING_METROPOLIS_SEQUENTIAL 2
+
+/**
+ * `fk_ising_sweep` update: sequential heat bath in row-major site order; any sizes.
+ */
+#define FK_ISING_HEAT_BATH_SEQUENTIAL 3
+
+/**
  * Status returned by every fallible fieldkern function. `FK_OK` is 0; every
  * failure class has its own value, fixed forever (never reused). In C the type
  * is `int32_t`; `fk_status_str` names a value and `fk_last_error` explains the
@@ -121,6 +143,14 @@ typedef int32_t fk_status;
 #endif // __cplusplus
 
 /**
+ * Opaque handle of an Ising lattice: spins, couplings, temperature, random
+ * keys, sweep counter and Wolff workspace. Created by `fk_ising_create`,
+ * freed by `fk_ising_destroy`. One handle must not be used by two threads at
+ * once (detected: `FK_ERR_BUSY`); distinct handles are independent.
+ */
+typedef struct fk_ising fk_ising;
+
+/**
  * SIMD capabilities compiled into this build of the library (`fk_simd_info`).
  */
 typedef struct fk_simd_capabilities {
@@ -145,6 +175,52 @@ typedef struct fk_simd_capabilities {
      */
     const char *level;
 } fk_simd_capabilities;
+
+/**
+ * Parameters of `fk_ising_create`. Get defaults from
+ * `fk_ising_params_default()` and change what you need.
+ */
+typedef struct fk_ising_params {
+    /**
+     * `sizeof(fk_ising_params)`, set by `fk_ising_params_default()`.
+     */
+    uint32_t struct_size;
+    /**
+     * 2 (square lattice) or 3 (cubic lattice). Default 2.
+     */
+    uint32_t dim;
+    /**
+     * Side lengths, each >= 2 (`lz` ignored for dim 2), at most 2^32 - 1
+     * sites. Checkerboard sweeps need every side even. Default 64 x 64.
+     */
+    size_t lx;
+    size_t ly;
+    size_t lz;
+    /**
+     * Coupling J (finite; J > 0 ferromagnetic; Wolff needs J >= 0). Default 1.
+     */
+    double coupling;
+    /**
+     * Field h (finite). Default 0.
+     */
+    double field;
+    /**
+     * Temperature T > 0 (k_B = 1, same unit as J and h). Default Tc(2D) = 2 / ln(1 + sqrt 2).
+     */
+    double temperature;
+    /**
+     * Key of every random stream of this lattice. Default 0.
+     */
+    uint64_t seed;
+    /**
+     * User stream (low 48 bits), so several lattices can share a seed. Default 0.
+     */
+    uint64_t stream;
+    /**
+     * 0: all spins +1 (default); 1: independent random spins from (seed, stream).
+     */
+    uint32_t hot_start;
+} fk_ising_params;
 
 #ifdef __cplusplus
 extern "C" {
@@ -279,6 +355,190 @@ fk_status fk_rng_fill_normal_f64(uint64_t seed,
                                  uint64_t counter_offset,
                                  double *out,
                                  size_t n);
+
+/**
+ * Default parameters: 2D, 64 x 64, J = 1, h = 0, T = Tc = 2 / ln(1 + sqrt 2),
+ * seed 0, stream 0, cold start (all +1). Thread-safe.
+ */
+struct fk_ising_params fk_ising_params_default(void);
+
+/**
+ * Creates a lattice and writes its handle to `*out`. Allocates the spins
+ * (1 byte per site) and the Wolff cluster queue (4 bytes per site); no later
+ * call allocates. Storage is internal: copy spins in and out with
+ * `fk_ising_set_spins` / `fk_ising_get_spins` (row-major int8, +1/-1, site
+ * (x, y, z) at x + lx (y + ly z)).
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (params or out NULL), `FK_ERR_STRUCT_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (dim not 2 or 3, T <= 0), `FK_ERR_INVALID_SIZE`
+ * (a side < 2, more than 2^32 - 1 sites), `FK_ERR_NON_FINITE` (J, h or T NaN
+ * or infinite), `FK_ERR_OUT_OF_MEMORY`. `*out` is written only on success.
+ *
+ * # Safety
+ * `params` must point to an `fk_ising_params` (or be NULL); `out` must point
+ * to a writable `fk_ising *` (or be NULL).
+ */
+fk_status fk_ising_create(const struct fk_ising_params *params, struct fk_ising **out);
+
+/**
+ * Frees a lattice. NULL is a no-op. A handle that is not a live `fk_ising`
+ * is left alone (the last error says so). Not thread-safe with other calls on
+ * the same handle.
+ *
+ * # Safety
+ * `handle` is NULL or a pointer returned by `fk_ising_create`, not used again.
+ */
+void fk_ising_destroy(struct fk_ising *handle);
+
+/**
+ * Number of sites `lx * ly (* lz)` into `*out_sites`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; `out_sites` writable.
+ */
+fk_status fk_ising_num_sites(const struct fk_ising *handle, size_t *out_sites);
+
+/**
+ * Replaces the spins with `spins[0..n)` (row-major, each +1 or -1;
+ * `n` must equal the number of sites). Borrowed for the call only.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE` (n wrong),
+ * `FK_ERR_OUT_OF_RANGE` (a spin not +-1; the message names the index),
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. The lattice is unchanged on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; `spins` readable for `n` elements.
+ */
+fk_status fk_ising_set_spins(struct fk_ising *handle, const int8_t *spins, size_t n);
+
+/**
+ * Copies the spins into `spins[0..n)` (row-major; `n` = number of sites).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_BUSY`. `spins` is untouched on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; `spins` writable for `n` elements.
+ */
+fk_status fk_ising_get_spins(const struct fk_ising *handle, int8_t *spins, size_t n);
+
+/**
+ * Runs `n_sweeps` sweeps of `update` (one of the `FK_ISING_*` update
+ * constants). If
+ * `energy` / `magnetisation` are not NULL they must hold `n_sweeps` doubles
+ * and receive the energy per spin `H / N` and magnetisation per spin after
+ * each sweep. Parallel over rows on the library's pool (checkerboard
+ * updates); allocates nothing; bitwise identical for any thread count and for
+ * any split of the sweeps into calls (the sweep counter is in the handle).
+ *
+ * Errors: `FK_ERR_UNKNOWN_ENUM` (update), `FK_ERR_INVALID_SIZE` (checkerboard
+ * update on a lattice with an odd side: use a `_SEQUENTIAL` update),
+ * `FK_ERR_OUT_OF_RANGE` (sweep counter would overflow the Philox counter),
+ * `FK_ERR_MISALIGNED`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. Nothing changes
+ * on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; non-NULL arrays writable for `n_sweeps`.
+ */
+fk_status fk_ising_sweep(struct fk_ising *handle,
+                         int32_t update,
+                         size_t n_sweeps,
+                         double *energy,
+                         double *magnetisation);
+
+/**
+ * Runs `n_clusters` Wolff single-cluster updates (sequential; random numbers
+ * from the PCG64 stream in the handle, see `fk_ising_get_rng_state`). Optional
+ * `energy` / `magnetisation` arrays as in `fk_ising_sweep`, one entry per
+ * cluster update. `*out_flipped` (may be NULL) receives the number of spins
+ * flipped. With h != 0 each cluster flip is accepted with probability
+ * min(1, exp(-2 h s |C| / T)). Allocates nothing.
+ *
+ * Errors: `FK_ERR_OUT_OF_RANGE` (J < 0), `FK_ERR_MISALIGNED`,
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. Nothing changes on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; non-NULL arrays writable for `n_clusters`;
+ * `out_flipped` NULL or writable.
+ */
+fk_status fk_ising_wolff(struct fk_ising *handle,
+                         size_t n_clusters,
+                         double *energy,
+                         double *magnetisation,
+                         uint64_t *out_flipped);
+
+/**
+ * Energy per spin `H / N` and magnetisation per spin of the current spins
+ * into `*out_energy`, `*out_magnetisation`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; both outputs writable.
+ */
+fk_status fk_ising_observables(const struct fk_ising *handle,
+                               double *out_energy,
+                               double *out_magnetisation);
+
+/**
+ * Sets the temperature T > 0 for the following updates.
+ *
+ * Errors: `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE` (T <= 0),
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`.
+ */
+fk_status fk_ising_set_temperature(struct fk_ising *handle, double temperature);
+
+/**
+ * Sweeps done so far into `*out_sweeps`: the counter that keys the next
+ * sweep's random numbers. Save it with the spins to checkpoint.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; `out_sweeps` writable.
+ */
+fk_status fk_ising_get_sweep_count(const struct fk_ising *handle, uint64_t *out_sweeps);
+
+/**
+ * Sets the sweep counter (restoring a checkpoint: spins + sweep count + RNG
+ * state make a resumed run bitwise identical to an unbroken one).
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`.
+ */
+fk_status fk_ising_set_sweep_count(struct fk_ising *handle, uint64_t sweeps);
+
+/**
+ * Copies the Wolff update's PCG64 state into `state[0..4)` (state lo, state
+ * hi, increment lo, increment hi).
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; `state` writable for 4 elements.
+ */
+fk_status fk_ising_get_rng_state(const struct fk_ising *handle, uint64_t *state);
+
+/**
+ * Restores a Wolff PCG64 state saved by `fk_ising_get_rng_state`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; `state` readable for 4 elements.
+ */
+fk_status fk_ising_set_rng_state(struct fk_ising *handle, const uint64_t *state);
+
+/**
+ * Binder cumulant `U = 1 - <m^4> / (3 <m^2>^2)` of the magnetisation series
+ * `magnetisation[0..n)` into `*out_binder`. Thread-safe.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE` (n = 0),
+ * `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE` (every m is 0).
+ *
+ * # Safety
+ * `magnetisation` readable for `n` elements; `out_binder` writable.
+ */
+fk_status fk_ising_binder_cumulant(const double *magnetisation, size_t n, double *out_binder);
 
 #ifdef __cplusplus
 }  // extern "C"

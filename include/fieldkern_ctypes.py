@@ -15,6 +15,10 @@ FK_VERSION_MINOR = 1
 FK_VERSION_PATCH = 0
 FK_VERSION_NUMBER = 100
 FK_VERSION_STRING = "0.1.0"
+FK_ISING_METROPOLIS = 0
+FK_ISING_HEAT_BATH = 1
+FK_ISING_METROPOLIS_SEQUENTIAL = 2
+FK_ISING_HEAT_BATH_SEQUENTIAL = 3
 # enum fk_status
 FK_OK = 0
 FK_ERR_NULL_POINTER = 1
@@ -49,6 +53,22 @@ class fk_simd_capabilities(ctypes.Structure):
     ]
 
 
+class fk_ising_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('dim', ctypes.c_uint32),
+        ('lx', ctypes.c_size_t),
+        ('ly', ctypes.c_size_t),
+        ('lz', ctypes.c_size_t),
+        ('coupling', ctypes.c_double),
+        ('field', ctypes.c_double),
+        ('temperature', ctypes.c_double),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+        ('hot_start', ctypes.c_uint32),
+    ]
+
+
 SIGNATURES = {
     'fk_version': (ctypes.c_uint32, []),
     'fk_version_string': (ctypes.c_char_p, []),
@@ -61,6 +81,21 @@ SIGNATURES = {
     'fk_rng_fill_uniform_f64': (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
     'fk_rng_fill_uniform_f32': (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t]),
     'fk_rng_fill_normal_f64': (ctypes.c_int32, [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
+    'fk_ising_params_default': (fk_ising_params, []),
+    'fk_ising_create': (ctypes.c_int32, [ctypes.POINTER(fk_ising_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_ising_destroy': (None, [ctypes.c_void_p]),
+    'fk_ising_num_sites': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)]),
+    'fk_ising_set_spins': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_ising_get_spins': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_ising_sweep': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_ising_wolff': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_observables': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_ising_set_temperature': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double]),
+    'fk_ising_get_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_set_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
+    'fk_ising_get_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_set_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_binder_cumulant': (ctypes.c_int32, [ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double)]),
 }
 
 

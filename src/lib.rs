@@ -28,6 +28,7 @@
 
 pub mod error;
 pub mod ffi;
+pub mod mc;
 pub mod parallel;
 pub mod rng;
 pub mod simd;

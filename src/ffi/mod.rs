@@ -5,6 +5,7 @@
 //! slices with the checks in [`boundary`], and calls safe Rust. No physics here.
 
 pub mod boundary;
+pub(crate) mod handle;
 pub mod status;
 
 // Header sections, in header order (cbindgen follows this order; a blank line
@@ -12,5 +13,7 @@ pub mod status;
 pub mod runtime;
 
 pub mod rng;
+
+pub mod ising;
 
 pub use status::fk_status;

@@ -19,6 +19,10 @@ pub enum Stream {
     IsingHeatBath = 17,
     IsingMultiSpin = 18,
     HopfieldGlauber = 19,
+    IsingMetropolisSequential = 20,
+    IsingHeatBathSequential = 21,
+    IsingHotStart = 22,
+    IsingWolff = 23,
     CoffeeAutomaton = 32,
     MassTransport = 33,
     Gillespie = 34,
@@ -26,7 +30,7 @@ pub enum Stream {
 }
 
 impl Stream {
-    pub const ALL: [Stream; 13] = [
+    pub const ALL: [Stream; 17] = [
         Stream::User,
         Stream::LangevinNoise,
         Stream::BrownianNoise,
@@ -36,6 +40,10 @@ impl Stream {
         Stream::IsingHeatBath,
         Stream::IsingMultiSpin,
         Stream::HopfieldGlauber,
+        Stream::IsingMetropolisSequential,
+        Stream::IsingHeatBathSequential,
+        Stream::IsingHotStart,
+        Stream::IsingWolff,
         Stream::CoffeeAutomaton,
         Stream::MassTransport,
         Stream::Gillespie,

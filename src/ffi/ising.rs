@@ -1,0 +1,535 @@
+//! Header section "Monte Carlo: spin models": periodic 2D / 3D Ising lattices
+//! with checkerboard and sequential Metropolis / heat-bath sweeps, Wolff
+//! cluster updates, observables and the Binder cumulant.
+//!
+//! The physics, storage and random-number mapping are documented in
+//! `src/mc/ising.rs` and `src/mc/wolff.rs`.
+
+use std::ptr::NonNull;
+
+use super::boundary::{guard, guard_value, slice, slice_mut};
+use super::handle::{read_params, Guard, Handle};
+use super::status::fk_status;
+use crate::error::{Error, ErrorKind, Result};
+use crate::mc::ising::{binder_cumulant, IsingLattice, IsingParams, IsingUpdate};
+
+const ISING_MAGIC: u64 = 0x464B_4953_494E_4731; // "FKISING1"
+
+/// Opaque handle of an Ising lattice: spins, couplings, temperature, random
+/// keys, sweep counter and Wolff workspace. Created by `fk_ising_create`,
+/// freed by `fk_ising_destroy`. One handle must not be used by two threads at
+/// once (detected: `FK_ERR_BUSY`); distinct handles are independent.
+#[allow(non_camel_case_types)]
+pub struct fk_ising {
+    inner: Handle<IsingLattice>,
+}
+
+/// Parameters of `fk_ising_create`. Get defaults from
+/// `fk_ising_params_default()` and change what you need.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fk_ising_params {
+    /// `sizeof(fk_ising_params)`, set by `fk_ising_params_default()`.
+    pub struct_size: u32,
+    /// 2 (square lattice) or 3 (cubic lattice). Default 2.
+    pub dim: u32,
+    /// Side lengths, each >= 2 (`lz` ignored for dim 2), at most 2^32 - 1
+    /// sites. Checkerboard sweeps need every side even. Default 64 x 64.
+    pub lx: usize,
+    pub ly: usize,
+    pub lz: usize,
+    /// Coupling J (finite; J > 0 ferromagnetic; Wolff needs J >= 0). Default 1.
+    pub coupling: f64,
+    /// Field h (finite). Default 0.
+    pub field: f64,
+    /// Temperature T > 0 (k_B = 1, same unit as J and h). Default Tc(2D) = 2 / ln(1 + sqrt 2).
+    pub temperature: f64,
+    /// Key of every random stream of this lattice. Default 0.
+    pub seed: u64,
+    /// User stream (low 48 bits), so several lattices can share a seed. Default 0.
+    pub stream: u64,
+    /// 0: all spins +1 (default); 1: independent random spins from (seed, stream).
+    pub hot_start: u32,
+}
+
+/// `fk_ising_sweep` update: checkerboard Metropolis (parallel, SIMD, one
+/// Philox word per site); every side even.
+pub const FK_ISING_METROPOLIS: i32 = 0;
+/// `fk_ising_sweep` update: checkerboard heat bath (Glauber); every side even.
+pub const FK_ISING_HEAT_BATH: i32 = 1;
+/// `fk_ising_sweep` update: sequential Metropolis in row-major site order;
+/// any sizes (odd sides too).
+pub const FK_ISING_METROPOLIS_SEQUENTIAL: i32 = 2;
+/// `fk_ising_sweep` update: sequential heat bath in row-major site order; any sizes.
+pub const FK_ISING_HEAT_BATH_SEQUENTIAL: i32 = 3;
+
+fn update_from_i32(update: i32) -> Result<IsingUpdate> {
+    Ok(match update {
+        FK_ISING_METROPOLIS => IsingUpdate::Metropolis,
+        FK_ISING_HEAT_BATH => IsingUpdate::HeatBath,
+        FK_ISING_METROPOLIS_SEQUENTIAL => IsingUpdate::MetropolisSequential,
+        FK_ISING_HEAT_BATH_SEQUENTIAL => IsingUpdate::HeatBathSequential,
+        other => {
+            return Err(Error::new(
+                ErrorKind::UnknownEnum,
+                format!("update = {other}: not one of FK_ISING_METROPOLIS, FK_ISING_HEAT_BATH, FK_ISING_METROPOLIS_SEQUENTIAL, FK_ISING_HEAT_BATH_SEQUENTIAL"),
+            ))
+        }
+    })
+}
+
+/// Exclusive access to the lattice behind `handle`.
+///
+/// # Safety
+/// `handle` is NULL or a pointer returned by `fk_ising_create` (possibly
+/// destroyed, detected while the memory still holds the tag).
+unsafe fn lattice<'a>(handle: *const fk_ising) -> Result<Guard<'a, IsingLattice>> {
+    let Some(h) = NonNull::new(handle as *mut fk_ising) else {
+        return Err(Error::new(
+            ErrorKind::NullPointer,
+            "argument `handle` is NULL",
+        ));
+    };
+    // SAFETY: non-NULL and, by the caller's contract, from fk_ising_create.
+    let h = unsafe { h.as_ref() };
+    h.inner.acquire(ISING_MAGIC, "fk_ising")
+}
+
+/// An optional output array: NULL means "not wanted".
+///
+/// # Safety
+/// As `slice_mut`, when `ptr` is non-NULL.
+unsafe fn optional_out<'a>(ptr: *mut f64, n: usize, name: &str) -> Result<&'a mut [f64]> {
+    if ptr.is_null() {
+        Ok(&mut [])
+    } else {
+        // SAFETY: forwarded contract.
+        unsafe { slice_mut(ptr, n, name) }
+    }
+}
+
+/// Writes a single value through an `out_*` pointer (NULL is an error).
+fn write_out<T>(ptr: *mut T, value: T, name: &str) -> Result<()> {
+    // SAFETY: checked non-NULL and aligned by `slice_mut`; the caller provides
+    // one writable element (header contract).
+    let out = unsafe { slice_mut(ptr, 1, name) }?;
+    out[0] = value;
+    Ok(())
+}
+
+/// Default parameters: 2D, 64 x 64, J = 1, h = 0, T = Tc = 2 / ln(1 + sqrt 2),
+/// seed 0, stream 0, cold start (all +1). Thread-safe.
+#[no_mangle]
+pub extern "C" fn fk_ising_params_default() -> fk_ising_params {
+    guard_value(
+        "fk_ising_params_default",
+        fk_ising_params {
+            struct_size: 0,
+            dim: 0,
+            lx: 0,
+            ly: 0,
+            lz: 0,
+            coupling: 0.0,
+            field: 0.0,
+            temperature: 0.0,
+            seed: 0,
+            stream: 0,
+            hot_start: 0,
+        },
+        || {
+            let d = IsingParams::default();
+            fk_ising_params {
+                struct_size: std::mem::size_of::<fk_ising_params>() as u32,
+                dim: d.dim as u32,
+                lx: d.lx,
+                ly: d.ly,
+                lz: 1,
+                coupling: d.coupling,
+                field: d.field,
+                temperature: d.temperature,
+                seed: d.seed,
+                stream: d.stream,
+                hot_start: 0,
+            }
+        },
+    )
+}
+
+/// Creates a lattice and writes its handle to `*out`. Allocates the spins
+/// (1 byte per site) and the Wolff cluster queue (4 bytes per site); no later
+/// call allocates. Storage is internal: copy spins in and out with
+/// `fk_ising_set_spins` / `fk_ising_get_spins` (row-major int8, +1/-1, site
+/// (x, y, z) at x + lx (y + ly z)).
+///
+/// Errors: `FK_ERR_NULL_POINTER` (params or out NULL), `FK_ERR_STRUCT_SIZE`,
+/// `FK_ERR_OUT_OF_RANGE` (dim not 2 or 3, T <= 0), `FK_ERR_INVALID_SIZE`
+/// (a side < 2, more than 2^32 - 1 sites), `FK_ERR_NON_FINITE` (J, h or T NaN
+/// or infinite), `FK_ERR_OUT_OF_MEMORY`. `*out` is written only on success.
+///
+/// # Safety
+/// `params` must point to an `fk_ising_params` (or be NULL); `out` must point
+/// to a writable `fk_ising *` (or be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_create(
+    params: *const fk_ising_params,
+    out: *mut *mut fk_ising,
+) -> fk_status {
+    guard("fk_ising_create", || {
+        // SAFETY: header contract on `params`.
+        let p = unsafe { read_params(params, "params") }?;
+        if out.is_null() {
+            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
+        }
+        if p.hot_start > 1 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("hot_start = {}: must be 0 or 1", p.hot_start),
+            ));
+        }
+        let lattice = IsingLattice::new(&IsingParams {
+            dim: p.dim as usize,
+            lx: p.lx,
+            ly: p.ly,
+            lz: p.lz,
+            coupling: p.coupling,
+            field: p.field,
+            temperature: p.temperature,
+            seed: p.seed,
+            stream: p.stream,
+            hot_start: p.hot_start == 1,
+        })?;
+        let handle = Box::new(fk_ising {
+            inner: Handle::new(ISING_MAGIC, lattice),
+        });
+        write_out(out, Box::into_raw(handle), "out")
+    })
+}
+
+/// Frees a lattice. NULL is a no-op. A handle that is not a live `fk_ising`
+/// is left alone (the last error says so). Not thread-safe with other calls on
+/// the same handle.
+///
+/// # Safety
+/// `handle` is NULL or a pointer returned by `fk_ising_create`, not used again.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_destroy(handle: *mut fk_ising) {
+    guard_value("fk_ising_destroy", (), || {
+        if handle.is_null() {
+            return;
+        }
+        // SAFETY: non-NULL pointer from fk_ising_create (header contract).
+        let live = unsafe { (*handle).inner.is(ISING_MAGIC) };
+        if !live {
+            let _ = guard("fk_ising_destroy", || {
+                Err(Error::new(
+                    ErrorKind::WrongHandle,
+                    "handle is not a live fk_ising; not freed",
+                ))
+            });
+            return;
+        }
+        // SAFETY: live handle created by Box::into_raw in fk_ising_create.
+        unsafe {
+            (*handle).inner.mark_destroyed();
+            drop(Box::from_raw(handle));
+        }
+    })
+}
+
+/// Number of sites `lx * ly (* lz)` into `*out_sites`.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`.
+///
+/// # Safety
+/// `handle` from `fk_ising_create`; `out_sites` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_num_sites(
+    handle: *const fk_ising,
+    out_sites: *mut usize,
+) -> fk_status {
+    guard("fk_ising_num_sites", || {
+        // SAFETY: header contract.
+        let lat = unsafe { lattice(handle) }?;
+        write_out(out_sites, lat.n_sites(), "out_sites")
+    })
+}
+
+/// Replaces the spins with `spins[0..n)` (row-major, each +1 or -1;
+/// `n` must equal the number of sites). Borrowed for the call only.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE` (n wrong),
+/// `FK_ERR_OUT_OF_RANGE` (a spin not +-1; the message names the index),
+/// `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. The lattice is unchanged on error.
+///
+/// # Safety
+/// `handle` from `fk_ising_create`; `spins` readable for `n` elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_set_spins(
+    handle: *mut fk_ising,
+    spins: *const i8,
+    n: usize,
+) -> fk_status {
+    guard("fk_ising_set_spins", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { lattice(handle) }?;
+        // SAFETY: header contract: `n` readable int8 at `spins`.
+        let spins = unsafe { slice(spins, n, "spins") }?;
+        lat.set_spins(spins)
+    })
+}
+
+/// Copies the spins into `spins[0..n)` (row-major; `n` = number of sites).
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE`, `FK_ERR_WRONG_HANDLE`,
+/// `FK_ERR_BUSY`. `spins` is untouched on error.
+///
+/// # Safety
+/// `handle` from `fk_ising_create`; `spins` writable for `n` elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_get_spins(
+    handle: *const fk_ising,
+    spins: *mut i8,
+    n: usize,
+) -> fk_status {
+    guard("fk_ising_get_spins", || {
+        // SAFETY: header contract.
+        let lat = unsafe { lattice(handle) }?;
+        // SAFETY: header contract: `n` writable int8 at `spins`.
+        let out = unsafe { slice_mut(spins, n, "spins") }?;
+        lat.spins_into(out)
+    })
+}
+
+/// Runs `n_sweeps` sweeps of `update` (one of the `FK_ISING_*` update
+/// constants). If
+/// `energy` / `magnetisation` are not NULL they must hold `n_sweeps` doubles
+/// and receive the energy per spin `H / N` and magnetisation per spin after
+/// each sweep. Parallel over rows on the library's pool (checkerboard
+/// updates); allocates nothing; bitwise identical for any thread count and for
+/// any split of the sweeps into calls (the sweep counter is in the handle).
+///
+/// Errors: `FK_ERR_UNKNOWN_ENUM` (update), `FK_ERR_INVALID_SIZE` (checkerboard
+/// update on a lattice with an odd side: use a `_SEQUENTIAL` update),
+/// `FK_ERR_OUT_OF_RANGE` (sweep counter would overflow the Philox counter),
+/// `FK_ERR_MISALIGNED`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. Nothing changes
+/// on error.
+///
+/// # Safety
+/// `handle` from `fk_ising_create`; non-NULL arrays writable for `n_sweeps`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_sweep(
+    handle: *mut fk_ising,
+    update: i32,
+    n_sweeps: usize,
+    energy: *mut f64,
+    magnetisation: *mut f64,
+) -> fk_status {
+    guard("fk_ising_sweep", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { lattice(handle) }?;
+        let update = update_from_i32(update)?;
+        // SAFETY: header contract on the optional arrays.
+        let e = unsafe { optional_out(energy, n_sweeps, "energy") }?;
+        // SAFETY: as above.
+        let m = unsafe { optional_out(magnetisation, n_sweeps, "magnetisation") }?;
+        lat.sweep(update, n_sweeps, e, m)
+    })
+}
+
+/// Runs `n_clusters` Wolff single-cluster updates (sequential; random numbers
+/// from the PCG64 stream in the handle, see `fk_ising_get_rng_state`). Optional
+/// `energy` / `magnetisation` arrays as in `fk_ising_sweep`, one entry per
+/// cluster update. `*out_flipped` (may be NULL) receives the number of spins
+/// flipped. With h != 0 each cluster flip is accepted with probability
+/// min(1, exp(-2 h s |C| / T)). Allocates nothing.
+///
+/// Errors: `FK_ERR_OUT_OF_RANGE` (J < 0), `FK_ERR_MISALIGNED`,
+/// `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. Nothing changes on error.
+///
+/// # Safety
+/// `handle` from `fk_ising_create`; non-NULL arrays writable for `n_clusters`;
+/// `out_flipped` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_wolff(
+    handle: *mut fk_ising,
+    n_clusters: usize,
+    energy: *mut f64,
+    magnetisation: *mut f64,
+    out_flipped: *mut u64,
+) -> fk_status {
+    guard("fk_ising_wolff", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { lattice(handle) }?;
+        // SAFETY: header contract on the optional arrays.
+        let e = unsafe { optional_out(energy, n_clusters, "energy") }?;
+        // SAFETY: as above.
+        let m = unsafe { optional_out(magnetisation, n_clusters, "magnetisation") }?;
+        if !out_flipped.is_null() && !out_flipped.is_aligned() {
+            return Err(Error::new(
+                ErrorKind::Misaligned,
+                "argument `out_flipped` is not aligned to 8 bytes",
+            ));
+        }
+        let flipped = lat.wolff(n_clusters, e, m)?;
+        if !out_flipped.is_null() {
+            write_out(out_flipped, flipped, "out_flipped")?;
+        }
+        Ok(())
+    })
+}
+
+/// Energy per spin `H / N` and magnetisation per spin of the current spins
+/// into `*out_energy`, `*out_magnetisation`.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`.
+///
+/// # Safety
+/// `handle` from `fk_ising_create`; both outputs writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_observables(
+    handle: *const fk_ising,
+    out_energy: *mut f64,
+    out_magnetisation: *mut f64,
+) -> fk_status {
+    guard("fk_ising_observables", || {
+        // SAFETY: header contract.
+        let lat = unsafe { lattice(handle) }?;
+        for (p, name) in [
+            (out_energy, "out_energy"),
+            (out_magnetisation, "out_magnetisation"),
+        ] {
+            if p.is_null() {
+                return Err(Error::new(
+                    ErrorKind::NullPointer,
+                    format!("argument `{name}` is NULL"),
+                ));
+            }
+        }
+        let o = lat.observables();
+        write_out(out_energy, o.energy_per_spin, "out_energy")?;
+        write_out(
+            out_magnetisation,
+            o.magnetisation_per_spin,
+            "out_magnetisation",
+        )
+    })
+}
+
+/// Sets the temperature T > 0 for the following updates.
+///
+/// Errors: `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE` (T <= 0),
+/// `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`.
+///
+/// # Safety
+/// `handle` from `fk_ising_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_set_temperature(
+    handle: *mut fk_ising,
+    temperature: f64,
+) -> fk_status {
+    guard("fk_ising_set_temperature", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { lattice(handle) }?;
+        lat.set_temperature(temperature)
+    })
+}
+
+/// Sweeps done so far into `*out_sweeps`: the counter that keys the next
+/// sweep's random numbers. Save it with the spins to checkpoint.
+///
+/// # Safety
+/// `handle` from `fk_ising_create`; `out_sweeps` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_get_sweep_count(
+    handle: *const fk_ising,
+    out_sweeps: *mut u64,
+) -> fk_status {
+    guard("fk_ising_get_sweep_count", || {
+        // SAFETY: header contract.
+        let lat = unsafe { lattice(handle) }?;
+        write_out(out_sweeps, lat.sweeps_done(), "out_sweeps")
+    })
+}
+
+/// Sets the sweep counter (restoring a checkpoint: spins + sweep count + RNG
+/// state make a resumed run bitwise identical to an unbroken one).
+///
+/// # Safety
+/// `handle` from `fk_ising_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_set_sweep_count(handle: *mut fk_ising, sweeps: u64) -> fk_status {
+    guard("fk_ising_set_sweep_count", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { lattice(handle) }?;
+        lat.set_sweeps_done(sweeps);
+        Ok(())
+    })
+}
+
+/// Copies the Wolff update's PCG64 state into `state[0..4)` (state lo, state
+/// hi, increment lo, increment hi).
+///
+/// # Safety
+/// `handle` from `fk_ising_create`; `state` writable for 4 elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_get_rng_state(
+    handle: *const fk_ising,
+    state: *mut u64,
+) -> fk_status {
+    guard("fk_ising_get_rng_state", || {
+        // SAFETY: header contract.
+        let lat = unsafe { lattice(handle) }?;
+        // SAFETY: header contract: 4 writable uint64_t.
+        let out = unsafe { slice_mut(state, 4, "state") }?;
+        out.copy_from_slice(&lat.wolff_rng_state());
+        Ok(())
+    })
+}
+
+/// Restores a Wolff PCG64 state saved by `fk_ising_get_rng_state`.
+///
+/// # Safety
+/// `handle` from `fk_ising_create`; `state` readable for 4 elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_set_rng_state(
+    handle: *mut fk_ising,
+    state: *const u64,
+) -> fk_status {
+    guard("fk_ising_set_rng_state", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { lattice(handle) }?;
+        // SAFETY: header contract: 4 readable uint64_t.
+        let words = unsafe { slice(state, 4, "state") }?;
+        lat.set_wolff_rng_state([words[0], words[1], words[2], words[3]]);
+        Ok(())
+    })
+}
+
+/// Binder cumulant `U = 1 - <m^4> / (3 <m^2>^2)` of the magnetisation series
+/// `magnetisation[0..n)` into `*out_binder`. Thread-safe.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE` (n = 0),
+/// `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE` (every m is 0).
+///
+/// # Safety
+/// `magnetisation` readable for `n` elements; `out_binder` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_binder_cumulant(
+    magnetisation: *const f64,
+    n: usize,
+    out_binder: *mut f64,
+) -> fk_status {
+    guard("fk_ising_binder_cumulant", || {
+        // SAFETY: header contract.
+        let m = unsafe { slice(magnetisation, n, "magnetisation") }?;
+        if out_binder.is_null() {
+            return Err(Error::new(
+                ErrorKind::NullPointer,
+                "argument `out_binder` is NULL",
+            ));
+        }
+        let u = binder_cumulant(m)?;
+        write_out(out_binder, u, "out_binder")
+    })
+}
