@@ -207,19 +207,54 @@ impl Geometry {
         (x, r % self.ly, r / self.ly)
     }
 
-    /// Coordinates of the site stored at `index`.
+    /// Storage indices of the `2 dim` neighbours of the site stored at
+    /// `index` (the last two are meaningless in 2D), computed in storage
+    /// space: in checkerboard storage the neighbours are the same half-index
+    /// `k` in the rows `r`, `y +- 1`, `z +- 1` of the other colour, plus `k - 1`
+    /// or `k + 1` in row `r` (by the row's parity).
     #[inline]
-    pub fn coords_of_storage(&self, index: usize) -> (usize, usize, usize) {
+    pub fn neighbours_of_storage(&self, index: usize) -> [usize; 6] {
         if !self.checkerboard {
-            return self.coords(index);
+            let (x, y, z) = self.coords(index);
+            return self.neighbours(x, y, z);
         }
         let half = self.n / 2;
-        let c = index / half;
+        let w = self.half_width;
+        let c = usize::from(index >= half);
         let rem = index - c * half;
-        let r = rem / self.half_width;
-        let k = rem - r * self.half_width;
-        let (y, z) = (r % self.ly, r / self.ly);
-        (2 * k + ((c + y + z) & 1), y, z)
+        let (r, k) = (
+            (rem as u32 / w as u32) as usize,
+            (rem as u32 % w as u32) as usize,
+        );
+        let (y, z) = (
+            (r as u32 % self.ly as u32) as usize,
+            (r as u32 / self.ly as u32) as usize,
+        );
+        let base = (1 - c) * half;
+        let side = if (c + y + z) & 1 == 0 {
+            if k == 0 {
+                w - 1
+            } else {
+                k - 1
+            }
+        } else if k + 1 == w {
+            0
+        } else {
+            k + 1
+        };
+        let yp = if y + 1 == self.ly { 0 } else { y + 1 };
+        let ym = if y == 0 { self.ly - 1 } else { y - 1 };
+        let zp = if z + 1 == self.lz { 0 } else { z + 1 };
+        let zm = if z == 0 { self.lz - 1 } else { z - 1 };
+        let at = |yy: usize, zz: usize, kk: usize| base + (yy + self.ly * zz) * w + kk;
+        [
+            at(y, z, k),
+            at(y, z, side),
+            at(yp, z, k),
+            at(ym, z, k),
+            at(y, zp, k),
+            at(y, zm, k),
+        ]
     }
 
     /// Storage indices of the `2 dim` neighbours of `(x, y, z)` (the last two
@@ -869,6 +904,28 @@ mod tests {
             let mut back = vec![0i8; n];
             lat.spins_into(&mut back).unwrap();
             assert_eq!(back, spins);
+        }
+    }
+
+    #[test]
+    fn storage_space_neighbours_equal_coordinate_neighbours() {
+        for (dim, lx, ly, lz) in [(2, 6, 4, 1), (3, 4, 6, 2), (2, 5, 3, 1), (3, 2, 2, 4)] {
+            let p = IsingParams {
+                dim,
+                lx,
+                ly,
+                lz,
+                ..IsingParams::default()
+            };
+            let g = Geometry::new(&p).unwrap();
+            for s in 0..g.n {
+                let (x, y, z) = g.coords(s);
+                let mut a = g.neighbours(x, y, z)[..2 * dim].to_vec();
+                let mut b = g.neighbours_of_storage(g.index(x, y, z))[..2 * dim].to_vec();
+                a.sort_unstable();
+                b.sort_unstable();
+                assert_eq!(a, b, "{dim}D {lx}x{ly}x{lz}, site {s}");
+            }
         }
     }
 

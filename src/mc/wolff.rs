@@ -121,8 +121,7 @@ impl IsingLattice {
             while head < cluster.len() {
                 let site = cluster[head] as usize;
                 head += 1;
-                let (x, y, z) = geom.coords_of_storage(site);
-                for &j in &geom.neighbours(x, y, z)[..two_d] {
+                for &j in &geom.neighbours_of_storage(site)[..two_d] {
                     if spins[j] == s0 && rng.next_u32() <= threshold {
                         spins[j] = -s0;
                         cluster.push(j as u32);
