@@ -4,6 +4,8 @@
 //! * the baseline: `benches/ising_baseline.c`, the straightforward C loop
 //!   (typewriter sweep, one xoshiro256** draw per site), compiled here with
 //!   `cc -O3 -march=native` and run as a subprocess;
+//! * multi-spin-coded Metropolis (64 spins per word, one independent 32-bit
+//!   uniform per site generated bit-sliced), 1 and 2 threads;
 //! * Wolff cluster updates at Tc (spins flipped per ns, L = 1024).
 //!
 //! Criterion reports elements (sites) per second; the closing table prints
@@ -18,6 +20,7 @@ use std::time::Instant;
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use fieldkern::mc::ising::{IsingLattice, IsingParams, IsingUpdate};
+use fieldkern::mc::ising_msc::IsingMsc;
 use fieldkern::parallel::set_num_threads;
 
 const L: usize = 4096;
@@ -51,6 +54,22 @@ fn bench_sweeps(c: &mut Criterion) {
             BenchmarkId::new(name, format!("{threads}t")),
             &threads,
             |b, _| b.iter(|| lat.sweep(black_box(update), 1, &mut [], &mut []).unwrap()),
+        );
+    }
+    let mut msc = IsingMsc::new(&IsingParams {
+        lx: L,
+        ly: L,
+        seed: 1,
+        hot_start: true,
+        ..IsingParams::default()
+    })
+    .unwrap();
+    for threads in [1, 2] {
+        set_num_threads(threads).unwrap();
+        group.bench_with_input(
+            BenchmarkId::new("multi_spin_metropolis", format!("{threads}t")),
+            &threads,
+            |b, _| b.iter(|| msc.sweep(black_box(1), &mut [], &mut []).unwrap()),
         );
     }
     group.finish();
@@ -113,6 +132,33 @@ fn summary_table() {
         println!(
             "{:<34} {:>7} {:>10.3} {:>12.3}",
             format!("fieldkern checkerboard {name}"),
+            threads,
+            r,
+            r / threads as f64
+        );
+    }
+    let mut msc = IsingMsc::new(&IsingParams {
+        lx: L,
+        ly: L,
+        seed: 1,
+        hot_start: true,
+        ..IsingParams::default()
+    })
+    .unwrap();
+    for threads in [1, 2] {
+        set_num_threads(threads).unwrap();
+        msc.sweep(1, &mut [], &mut []).unwrap();
+        let best = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                msc.sweep(1, &mut [], &mut []).unwrap();
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min);
+        let r = msc.n_sites() as f64 / best * 1e-9;
+        println!(
+            "{:<34} {:>7} {:>10.3} {:>12.3}",
+            "fieldkern multi-spin metropolis",
             threads,
             r,
             r / threads as f64

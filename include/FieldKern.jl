@@ -139,4 +139,31 @@ fk_ising_set_rng_state(handle, state) =
 fk_ising_binder_cumulant(magnetisation, n, out_binder) =
     ccall((:fk_ising_binder_cumulant, libfieldkern), Int32, (Ptr{Cdouble}, Csize_t, Ptr{Cdouble}, ), magnetisation, n, out_binder)
 
+fk_ising_msc_create(params, out) =
+    ccall((:fk_ising_msc_create, libfieldkern), Int32, (Ref{fk_ising_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_ising_msc_destroy(handle) =
+    ccall((:fk_ising_msc_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), handle)
+
+fk_ising_msc_set_spins(handle, spins, n) =
+    ccall((:fk_ising_msc_set_spins, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, spins, n)
+
+fk_ising_msc_get_spins(handle, spins, n) =
+    ccall((:fk_ising_msc_get_spins, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, spins, n)
+
+fk_ising_msc_sweep(handle, n_sweeps, energy, magnetisation) =
+    ccall((:fk_ising_msc_sweep, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, ), handle, n_sweeps, energy, magnetisation)
+
+fk_ising_msc_observables(handle, out_energy, out_magnetisation) =
+    ccall((:fk_ising_msc_observables, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Ptr{Cdouble}, ), handle, out_energy, out_magnetisation)
+
+fk_ising_msc_set_temperature(handle, temperature) =
+    ccall((:fk_ising_msc_set_temperature, libfieldkern), Int32, (Ptr{Cvoid}, Cdouble, ), handle, temperature)
+
+fk_ising_msc_get_sweep_count(handle, out_sweeps) =
+    ccall((:fk_ising_msc_get_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, out_sweeps)
+
+fk_ising_msc_set_sweep_count(handle, sweeps) =
+    ccall((:fk_ising_msc_set_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), handle, sweeps)
+
 end # module

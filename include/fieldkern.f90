@@ -281,6 +281,86 @@ module fieldkern
       integer(c_size_t), value :: n
       real(c_double), intent(out) :: out_binder
     end function fk_ising_binder_cumulant
+
+    function fk_ising_msc_create(params, out) bind(C, name="fk_ising_msc_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_create
+      type(fk_ising_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_ising_msc_create
+
+    subroutine fk_ising_msc_destroy(handle) bind(C, name="fk_ising_msc_destroy")
+      import
+      implicit none
+      type(c_ptr), value :: handle
+    end subroutine fk_ising_msc_destroy
+
+    function fk_ising_msc_set_spins(handle, spins, n) bind(C, name="fk_ising_msc_set_spins")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_set_spins
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(in) :: spins(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_msc_set_spins
+
+    function fk_ising_msc_get_spins(handle, spins, n) bind(C, name="fk_ising_msc_get_spins")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_get_spins
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(inout) :: spins(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_msc_get_spins
+
+    function fk_ising_msc_sweep(handle, n_sweeps, energy, magnetisation) bind(C, &
+        name="fk_ising_msc_sweep")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_sweep
+      type(c_ptr), value :: handle
+      integer(c_size_t), value :: n_sweeps
+      real(c_double), intent(inout) :: energy(*)
+      real(c_double), intent(inout) :: magnetisation(*)
+    end function fk_ising_msc_sweep
+
+    function fk_ising_msc_observables(handle, out_energy, out_magnetisation) bind(C, &
+        name="fk_ising_msc_observables")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_observables
+      type(c_ptr), value :: handle
+      real(c_double), intent(out) :: out_energy
+      real(c_double), intent(out) :: out_magnetisation
+    end function fk_ising_msc_observables
+
+    function fk_ising_msc_set_temperature(handle, temperature) bind(C, &
+        name="fk_ising_msc_set_temperature")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_set_temperature
+      type(c_ptr), value :: handle
+      real(c_double), value :: temperature
+    end function fk_ising_msc_set_temperature
+
+    function fk_ising_msc_get_sweep_count(handle, out_sweeps) bind(C, &
+        name="fk_ising_msc_get_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_get_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(out) :: out_sweeps
+    end function fk_ising_msc_get_sweep_count
+
+    function fk_ising_msc_set_sweep_count(handle, sweeps) bind(C, &
+        name="fk_ising_msc_set_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_set_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), value :: sweeps
+    end function fk_ising_msc_set_sweep_count
   end interface
 
 contains

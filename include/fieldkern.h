@@ -151,6 +151,14 @@ typedef int32_t fk_status;
 typedef struct fk_ising fk_ising;
 
 /**
+ * Opaque handle of a multi-spin-coded 2D Ising lattice (64 spins per
+ * 64-bit word, checkerboard Metropolis, h = 0, J > 0). Created by
+ * `fk_ising_msc_create`, freed by `fk_ising_msc_destroy`. Same threading
+ * rules as `fk_ising`.
+ */
+typedef struct fk_ising_msc fk_ising_msc;
+
+/**
  * SIMD capabilities compiled into this build of the library (`fk_simd_info`).
  */
 typedef struct fk_simd_capabilities {
@@ -539,6 +547,102 @@ fk_status fk_ising_set_rng_state(struct fk_ising *handle, const uint64_t *state)
  * `magnetisation` readable for `n` elements; `out_binder` writable.
  */
 fk_status fk_ising_binder_cumulant(const double *magnetisation, size_t n, double *out_binder);
+
+/**
+ * Creates a multi-spin-coded lattice from `fk_ising_params` (dim 2, `lx` a
+ * multiple of 32, `ly` a multiple of 128, field 0, coupling > 0). The packing
+ * (64 horizontal strips, bit k of a word = strip k) and the random numbers
+ * (one independent 32-bit uniform per site, generated bit-sliced and lazily
+ * from Philox, no sharing between sites) are documented in
+ * `src/mc/ising_msc.rs`. With the same seed, stream and `hot_start` the
+ * initial spins equal those of `fk_ising_create`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+ * (sides), `FK_ERR_OUT_OF_RANGE` (dim != 2, h != 0, J <= 0, T <= 0),
+ * `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_MEMORY`. `*out` written only on success.
+ *
+ * # Safety
+ * As `fk_ising_create`.
+ */
+fk_status fk_ising_msc_create(const struct fk_ising_params *params, struct fk_ising_msc **out);
+
+/**
+ * Frees a multi-spin-coded lattice; NULL is a no-op; a pointer that is not a
+ * live `fk_ising_msc` is left alone (last error set).
+ *
+ * # Safety
+ * `handle` is NULL or from `fk_ising_msc_create`, not used again.
+ */
+void fk_ising_msc_destroy(struct fk_ising_msc *handle);
+
+/**
+ * Replaces the spins (row-major int8, each +1 or -1, `n` = lx * ly).
+ * Errors as `fk_ising_set_spins`; unchanged on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`; `spins` readable for `n` elements.
+ */
+fk_status fk_ising_msc_set_spins(struct fk_ising_msc *handle, const int8_t *spins, size_t n);
+
+/**
+ * Copies the spins out (row-major int8, `n` = lx * ly). Errors as
+ * `fk_ising_get_spins`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`; `spins` writable for `n` elements.
+ */
+fk_status fk_ising_msc_get_spins(const struct fk_ising_msc *handle, int8_t *spins, size_t n);
+
+/**
+ * Runs `n_sweeps` multi-spin-coded checkerboard Metropolis sweeps; optional
+ * per-sweep `energy` / `magnetisation` arrays (per spin) as in
+ * `fk_ising_sweep`. Parallel over rows; allocates nothing; bitwise identical
+ * for any thread count and any split into calls.
+ *
+ * Errors: `FK_ERR_OUT_OF_RANGE` (sweep counter overflow), `FK_ERR_MISALIGNED`,
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. Nothing changes on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`; non-NULL arrays writable for `n_sweeps`.
+ */
+fk_status fk_ising_msc_sweep(struct fk_ising_msc *handle,
+                             size_t n_sweeps,
+                             double *energy,
+                             double *magnetisation);
+
+/**
+ * Energy and magnetisation per spin of the current spins.
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`; both outputs writable.
+ */
+fk_status fk_ising_msc_observables(const struct fk_ising_msc *handle,
+                                   double *out_energy,
+                                   double *out_magnetisation);
+
+/**
+ * Sets T > 0. Errors: `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`.
+ */
+fk_status fk_ising_msc_set_temperature(struct fk_ising_msc *handle, double temperature);
+
+/**
+ * Sweeps done so far (keys the next sweep's random numbers).
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`; `out_sweeps` writable.
+ */
+fk_status fk_ising_msc_get_sweep_count(const struct fk_ising_msc *handle, uint64_t *out_sweeps);
+
+/**
+ * Sets the sweep counter (restore a checkpoint together with the spins).
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`.
+ */
+fk_status fk_ising_msc_set_sweep_count(struct fk_ising_msc *handle, uint64_t sweeps);
 
 #ifdef __cplusplus
 }  // extern "C"

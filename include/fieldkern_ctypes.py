@@ -96,6 +96,15 @@ SIGNATURES = {
     'fk_ising_get_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_ising_set_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_ising_binder_cumulant': (ctypes.c_int32, [ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double)]),
+    'fk_ising_msc_create': (ctypes.c_int32, [ctypes.POINTER(fk_ising_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_ising_msc_destroy': (None, [ctypes.c_void_p]),
+    'fk_ising_msc_set_spins': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_ising_msc_get_spins': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_ising_msc_sweep': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_ising_msc_observables': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_ising_msc_set_temperature': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double]),
+    'fk_ising_msc_get_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_msc_set_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
 }
 
 

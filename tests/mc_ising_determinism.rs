@@ -10,6 +10,7 @@
 mod support;
 
 use fieldkern::mc::ising::{IsingLattice, IsingParams, IsingUpdate};
+use fieldkern::mc::ising_msc::IsingMsc;
 use fieldkern::parallel::set_num_threads;
 use support::alloc::{count_allocations, exclusive};
 
@@ -143,4 +144,42 @@ fn sweeps_and_cluster_updates_allocate_nothing() {
         });
         assert_eq!(allocations, 0, "{threads} threads");
     }
+}
+
+fn msc(seed: u64) -> IsingMsc {
+    IsingMsc::new(&IsingParams {
+        lx: 128,
+        ly: 4096,
+        temperature: 2.3,
+        seed,
+        hot_start: true,
+        ..IsingParams::default()
+    })
+    .unwrap()
+}
+
+fn msc_spins(lat: &IsingMsc) -> Vec<i8> {
+    let mut s = vec![0i8; lat.n_sites()];
+    lat.spins_into(&mut s).unwrap();
+    s
+}
+
+#[test]
+fn multi_spin_sweeps_are_thread_count_and_split_invariant_and_allocation_free() {
+    let _g = exclusive();
+    // 128 x 4096: 64 word rows of 64 words per colour, in 2 row tasks of 32.
+    set_num_threads(1).unwrap();
+    let mut one = msc(2);
+    one.sweep(6, &mut [], &mut []).unwrap();
+    set_num_threads(2).unwrap();
+    let mut two = msc(2);
+    two.sweep(2, &mut [], &mut []).unwrap();
+    let mut resumed = msc(2);
+    resumed.set_spins(&msc_spins(&two)).unwrap();
+    resumed.set_sweeps_done(two.sweeps_done());
+    resumed.sweep(4, &mut [], &mut []).unwrap();
+    assert!(msc_spins(&one) == msc_spins(&resumed));
+    let (mut e, mut m) = (vec![0.0; 3], vec![0.0; 3]);
+    let (_, allocations) = count_allocations(|| resumed.sweep(3, &mut e, &mut m).unwrap());
+    assert_eq!(allocations, 0);
 }

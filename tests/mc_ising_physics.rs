@@ -419,3 +419,131 @@ fn wolff_with_field_samples_boltzmann_over_all_512_states_of_3x3() {
 fn wolff_with_field_samples_boltzmann_over_all_256_states_of_4x2() {
     check_wolff_detailed_balance(4, 2);
 }
+
+use fieldkern::mc::ising_msc::IsingMsc;
+use fieldkern::rng::philox::Philox;
+use fieldkern::rng::stream::Stream;
+
+/// Multi-spin coding is bitwise the documented per-site rule: a scalar
+/// checkerboard Metropolis written from the module docs (each site's 32-bit
+/// uniform assembled from its bit in the Philox level words) gives the same
+/// spins after every sweep. Together with the detailed-balance tests of the
+/// int8 Metropolis (same acceptance rule and precision), this makes the MSC
+/// sampler exact.
+#[test]
+fn multi_spin_coding_equals_the_documented_per_site_metropolis() {
+    let (lx, ly, t, seed, stream) = (64usize, 128usize, 2.269, 5u64, 7u64);
+    let params = IsingParams {
+        lx,
+        ly,
+        temperature: t,
+        seed,
+        stream,
+        hot_start: true,
+        ..IsingParams::default()
+    };
+    let mut msc = IsingMsc::new(&params).unwrap();
+    let mut s = vec![0i8; lx * ly];
+    msc.spins_into(&mut s).unwrap();
+    let (hs, wr) = (ly / 64, lx / 2);
+    let q_per_colour = (lx * ly / 128) as u64;
+    let g = Philox::new(seed, Stream::IsingMultiSpin.with_sub(stream));
+    let threshold = |p: f64| (p * 4_294_967_296.0).ceil().max(1.0) as u64;
+    let (t1, t2) = (threshold((-4.0 / t).exp()), threshold((-8.0 / t).exp()));
+    for sweep in 0..3u64 {
+        for c in 0..2usize {
+            let first = (2 * sweep + c as u64) * (q_per_colour / 16) * 256;
+            let old = s.clone();
+            for y in 0..ly {
+                for x in 0..lx {
+                    if (x + y) % 2 != c {
+                        continue;
+                    }
+                    let at = |xx: usize, yy: usize| i32::from(old[xx % lx + lx * (yy % ly)]);
+                    let spin = at(x, y);
+                    let nb = at(x + 1, y) + at(x + lx - 1, y) + at(x, y + 1) + at(x, y + ly - 1);
+                    let (yp, k) = (y % hs, y / hs);
+                    let q = (yp * wr + x / 2) as u64;
+                    let mut u = 0u64;
+                    for level in 0..32u64 {
+                        let w = g.block(first + (q / 16) * 256 + 16 * (level / 2) + q % 16);
+                        let r = if level % 2 == 0 {
+                            u64::from(w[0]) | u64::from(w[1]) << 32
+                        } else {
+                            u64::from(w[2]) | u64::from(w[3]) << 32
+                        };
+                        u |= (r >> k & 1) << (31 - level);
+                    }
+                    let flip = match spin * nb {
+                        4 => u < t2,
+                        2 => u < t1,
+                        _ => true,
+                    };
+                    if flip {
+                        s[x + lx * y] = -old[x + lx * y];
+                    }
+                }
+            }
+        }
+        msc.sweep(1, &mut [], &mut []).unwrap();
+        let mut packed = vec![0i8; lx * ly];
+        msc.spins_into(&mut packed).unwrap();
+        assert!(
+            packed == s,
+            "sweep {sweep}: MSC differs from the per-site rule"
+        );
+        let o = msc.observables();
+        let bonds: i64 = (0..lx * ly)
+            .map(|i| {
+                let (x, y) = (i % lx, i / lx);
+                i64::from(s[i]) * i64::from(s[(x + 1) % lx + lx * y] + s[x + lx * ((y + 1) % ly)])
+            })
+            .sum();
+        assert_eq!(o.bond_sum, bonds);
+        assert_eq!(o.spin_sum, s.iter().map(|&v| i64::from(v)).sum::<i64>());
+    }
+}
+
+/// MSC energy on a 128^2 torus vs the exact finite lattice (Kaufman), and
+/// |m| vs Yang below Tc; bins and bands as for the int8 Metropolis test
+/// (same dynamics, so the same autocorrelation times; L = 128 has a 4x
+/// smaller per-sweep variance, so 32 bins of 1000 sweeps (4000 at 2.269)
+/// give error bars no larger than those asserted there).
+#[test]
+fn multi_spin_coding_energy_matches_kaufman_and_magnetisation_matches_yang() {
+    let l = 128;
+    for t in [1.5, 2.0, 2.269, 3.0] {
+        let mut msc = IsingMsc::new(&IsingParams {
+            lx: l,
+            ly: l,
+            temperature: t,
+            seed: 31,
+            hot_start: t > 2.5,
+            ..IsingParams::default()
+        })
+        .unwrap();
+        let near_tc = t == 2.269;
+        let (bins, bin_len) = (32, if near_tc { 4000 } else { 1000 });
+        msc.sweep(if near_tc { 20_000 } else { 5_000 }, &mut [], &mut [])
+            .unwrap();
+        let (mut e, mut m) = (vec![0.0; bins * bin_len], vec![0.0; bins * bin_len]);
+        msc.sweep(bins * bin_len, &mut e, &mut m).unwrap();
+        m.iter_mut().for_each(|v| *v = v.abs());
+        let (mean, err) = binned_mean_and_error(&e, bins);
+        let exact = exact_energy_per_spin(l, t);
+        let power = if near_tc { 2e-3 } else { 4e-4 };
+        assert!(err < power, "MSC T = {t}: error bar {err} too large");
+        assert!(
+            (mean - exact).abs() < 5.0 * err,
+            "MSC T = {t}: e = {mean} +- {err}, exact (128^2 torus) {exact}"
+        );
+        if t < 2.1 {
+            let (mm, merr) = binned_mean_and_error(&m, bins);
+            let yang = yang_magnetisation(t);
+            assert!(
+                (mm - yang).abs() < 5.0 * merr,
+                "MSC T = {t}: |m| = {mm} +- {merr}, Yang {yang}"
+            );
+        }
+    }
+}

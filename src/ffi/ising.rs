@@ -533,3 +533,260 @@ pub unsafe extern "C" fn fk_ising_binder_cumulant(
         write_out(out_binder, u, "out_binder")
     })
 }
+
+const ISING_MSC_MAGIC: u64 = 0x464B_4953_4D53_4331; // "FKISMSC1"
+
+/// Opaque handle of a multi-spin-coded 2D Ising lattice (64 spins per
+/// 64-bit word, checkerboard Metropolis, h = 0, J > 0). Created by
+/// `fk_ising_msc_create`, freed by `fk_ising_msc_destroy`. Same threading
+/// rules as `fk_ising`.
+#[allow(non_camel_case_types)]
+pub struct fk_ising_msc {
+    inner: Handle<crate::mc::ising_msc::IsingMsc>,
+}
+
+/// # Safety
+/// `handle` is NULL or from `fk_ising_msc_create`.
+unsafe fn msc<'a>(
+    handle: *const fk_ising_msc,
+) -> Result<Guard<'a, crate::mc::ising_msc::IsingMsc>> {
+    let Some(h) = NonNull::new(handle as *mut fk_ising_msc) else {
+        return Err(Error::new(
+            ErrorKind::NullPointer,
+            "argument `handle` is NULL",
+        ));
+    };
+    // SAFETY: non-NULL and, by the caller's contract, from fk_ising_msc_create.
+    let h = unsafe { h.as_ref() };
+    h.inner.acquire(ISING_MSC_MAGIC, "fk_ising_msc")
+}
+
+/// Creates a multi-spin-coded lattice from `fk_ising_params` (dim 2, `lx` a
+/// multiple of 32, `ly` a multiple of 128, field 0, coupling > 0). The packing
+/// (64 horizontal strips, bit k of a word = strip k) and the random numbers
+/// (one independent 32-bit uniform per site, generated bit-sliced and lazily
+/// from Philox, no sharing between sites) are documented in
+/// `src/mc/ising_msc.rs`. With the same seed, stream and `hot_start` the
+/// initial spins equal those of `fk_ising_create`.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+/// (sides), `FK_ERR_OUT_OF_RANGE` (dim != 2, h != 0, J <= 0, T <= 0),
+/// `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_MEMORY`. `*out` written only on success.
+///
+/// # Safety
+/// As `fk_ising_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_msc_create(
+    params: *const fk_ising_params,
+    out: *mut *mut fk_ising_msc,
+) -> fk_status {
+    guard("fk_ising_msc_create", || {
+        // SAFETY: header contract on `params`.
+        let p = unsafe { read_params(params, "params") }?;
+        if out.is_null() {
+            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
+        }
+        if p.hot_start > 1 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("hot_start = {}: must be 0 or 1", p.hot_start),
+            ));
+        }
+        let lattice = crate::mc::ising_msc::IsingMsc::new(&IsingParams {
+            dim: p.dim as usize,
+            lx: p.lx,
+            ly: p.ly,
+            lz: p.lz,
+            coupling: p.coupling,
+            field: p.field,
+            temperature: p.temperature,
+            seed: p.seed,
+            stream: p.stream,
+            hot_start: p.hot_start == 1,
+        })?;
+        let handle = Box::new(fk_ising_msc {
+            inner: Handle::new(ISING_MSC_MAGIC, lattice),
+        });
+        write_out(out, Box::into_raw(handle), "out")
+    })
+}
+
+/// Frees a multi-spin-coded lattice; NULL is a no-op; a pointer that is not a
+/// live `fk_ising_msc` is left alone (last error set).
+///
+/// # Safety
+/// `handle` is NULL or from `fk_ising_msc_create`, not used again.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_msc_destroy(handle: *mut fk_ising_msc) {
+    guard_value("fk_ising_msc_destroy", (), || {
+        if handle.is_null() {
+            return;
+        }
+        // SAFETY: non-NULL pointer from fk_ising_msc_create (header contract).
+        if !unsafe { (*handle).inner.is(ISING_MSC_MAGIC) } {
+            let _ = guard("fk_ising_msc_destroy", || {
+                Err(Error::new(
+                    ErrorKind::WrongHandle,
+                    "handle is not a live fk_ising_msc; not freed",
+                ))
+            });
+            return;
+        }
+        // SAFETY: live handle created by Box::into_raw in fk_ising_msc_create.
+        unsafe {
+            (*handle).inner.mark_destroyed();
+            drop(Box::from_raw(handle));
+        }
+    })
+}
+
+/// Replaces the spins (row-major int8, each +1 or -1, `n` = lx * ly).
+/// Errors as `fk_ising_set_spins`; unchanged on error.
+///
+/// # Safety
+/// `handle` from `fk_ising_msc_create`; `spins` readable for `n` elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_msc_set_spins(
+    handle: *mut fk_ising_msc,
+    spins: *const i8,
+    n: usize,
+) -> fk_status {
+    guard("fk_ising_msc_set_spins", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { msc(handle) }?;
+        // SAFETY: header contract: `n` readable int8 at `spins`.
+        let spins = unsafe { slice(spins, n, "spins") }?;
+        lat.set_spins(spins)
+    })
+}
+
+/// Copies the spins out (row-major int8, `n` = lx * ly). Errors as
+/// `fk_ising_get_spins`.
+///
+/// # Safety
+/// `handle` from `fk_ising_msc_create`; `spins` writable for `n` elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_msc_get_spins(
+    handle: *const fk_ising_msc,
+    spins: *mut i8,
+    n: usize,
+) -> fk_status {
+    guard("fk_ising_msc_get_spins", || {
+        // SAFETY: header contract.
+        let lat = unsafe { msc(handle) }?;
+        // SAFETY: header contract: `n` writable int8 at `spins`.
+        let out = unsafe { slice_mut(spins, n, "spins") }?;
+        lat.spins_into(out)
+    })
+}
+
+/// Runs `n_sweeps` multi-spin-coded checkerboard Metropolis sweeps; optional
+/// per-sweep `energy` / `magnetisation` arrays (per spin) as in
+/// `fk_ising_sweep`. Parallel over rows; allocates nothing; bitwise identical
+/// for any thread count and any split into calls.
+///
+/// Errors: `FK_ERR_OUT_OF_RANGE` (sweep counter overflow), `FK_ERR_MISALIGNED`,
+/// `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. Nothing changes on error.
+///
+/// # Safety
+/// `handle` from `fk_ising_msc_create`; non-NULL arrays writable for `n_sweeps`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_msc_sweep(
+    handle: *mut fk_ising_msc,
+    n_sweeps: usize,
+    energy: *mut f64,
+    magnetisation: *mut f64,
+) -> fk_status {
+    guard("fk_ising_msc_sweep", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { msc(handle) }?;
+        // SAFETY: header contract on the optional arrays.
+        let e = unsafe { optional_out(energy, n_sweeps, "energy") }?;
+        // SAFETY: as above.
+        let m = unsafe { optional_out(magnetisation, n_sweeps, "magnetisation") }?;
+        lat.sweep(n_sweeps, e, m)
+    })
+}
+
+/// Energy and magnetisation per spin of the current spins.
+///
+/// # Safety
+/// `handle` from `fk_ising_msc_create`; both outputs writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_msc_observables(
+    handle: *const fk_ising_msc,
+    out_energy: *mut f64,
+    out_magnetisation: *mut f64,
+) -> fk_status {
+    guard("fk_ising_msc_observables", || {
+        // SAFETY: header contract.
+        let lat = unsafe { msc(handle) }?;
+        for (p, name) in [
+            (out_energy, "out_energy"),
+            (out_magnetisation, "out_magnetisation"),
+        ] {
+            if p.is_null() {
+                return Err(Error::new(
+                    ErrorKind::NullPointer,
+                    format!("argument `{name}` is NULL"),
+                ));
+            }
+        }
+        let o = lat.observables();
+        write_out(out_energy, o.energy_per_spin, "out_energy")?;
+        write_out(
+            out_magnetisation,
+            o.magnetisation_per_spin,
+            "out_magnetisation",
+        )
+    })
+}
+
+/// Sets T > 0. Errors: `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE`.
+///
+/// # Safety
+/// `handle` from `fk_ising_msc_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_msc_set_temperature(
+    handle: *mut fk_ising_msc,
+    temperature: f64,
+) -> fk_status {
+    guard("fk_ising_msc_set_temperature", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { msc(handle) }?;
+        lat.set_temperature(temperature)
+    })
+}
+
+/// Sweeps done so far (keys the next sweep's random numbers).
+///
+/// # Safety
+/// `handle` from `fk_ising_msc_create`; `out_sweeps` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_msc_get_sweep_count(
+    handle: *const fk_ising_msc,
+    out_sweeps: *mut u64,
+) -> fk_status {
+    guard("fk_ising_msc_get_sweep_count", || {
+        // SAFETY: header contract.
+        let lat = unsafe { msc(handle) }?;
+        write_out(out_sweeps, lat.sweeps_done(), "out_sweeps")
+    })
+}
+
+/// Sets the sweep counter (restore a checkpoint together with the spins).
+///
+/// # Safety
+/// `handle` from `fk_ising_msc_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_msc_set_sweep_count(
+    handle: *mut fk_ising_msc,
+    sweeps: u64,
+) -> fk_status {
+    guard("fk_ising_msc_set_sweep_count", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { msc(handle) }?;
+        lat.set_sweeps_done(sweeps);
+        Ok(())
+    })
+}

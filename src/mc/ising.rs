@@ -744,7 +744,7 @@ fn update_row<const HEAT_BATH: bool>(
     let shift: isize = if (color + parity) & 1 == 0 { -1 } else { 1 };
     let three_d = g.dim == 3;
     let offset = i32x16::splat(2 * g.dim as i32);
-    let zero = i32x16::splat(0);
+    let full_chunks = w >= 18;
     for group in 0..w.div_ceil(64) {
         let batch = philox.blocks16(base + 16 * group as u64);
         for (q, words) in batch.iter().enumerate() {
@@ -752,32 +752,61 @@ fn update_row<const HEAT_BATH: bool>(
             if k0 >= w {
                 break;
             }
-            let s8 = load16(row, k0, 0);
-            let mut nb8 = load16(same, k0, 0)
-                + load16(same, k0, shift)
-                + load16(yp, k0, 0)
-                + load16(ym, k0, 0);
-            if three_d {
-                nb8 = nb8 + load16(zp, k0, 0) + load16(zm, k0, 0);
+            let words = u32x16::new(*words);
+            if full_chunks && k0 >= 1 && k0 + 17 <= w {
+                // Interior chunk: every load is a plain unaligned 16-byte load.
+                let at = |r: &[i8], k: usize| i8x16::from_slice_unaligned(&r[k..k + 16]);
+                let side = (k0 as isize + shift) as usize;
+                let mut nb8 = at(same, k0) + at(same, side) + at(yp, k0) + at(ym, k0);
+                if three_d {
+                    nb8 = nb8 + at(zp, k0) + at(zm, k0);
+                }
+                let new = chunk_update::<HEAT_BATH>(at(row, k0), nb8, words, table, offset);
+                row[k0..k0 + 16].copy_from_slice(&new);
+            } else {
+                let s8 = load16(row, k0, 0);
+                let mut nb8 = load16(same, k0, 0)
+                    + load16(same, k0, shift)
+                    + load16(yp, k0, 0)
+                    + load16(ym, k0, 0);
+                if three_d {
+                    nb8 = nb8 + load16(zp, k0, 0) + load16(zm, k0, 0);
+                }
+                let new = chunk_update::<HEAT_BATH>(s8, nb8, words, table, offset);
+                let lanes = (w - k0).min(16);
+                row[k0..k0 + lanes].copy_from_slice(&new[..lanes]);
             }
-            let s = widen(s8);
-            let key = widen(nb8) + offset - s.simd_lt(zero);
-            let threshold = table.shuffle(bytemuck_u32(key));
-            let accept = u32x16::new(*words).simd_le(threshold).to_array();
-            let s8 = s8.to_array();
-            let mut new = [0i8; 16];
-            for l in 0..16 {
-                let m = accept[l] as i8;
-                new[l] = if HEAT_BATH {
-                    (m & 2) - 1
-                } else {
-                    s8[l] ^ (m & -2)
-                };
-            }
-            let lanes = (w - k0).min(16);
-            row[k0..k0 + lanes].copy_from_slice(&new[..lanes]);
         }
     }
+}
+
+/// New spins of 16 sites from their spins `s8`, neighbour sums `nb8` and
+/// random words: `key = nb + 2 dim + (s < 0)` picks the threshold (16-entry
+/// permute); Metropolis flips `s` where `w <= threshold`
+/// (`s ^ -2 = -s` for `s = +-1`), heat bath sets `+1` there and `-1` elsewhere.
+#[inline(always)]
+fn chunk_update<const HEAT_BATH: bool>(
+    s8: i8x16,
+    nb8: i8x16,
+    words: u32x16,
+    table: u32x16,
+    offset: i32x16,
+) -> [i8; 16] {
+    let s = widen(s8);
+    let key = widen(nb8) + offset - s.simd_lt(i32x16::splat(0));
+    let threshold = table.shuffle(bytemuck_u32(key));
+    let accept = words.simd_le(threshold).to_array();
+    let s8 = s8.to_array();
+    let mut new = [0i8; 16];
+    for l in 0..16 {
+        let m = accept[l] as i8;
+        new[l] = if HEAT_BATH {
+            (m & 2) - 1
+        } else {
+            s8[l] ^ (m & -2)
+        };
+    }
+    new
 }
 
 #[inline]

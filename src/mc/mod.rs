@@ -3,7 +3,10 @@
 //! * [`ising`]: 2D square / 3D cubic periodic Ising lattices with
 //!   checkerboard (parallel, SIMD, Philox) and sequential Metropolis and
 //!   heat-bath sweeps, observables and the Binder cumulant.
+//! * [`ising_msc`]: multi-spin-coded (64 spins per word) checkerboard
+//!   Metropolis for the 2D model at h = 0.
 //! * [`wolff`]: Wolff single-cluster updates on the same lattices.
 
 pub mod ising;
+pub mod ising_msc;
 pub mod wolff;

@@ -224,8 +224,74 @@ static void test_bad_input(void) {
     fk_ising_destroy(NULL);
 }
 
+/* Multi-spin coding: same hot start as fk_ising, split/thread invariance,
+ * observables consistent with the spins, and its own bad input. */
+static void test_multi_spin(void) {
+    static int8_t packed[128 * 128], plain[128 * 128];
+    fk_ising_params p = fk_ising_params_default();
+    fk_ising *h = NULL;
+    fk_ising_msc *a = NULL, *b = NULL, *bad = NULL;
+    double e_full[6], m_full[6], e_split[6], m_split[6], e = 0.0, m = 0.0;
+    uint64_t count = 0;
+    long sum = 0;
+    int i;
+    p.lx = 128;
+    p.ly = 128;
+    p.hot_start = 1;
+    p.seed = 3;
+    CHECK_STATUS(fk_ising_create(&p, &h), FK_OK);
+    CHECK_STATUS(fk_ising_msc_create(&p, &a), FK_OK);
+    CHECK_STATUS(fk_ising_get_spins(h, plain, 128 * 128), FK_OK);
+    CHECK_STATUS(fk_ising_msc_get_spins(a, packed, 128 * 128), FK_OK);
+    CHECK(memcmp(plain, packed, sizeof plain) == 0);
+
+    CHECK_STATUS(fk_set_num_threads(1), FK_OK);
+    CHECK_STATUS(fk_ising_msc_sweep(a, 6, e_full, m_full), FK_OK);
+    CHECK_STATUS(fk_set_num_threads(2), FK_OK);
+    CHECK_STATUS(fk_ising_msc_create(&p, &b), FK_OK);
+    CHECK_STATUS(fk_ising_msc_sweep(b, 2, e_split, m_split), FK_OK);
+    CHECK_STATUS(fk_ising_msc_sweep(b, 4, e_split + 2, m_split + 2), FK_OK);
+    CHECK(memcmp(e_full, e_split, sizeof e_full) == 0);
+    CHECK(memcmp(m_full, m_split, sizeof m_full) == 0);
+    CHECK_STATUS(fk_ising_msc_get_sweep_count(b, &count), FK_OK);
+    CHECK(count == 6);
+    CHECK_STATUS(fk_ising_msc_get_spins(b, packed, 128 * 128), FK_OK);
+    for (i = 0; i < 128 * 128; i++) sum += packed[i];
+    CHECK_STATUS(fk_ising_msc_observables(b, &e, &m), FK_OK);
+    CHECK(m == (double)sum / (128.0 * 128.0) && e == e_full[5]);
+
+    /* bad input */
+    p.ly = 64;
+    CHECK_STATUS(fk_ising_msc_create(&p, &bad), FK_ERR_INVALID_SIZE);
+    CHECK_ERROR_MENTIONS("multiple of 128");
+    p.ly = 128;
+    p.field = 0.1;
+    CHECK_STATUS(fk_ising_msc_create(&p, &bad), FK_ERR_OUT_OF_RANGE);
+    p.field = 0.0;
+    p.temperature = -1.0;
+    CHECK_STATUS(fk_ising_msc_create(&p, &bad), FK_ERR_OUT_OF_RANGE);
+    p.temperature = 2.0;
+    p.dim = 3;
+    CHECK_STATUS(fk_ising_msc_create(&p, &bad), FK_ERR_OUT_OF_RANGE);
+    CHECK(bad == NULL);
+    packed[5] = 3;
+    CHECK_STATUS(fk_ising_msc_set_spins(a, packed, 128 * 128), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("spins[5] = 3");
+    CHECK_STATUS(fk_ising_msc_set_spins(a, packed, 100), FK_ERR_INVALID_SIZE);
+    CHECK_STATUS(fk_ising_msc_set_temperature(a, NAN), FK_ERR_NON_FINITE);
+    CHECK_STATUS(fk_ising_msc_sweep(NULL, 1, NULL, NULL), FK_ERR_NULL_POINTER);
+    /* an fk_ising is not an fk_ising_msc */
+    CHECK_STATUS(fk_ising_msc_sweep((fk_ising_msc *)(void *)h, 1, NULL, NULL), FK_ERR_WRONG_HANDLE);
+    CHECK_STATUS(fk_ising_sweep((fk_ising *)(void *)a, FK_ISING_METROPOLIS, 1, NULL, NULL), FK_ERR_WRONG_HANDLE);
+    fk_ising_destroy(h);
+    fk_ising_msc_destroy(a);
+    fk_ising_msc_destroy(b);
+    fk_ising_msc_destroy(NULL);
+}
+
 int main(void) {
     test_defaults_and_ordered_state();
+    test_multi_spin();
     test_sweeps_threads_split_and_checkpoint();
     test_binder();
     test_bad_input();
