@@ -166,4 +166,37 @@ fk_ising_msc_get_sweep_count(handle, out_sweeps) =
 fk_ising_msc_set_sweep_count(handle, sweeps) =
     ccall((:fk_ising_msc_set_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), handle, sweeps)
 
+fk_ising_worm_create(params, out) =
+    ccall((:fk_ising_worm_create, libfieldkern), Int32, (Ref{fk_ising_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_ising_worm_destroy(handle) =
+    ccall((:fk_ising_worm_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), handle)
+
+fk_ising_worm_run(handle, n_steps) =
+    ccall((:fk_ising_worm_run, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), handle, n_steps)
+
+fk_ising_worm_run_closed(handle, n_closed, out_steps) =
+    ccall((:fk_ising_worm_run_closed, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, Ptr{UInt64}, ), handle, n_closed, out_steps)
+
+fk_ising_worm_estimates(handle, out_energy, out_susceptibility) =
+    ccall((:fk_ising_worm_estimates, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Ptr{Cdouble}, ), handle, out_energy, out_susceptibility)
+
+fk_ising_worm_reset_estimates(handle) =
+    ccall((:fk_ising_worm_reset_estimates, libfieldkern), Int32, (Ptr{Cvoid}, ), handle)
+
+fk_ising_worm_set_temperature(handle, temperature) =
+    ccall((:fk_ising_worm_set_temperature, libfieldkern), Int32, (Ptr{Cvoid}, Cdouble, ), handle, temperature)
+
+fk_ising_worm_get_links(handle, links, n) =
+    ccall((:fk_ising_worm_get_links, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, ), handle, links, n)
+
+fk_ising_worm_set_links(handle, links, n) =
+    ccall((:fk_ising_worm_set_links, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, ), handle, links, n)
+
+fk_ising_worm_get_rng_state(handle, state) =
+    ccall((:fk_ising_worm_get_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, state)
+
+fk_ising_worm_set_rng_state(handle, state) =
+    ccall((:fk_ising_worm_set_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, state)
+
 end # module

@@ -361,6 +361,98 @@ module fieldkern
       type(c_ptr), value :: handle
       integer(c_int64_t), value :: sweeps
     end function fk_ising_msc_set_sweep_count
+
+    function fk_ising_worm_create(params, out) bind(C, name="fk_ising_worm_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_create
+      type(fk_ising_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_ising_worm_create
+
+    subroutine fk_ising_worm_destroy(handle) bind(C, name="fk_ising_worm_destroy")
+      import
+      implicit none
+      type(c_ptr), value :: handle
+    end subroutine fk_ising_worm_destroy
+
+    function fk_ising_worm_run(handle, n_steps) bind(C, name="fk_ising_worm_run")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_run
+      type(c_ptr), value :: handle
+      integer(c_int64_t), value :: n_steps
+    end function fk_ising_worm_run
+
+    function fk_ising_worm_run_closed(handle, n_closed, out_steps) bind(C, &
+        name="fk_ising_worm_run_closed")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_run_closed
+      type(c_ptr), value :: handle
+      integer(c_int64_t), value :: n_closed
+      integer(c_int64_t), intent(out) :: out_steps
+    end function fk_ising_worm_run_closed
+
+    function fk_ising_worm_estimates(handle, out_energy, out_susceptibility) bind(C, &
+        name="fk_ising_worm_estimates")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_estimates
+      type(c_ptr), value :: handle
+      real(c_double), intent(out) :: out_energy
+      real(c_double), intent(out) :: out_susceptibility
+    end function fk_ising_worm_estimates
+
+    function fk_ising_worm_reset_estimates(handle) bind(C, name="fk_ising_worm_reset_estimates")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_reset_estimates
+      type(c_ptr), value :: handle
+    end function fk_ising_worm_reset_estimates
+
+    function fk_ising_worm_set_temperature(handle, temperature) bind(C, &
+        name="fk_ising_worm_set_temperature")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_set_temperature
+      type(c_ptr), value :: handle
+      real(c_double), value :: temperature
+    end function fk_ising_worm_set_temperature
+
+    function fk_ising_worm_get_links(handle, links, n) bind(C, name="fk_ising_worm_get_links")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_get_links
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(inout) :: links(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_worm_get_links
+
+    function fk_ising_worm_set_links(handle, links, n) bind(C, name="fk_ising_worm_set_links")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_set_links
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(in) :: links(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_worm_set_links
+
+    function fk_ising_worm_get_rng_state(handle, state) bind(C, name="fk_ising_worm_get_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_get_rng_state
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(inout) :: state(*)
+    end function fk_ising_worm_get_rng_state
+
+    function fk_ising_worm_set_rng_state(handle, state) bind(C, name="fk_ising_worm_set_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_set_rng_state
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(in) :: state(*)
+    end function fk_ising_worm_set_rng_state
   end interface
 
 contains

@@ -159,6 +159,14 @@ typedef struct fk_ising fk_ising;
 typedef struct fk_ising_msc fk_ising_msc;
 
 /**
+ * Opaque handle of a worm-algorithm sampler of the 2D Ising high-temperature
+ * expansion (link occupations, worm ends, PCG64 stream, estimator sums).
+ * Created by `fk_ising_worm_create`, freed by `fk_ising_worm_destroy`. Same
+ * threading rules as `fk_ising`.
+ */
+typedef struct fk_ising_worm fk_ising_worm;
+
+/**
  * SIMD capabilities compiled into this build of the library (`fk_simd_info`).
  */
 typedef struct fk_simd_capabilities {
@@ -643,6 +651,125 @@ fk_status fk_ising_msc_get_sweep_count(const struct fk_ising_msc *handle, uint64
  * `handle` from `fk_ising_msc_create`.
  */
 fk_status fk_ising_msc_set_sweep_count(struct fk_ising_msc *handle, uint64_t sweeps);
+
+/**
+ * Creates a worm sampler from `fk_ising_params` (dim 2, sides >= 2, field 0,
+ * coupling > 0, T > 0; `hot_start` ignored), starting from the empty bond set.
+ * Algorithm, estimators, link layout and random numbers: `src/mc/worm.rs`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (dim != 2, h != 0, J <= 0, T <= 0),
+ * `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * As `fk_ising_create`.
+ */
+fk_status fk_ising_worm_create(const struct fk_ising_params *params, struct fk_ising_worm **out);
+
+/**
+ * Frees a worm sampler; NULL is a no-op; a pointer that is not a live
+ * `fk_ising_worm` is left alone (last error set).
+ *
+ * # Safety
+ * `handle` is NULL or from `fk_ising_worm_create`, not used again.
+ */
+void fk_ising_worm_destroy(struct fk_ising_worm *handle);
+
+/**
+ * Runs exactly `n_steps` worm steps (estimator sums accumulate across
+ * calls; the configuration may end open). Sequential; allocates nothing.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`.
+ */
+fk_status fk_ising_worm_run(struct fk_ising_worm *handle, uint64_t n_steps);
+
+/**
+ * Runs until the configuration has been closed (ira = masha) after `n_closed`
+ * more steps, so the links read next are closed loops, distributed as
+ * t^|B| (the chain induced on closed configurations; unbiased, unlike
+ * stopping at the first closed configuration after a fixed step count).
+ * `*out_steps` (may be NULL) receives the steps done. Use `n_closed` of a
+ * few times the correlation time between images. Allocates nothing.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`; `out_steps` NULL or writable.
+ */
+fk_status fk_ising_worm_run_closed(struct fk_ising_worm *handle,
+                                   uint64_t n_closed,
+                                   uint64_t *out_steps);
+
+/**
+ * Energy per spin (`-J (2t + <|B|>/N (1 - t^2)/t)`, t = tanh(J/T), from the
+ * closed configurations) and susceptibility `sum_r <s_0 s_r> = N <m^2>`
+ * (steps / closed-configuration steps) accumulated since creation, the last
+ * `fk_ising_worm_reset_estimates` or temperature change. NaN before the
+ * first run.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`; both outputs writable.
+ */
+fk_status fk_ising_worm_estimates(const struct fk_ising_worm *handle,
+                                  double *out_energy,
+                                  double *out_susceptibility);
+
+/**
+ * Clears the estimator sums (e.g. after equilibration).
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`.
+ */
+fk_status fk_ising_worm_reset_estimates(struct fk_ising_worm *handle);
+
+/**
+ * Sets T > 0 (and clears the estimator sums). Errors: `FK_ERR_NON_FINITE`,
+ * `FK_ERR_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`.
+ */
+fk_status fk_ising_worm_set_temperature(struct fk_ising_worm *handle, double temperature);
+
+/**
+ * Copies the link occupations (0/1) into `links[0..n)`, `n = 2 lx ly`:
+ * `links[x + lx y]` is the bond (x, y)-(x+1, y), `links[lx ly + x + lx y]` the
+ * bond (x, y)-(x, y+1).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE`, `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`; `links` writable for `n` elements.
+ */
+fk_status fk_ising_worm_get_links(const struct fk_ising_worm *handle, uint8_t *links, size_t n);
+
+/**
+ * Restores a closed link configuration (layout as `fk_ising_worm_get_links`;
+ * every value 0 or 1, every site of even degree) with both worm ends at
+ * site 0. Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (a value > 1 or an odd site, named in the message).
+ * Unchanged on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`; `links` readable for `n` elements.
+ */
+fk_status fk_ising_worm_set_links(struct fk_ising_worm *handle, const uint8_t *links, size_t n);
+
+/**
+ * Copies the worm's PCG64 state into `state[0..4)` (checkpointing: links +
+ * RNG state resume bitwise).
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`; `state` writable for 4 elements.
+ */
+fk_status fk_ising_worm_get_rng_state(const struct fk_ising_worm *handle, uint64_t *state);
+
+/**
+ * Restores a PCG64 state saved by `fk_ising_worm_get_rng_state`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`; `state` readable for 4 elements.
+ */
+fk_status fk_ising_worm_set_rng_state(struct fk_ising_worm *handle, const uint64_t *state);
 
 #ifdef __cplusplus
 }  // extern "C"

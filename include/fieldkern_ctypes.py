@@ -105,6 +105,17 @@ SIGNATURES = {
     'fk_ising_msc_set_temperature': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double]),
     'fk_ising_msc_get_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_ising_msc_set_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
+    'fk_ising_worm_create': (ctypes.c_int32, [ctypes.POINTER(fk_ising_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_ising_worm_destroy': (None, [ctypes.c_void_p]),
+    'fk_ising_worm_run': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
+    'fk_ising_worm_run_closed': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_worm_estimates': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_ising_worm_reset_estimates': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_ising_worm_set_temperature': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double]),
+    'fk_ising_worm_get_links': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t]),
+    'fk_ising_worm_set_links': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t]),
+    'fk_ising_worm_get_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_worm_set_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
 }
 
 

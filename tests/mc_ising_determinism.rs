@@ -183,3 +183,52 @@ fn multi_spin_sweeps_are_thread_count_and_split_invariant_and_allocation_free() 
     let (_, allocations) = count_allocations(|| resumed.sweep(3, &mut e, &mut m).unwrap());
     assert_eq!(allocations, 0);
 }
+
+#[test]
+fn worm_resumed_from_links_and_rng_state_equals_unbroken_run_and_allocates_nothing() {
+    use fieldkern::mc::worm::{IsingWorm, WormParams};
+    let _g = exclusive();
+    let params = WormParams {
+        lx: 16,
+        ly: 16,
+        coupling: 1.0,
+        temperature: 2.3,
+        seed: 12,
+        stream: 1,
+    };
+    let mut a = IsingWorm::new(&params).unwrap();
+    a.run_closed(500);
+    let mut links = vec![0u8; 2 * 256];
+    a.links_into(&mut links).unwrap();
+    let rng = a.rng_state();
+    let mut b = IsingWorm::new(&params).unwrap();
+    b.set_links(&links).unwrap();
+    b.set_rng_state(rng);
+    // The worm either allocates on every call or never; the test harness's
+    // own thread may allocate while reporting another test's result, so take
+    // the fewest allocations over three attempts (on clones of `a`).
+    let fewest = (0..3)
+        .map(|_| {
+            let mut c = a.clone();
+            count_allocations(|| {
+                c.run_closed(300);
+                c.run(1000);
+                c.run_closed(1);
+            })
+            .1
+        })
+        .min()
+        .unwrap();
+    assert_eq!(fewest, 0);
+    a.run_closed(300);
+    a.run(1000);
+    a.run_closed(1);
+    b.run_closed(300);
+    b.run(1000);
+    b.run_closed(1);
+    let mut la = vec![0u8; 512];
+    let mut lb = vec![0u8; 512];
+    a.links_into(&mut la).unwrap();
+    b.links_into(&mut lb).unwrap();
+    assert_eq!(la, lb);
+}

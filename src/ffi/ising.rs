@@ -790,3 +790,308 @@ pub unsafe extern "C" fn fk_ising_msc_set_sweep_count(
         Ok(())
     })
 }
+
+const ISING_WORM_MAGIC: u64 = 0x464B_4953_574F_524D; // "FKISWORM"
+
+/// Opaque handle of a worm-algorithm sampler of the 2D Ising high-temperature
+/// expansion (link occupations, worm ends, PCG64 stream, estimator sums).
+/// Created by `fk_ising_worm_create`, freed by `fk_ising_worm_destroy`. Same
+/// threading rules as `fk_ising`.
+#[allow(non_camel_case_types)]
+pub struct fk_ising_worm {
+    inner: Handle<crate::mc::worm::IsingWorm>,
+}
+
+/// # Safety
+/// `handle` is NULL or from `fk_ising_worm_create`.
+unsafe fn worm<'a>(handle: *const fk_ising_worm) -> Result<Guard<'a, crate::mc::worm::IsingWorm>> {
+    let Some(h) = NonNull::new(handle as *mut fk_ising_worm) else {
+        return Err(Error::new(
+            ErrorKind::NullPointer,
+            "argument `handle` is NULL",
+        ));
+    };
+    // SAFETY: non-NULL and, by the caller's contract, from fk_ising_worm_create.
+    let h = unsafe { h.as_ref() };
+    h.inner.acquire(ISING_WORM_MAGIC, "fk_ising_worm")
+}
+
+/// Creates a worm sampler from `fk_ising_params` (dim 2, sides >= 2, field 0,
+/// coupling > 0, T > 0; `hot_start` ignored), starting from the empty bond set.
+/// Algorithm, estimators, link layout and random numbers: `src/mc/worm.rs`.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`,
+/// `FK_ERR_OUT_OF_RANGE` (dim != 2, h != 0, J <= 0, T <= 0),
+/// `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_MEMORY`.
+///
+/// # Safety
+/// As `fk_ising_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_worm_create(
+    params: *const fk_ising_params,
+    out: *mut *mut fk_ising_worm,
+) -> fk_status {
+    guard("fk_ising_worm_create", || {
+        // SAFETY: header contract on `params`.
+        let p = unsafe { read_params(params, "params") }?;
+        if out.is_null() {
+            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
+        }
+        if p.dim != 2 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("dim = {}: the worm is 2D only", p.dim),
+            ));
+        }
+        if !p.field.is_finite() {
+            return Err(Error::new(
+                ErrorKind::NonFinite,
+                format!("field = {}: must be finite", p.field),
+            ));
+        }
+        if p.field != 0.0 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("field = {}: the worm samples h = 0 only", p.field),
+            ));
+        }
+        let w = crate::mc::worm::IsingWorm::new(&crate::mc::worm::WormParams {
+            lx: p.lx,
+            ly: p.ly,
+            coupling: p.coupling,
+            temperature: p.temperature,
+            seed: p.seed,
+            stream: p.stream,
+        })?;
+        let handle = Box::new(fk_ising_worm {
+            inner: Handle::new(ISING_WORM_MAGIC, w),
+        });
+        write_out(out, Box::into_raw(handle), "out")
+    })
+}
+
+/// Frees a worm sampler; NULL is a no-op; a pointer that is not a live
+/// `fk_ising_worm` is left alone (last error set).
+///
+/// # Safety
+/// `handle` is NULL or from `fk_ising_worm_create`, not used again.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_worm_destroy(handle: *mut fk_ising_worm) {
+    guard_value("fk_ising_worm_destroy", (), || {
+        if handle.is_null() {
+            return;
+        }
+        // SAFETY: non-NULL pointer from fk_ising_worm_create (header contract).
+        if !unsafe { (*handle).inner.is(ISING_WORM_MAGIC) } {
+            let _ = guard("fk_ising_worm_destroy", || {
+                Err(Error::new(
+                    ErrorKind::WrongHandle,
+                    "handle is not a live fk_ising_worm; not freed",
+                ))
+            });
+            return;
+        }
+        // SAFETY: live handle created by Box::into_raw in fk_ising_worm_create.
+        unsafe {
+            (*handle).inner.mark_destroyed();
+            drop(Box::from_raw(handle));
+        }
+    })
+}
+
+/// Runs exactly `n_steps` worm steps (estimator sums accumulate across
+/// calls; the configuration may end open). Sequential; allocates nothing.
+///
+/// # Safety
+/// `handle` from `fk_ising_worm_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_worm_run(handle: *mut fk_ising_worm, n_steps: u64) -> fk_status {
+    guard("fk_ising_worm_run", || {
+        // SAFETY: header contract.
+        let mut w = unsafe { worm(handle) }?;
+        w.run(n_steps);
+        Ok(())
+    })
+}
+
+/// Runs until the configuration has been closed (ira = masha) after `n_closed`
+/// more steps, so the links read next are closed loops, distributed as
+/// t^|B| (the chain induced on closed configurations; unbiased, unlike
+/// stopping at the first closed configuration after a fixed step count).
+/// `*out_steps` (may be NULL) receives the steps done. Use `n_closed` of a
+/// few times the correlation time between images. Allocates nothing.
+///
+/// # Safety
+/// `handle` from `fk_ising_worm_create`; `out_steps` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_worm_run_closed(
+    handle: *mut fk_ising_worm,
+    n_closed: u64,
+    out_steps: *mut u64,
+) -> fk_status {
+    guard("fk_ising_worm_run_closed", || {
+        // SAFETY: header contract.
+        let mut w = unsafe { worm(handle) }?;
+        if !out_steps.is_null() && !out_steps.is_aligned() {
+            return Err(Error::new(
+                ErrorKind::Misaligned,
+                "argument `out_steps` is not aligned to 8 bytes",
+            ));
+        }
+        let done = w.run_closed(n_closed);
+        if !out_steps.is_null() {
+            write_out(out_steps, done, "out_steps")?;
+        }
+        Ok(())
+    })
+}
+
+/// Energy per spin (`-J (2t + <|B|>/N (1 - t^2)/t)`, t = tanh(J/T), from the
+/// closed configurations) and susceptibility `sum_r <s_0 s_r> = N <m^2>`
+/// (steps / closed-configuration steps) accumulated since creation, the last
+/// `fk_ising_worm_reset_estimates` or temperature change. NaN before the
+/// first run.
+///
+/// # Safety
+/// `handle` from `fk_ising_worm_create`; both outputs writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_worm_estimates(
+    handle: *const fk_ising_worm,
+    out_energy: *mut f64,
+    out_susceptibility: *mut f64,
+) -> fk_status {
+    guard("fk_ising_worm_estimates", || {
+        // SAFETY: header contract.
+        let w = unsafe { worm(handle) }?;
+        for (p, name) in [
+            (out_energy, "out_energy"),
+            (out_susceptibility, "out_susceptibility"),
+        ] {
+            if p.is_null() {
+                return Err(Error::new(
+                    ErrorKind::NullPointer,
+                    format!("argument `{name}` is NULL"),
+                ));
+            }
+        }
+        let e = w.estimates();
+        write_out(out_energy, e.energy_per_spin, "out_energy")?;
+        write_out(out_susceptibility, e.susceptibility, "out_susceptibility")
+    })
+}
+
+/// Clears the estimator sums (e.g. after equilibration).
+///
+/// # Safety
+/// `handle` from `fk_ising_worm_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_worm_reset_estimates(handle: *mut fk_ising_worm) -> fk_status {
+    guard("fk_ising_worm_reset_estimates", || {
+        // SAFETY: header contract.
+        let mut w = unsafe { worm(handle) }?;
+        w.reset_estimates();
+        Ok(())
+    })
+}
+
+/// Sets T > 0 (and clears the estimator sums). Errors: `FK_ERR_NON_FINITE`,
+/// `FK_ERR_OUT_OF_RANGE`.
+///
+/// # Safety
+/// `handle` from `fk_ising_worm_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_worm_set_temperature(
+    handle: *mut fk_ising_worm,
+    temperature: f64,
+) -> fk_status {
+    guard("fk_ising_worm_set_temperature", || {
+        // SAFETY: header contract.
+        let mut w = unsafe { worm(handle) }?;
+        w.set_temperature(temperature)
+    })
+}
+
+/// Copies the link occupations (0/1) into `links[0..n)`, `n = 2 lx ly`:
+/// `links[x + lx y]` is the bond (x, y)-(x+1, y), `links[lx ly + x + lx y]` the
+/// bond (x, y)-(x, y+1).
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE`, `FK_ERR_WRONG_HANDLE`.
+///
+/// # Safety
+/// `handle` from `fk_ising_worm_create`; `links` writable for `n` elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_worm_get_links(
+    handle: *const fk_ising_worm,
+    links: *mut u8,
+    n: usize,
+) -> fk_status {
+    guard("fk_ising_worm_get_links", || {
+        // SAFETY: header contract.
+        let w = unsafe { worm(handle) }?;
+        // SAFETY: header contract: `n` writable bytes.
+        let out = unsafe { slice_mut(links, n, "links") }?;
+        w.links_into(out)
+    })
+}
+
+/// Restores a closed link configuration (layout as `fk_ising_worm_get_links`;
+/// every value 0 or 1, every site of even degree) with both worm ends at
+/// site 0. Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE`,
+/// `FK_ERR_OUT_OF_RANGE` (a value > 1 or an odd site, named in the message).
+/// Unchanged on error.
+///
+/// # Safety
+/// `handle` from `fk_ising_worm_create`; `links` readable for `n` elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_worm_set_links(
+    handle: *mut fk_ising_worm,
+    links: *const u8,
+    n: usize,
+) -> fk_status {
+    guard("fk_ising_worm_set_links", || {
+        // SAFETY: header contract.
+        let mut w = unsafe { worm(handle) }?;
+        // SAFETY: header contract: `n` readable bytes.
+        let links = unsafe { slice(links, n, "links") }?;
+        w.set_links(links)
+    })
+}
+
+/// Copies the worm's PCG64 state into `state[0..4)` (checkpointing: links +
+/// RNG state resume bitwise).
+///
+/// # Safety
+/// `handle` from `fk_ising_worm_create`; `state` writable for 4 elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_worm_get_rng_state(
+    handle: *const fk_ising_worm,
+    state: *mut u64,
+) -> fk_status {
+    guard("fk_ising_worm_get_rng_state", || {
+        // SAFETY: header contract.
+        let w = unsafe { worm(handle) }?;
+        // SAFETY: header contract: 4 writable uint64_t.
+        let out = unsafe { slice_mut(state, 4, "state") }?;
+        out.copy_from_slice(&w.rng_state());
+        Ok(())
+    })
+}
+
+/// Restores a PCG64 state saved by `fk_ising_worm_get_rng_state`.
+///
+/// # Safety
+/// `handle` from `fk_ising_worm_create`; `state` readable for 4 elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_worm_set_rng_state(
+    handle: *mut fk_ising_worm,
+    state: *const u64,
+) -> fk_status {
+    guard("fk_ising_worm_set_rng_state", || {
+        // SAFETY: header contract.
+        let mut w = unsafe { worm(handle) }?;
+        // SAFETY: header contract: 4 readable uint64_t.
+        let words = unsafe { slice(state, 4, "state") }?;
+        w.set_rng_state([words[0], words[1], words[2], words[3]]);
+        Ok(())
+    })
+}

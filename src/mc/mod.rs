@@ -6,7 +6,10 @@
 //! * [`ising_msc`]: multi-spin-coded (64 spins per word) checkerboard
 //!   Metropolis for the 2D model at h = 0.
 //! * [`wolff`]: Wolff single-cluster updates on the same lattices.
+//! * [`worm`]: Prokof'ev-Svistunov worm algorithm on the 2D high-temperature
+//!   expansion (link occupations, energy and susceptibility estimators).
 
 pub mod ising;
 pub mod ising_msc;
 pub mod wolff;
+pub mod worm;

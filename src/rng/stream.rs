@@ -23,6 +23,7 @@ pub enum Stream {
     IsingHeatBathSequential = 21,
     IsingHotStart = 22,
     IsingWolff = 23,
+    IsingWorm = 24,
     CoffeeAutomaton = 32,
     MassTransport = 33,
     Gillespie = 34,
@@ -30,7 +31,7 @@ pub enum Stream {
 }
 
 impl Stream {
-    pub const ALL: [Stream; 17] = [
+    pub const ALL: [Stream; 18] = [
         Stream::User,
         Stream::LangevinNoise,
         Stream::BrownianNoise,
@@ -44,6 +45,7 @@ impl Stream {
         Stream::IsingHeatBathSequential,
         Stream::IsingHotStart,
         Stream::IsingWolff,
+        Stream::IsingWorm,
         Stream::CoffeeAutomaton,
         Stream::MassTransport,
         Stream::Gillespie,

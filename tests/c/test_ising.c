@@ -289,8 +289,69 @@ static void test_multi_spin(void) {
     fk_ising_msc_destroy(NULL);
 }
 
+/* Worm: closed configurations, estimators in range, checkpoint, bad input. */
+static void test_worm(void) {
+    static uint8_t links[2 * 16 * 16], saved[2 * 16 * 16], again[2 * 16 * 16];
+    fk_ising_params p = fk_ising_params_default();
+    fk_ising_worm *w = NULL, *v = NULL, *bad = NULL;
+    uint64_t steps = 0, rng[4];
+    double e = 0.0, chi = 0.0;
+    int s, deg_ok = 1;
+    p.lx = 16;
+    p.ly = 16;
+    p.temperature = 3.0;
+    CHECK_STATUS(fk_ising_worm_create(&p, &w), FK_OK);
+    CHECK_STATUS(fk_ising_worm_run(w, 100000), FK_OK);
+    CHECK_STATUS(fk_ising_worm_estimates(w, &e, &chi), FK_OK);
+    CHECK(e < -0.5 && e > -1.2 && chi > 1.0 && chi < 20.0);
+    CHECK_STATUS(fk_ising_worm_run_closed(w, 50, &steps), FK_OK);
+    CHECK(steps >= 50);
+    CHECK_STATUS(fk_ising_worm_get_links(w, links, sizeof links), FK_OK);
+    for (s = 0; s < 256; s++) {
+        int x = s % 16, y = s / 16;
+        int left = y * 16 + (x + 15) % 16, down = ((y + 15) % 16) * 16 + x;
+        if ((links[s] + links[256 + s] + links[left] + links[256 + down]) % 2 != 0) deg_ok = 0;
+    }
+    CHECK(deg_ok);
+    /* checkpoint */
+    memcpy(saved, links, sizeof links);
+    CHECK_STATUS(fk_ising_worm_get_rng_state(w, rng), FK_OK);
+    CHECK_STATUS(fk_ising_worm_create(&p, &v), FK_OK);
+    CHECK_STATUS(fk_ising_worm_set_links(v, saved, sizeof saved), FK_OK);
+    CHECK_STATUS(fk_ising_worm_set_rng_state(v, rng), FK_OK);
+    CHECK_STATUS(fk_ising_worm_run_closed(w, 20, NULL), FK_OK);
+    CHECK_STATUS(fk_ising_worm_run_closed(v, 20, NULL), FK_OK);
+    CHECK_STATUS(fk_ising_worm_get_links(w, links, sizeof links), FK_OK);
+    CHECK_STATUS(fk_ising_worm_get_links(v, again, sizeof again), FK_OK);
+    CHECK(memcmp(links, again, sizeof links) == 0);
+    /* bad input */
+    saved[0] ^= 1; /* two sites now have odd degree */
+    CHECK_STATUS(fk_ising_worm_set_links(v, saved, sizeof saved), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("odd degree");
+    saved[0] = 2;
+    CHECK_STATUS(fk_ising_worm_set_links(v, saved, sizeof saved), FK_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(fk_ising_worm_set_links(v, saved, 10), FK_ERR_INVALID_SIZE);
+    CHECK_STATUS(fk_ising_worm_get_links(v, NULL, sizeof links), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_ising_worm_estimates(v, NULL, &chi), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_ising_worm_set_temperature(v, 0.0), FK_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(fk_ising_worm_run(NULL, 5), FK_ERR_NULL_POINTER);
+    p.field = 0.5;
+    CHECK_STATUS(fk_ising_worm_create(&p, &bad), FK_ERR_OUT_OF_RANGE);
+    p.field = 0.0;
+    p.coupling = -1.0;
+    CHECK_STATUS(fk_ising_worm_create(&p, &bad), FK_ERR_OUT_OF_RANGE);
+    p.coupling = 1.0;
+    p.dim = 3;
+    CHECK_STATUS(fk_ising_worm_create(&p, &bad), FK_ERR_OUT_OF_RANGE);
+    CHECK(bad == NULL);
+    fk_ising_worm_destroy(w);
+    fk_ising_worm_destroy(v);
+    fk_ising_worm_destroy(NULL);
+}
+
 int main(void) {
     test_defaults_and_ordered_state();
+    test_worm();
     test_multi_spin();
     test_sweeps_threads_split_and_checkpoint();
     test_binder();
