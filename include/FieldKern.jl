@@ -16,6 +16,8 @@ const FK_ISING_METROPOLIS = 0
 const FK_ISING_HEAT_BATH = 1
 const FK_ISING_METROPOLIS_SEQUENTIAL = 2
 const FK_ISING_HEAT_BATH_SEQUENTIAL = 3
+const FK_HOPFIELD_GLAUBER = 0
+const FK_HOPFIELD_METROPOLIS = 1
 # enum fk_status
 const FK_OK = Int32(0)
 const FK_ERR_NULL_POINTER = Int32(1)
@@ -59,6 +61,17 @@ struct fk_ising_params
     seed::UInt64
     stream::UInt64
     hot_start::UInt32
+end
+
+struct fk_hopfield_params
+    struct_size::UInt32
+    order::UInt32
+    n_neurons::Csize_t
+    n_patterns::Csize_t
+    temperature::Cdouble
+    update::Int32
+    seed::UInt64
+    stream::UInt64
 end
 
 fk_version() =
@@ -198,5 +211,41 @@ fk_ising_worm_get_rng_state(handle, state) =
 
 fk_ising_worm_set_rng_state(handle, state) =
     ccall((:fk_ising_worm_set_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, state)
+
+fk_hopfield_params_default() =
+    ccall((:fk_hopfield_params_default, libfieldkern), fk_hopfield_params, ())
+
+fk_hopfield_create(params, patterns, n_values, out) =
+    ccall((:fk_hopfield_create, libfieldkern), Int32, (Ref{fk_hopfield_params}, Ptr{Int8}, Csize_t, Ptr{Ptr{Cvoid}}, ), params, patterns, n_values, out)
+
+fk_hopfield_destroy(handle) =
+    ccall((:fk_hopfield_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), handle)
+
+fk_hopfield_sweep(handle, n_sweeps, out_flips) =
+    ccall((:fk_hopfield_sweep, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{UInt64}, ), handle, n_sweeps, out_flips)
+
+fk_hopfield_set_state(handle, state, n) =
+    ccall((:fk_hopfield_set_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, state, n)
+
+fk_hopfield_get_state(handle, state, n) =
+    ccall((:fk_hopfield_get_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, state, n)
+
+fk_hopfield_get_pattern(handle, mu, pattern, n) =
+    ccall((:fk_hopfield_get_pattern, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{Int8}, Csize_t, ), handle, mu, pattern, n)
+
+fk_hopfield_overlaps(handle, overlaps, k) =
+    ccall((:fk_hopfield_overlaps, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Csize_t, ), handle, overlaps, k)
+
+fk_hopfield_energy(handle, out_energy) =
+    ccall((:fk_hopfield_energy, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, ), handle, out_energy)
+
+fk_hopfield_set_temperature(handle, temperature) =
+    ccall((:fk_hopfield_set_temperature, libfieldkern), Int32, (Ptr{Cvoid}, Cdouble, ), handle, temperature)
+
+fk_hopfield_get_sweep_count(handle, out_sweeps) =
+    ccall((:fk_hopfield_get_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, out_sweeps)
+
+fk_hopfield_set_sweep_count(handle, sweeps) =
+    ccall((:fk_hopfield_set_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), handle, sweeps)
 
 end # module

@@ -14,6 +14,8 @@ module fieldkern
   integer(c_int32_t), parameter :: FK_ISING_HEAT_BATH = 1
   integer(c_int32_t), parameter :: FK_ISING_METROPOLIS_SEQUENTIAL = 2
   integer(c_int32_t), parameter :: FK_ISING_HEAT_BATH_SEQUENTIAL = 3
+  integer(c_int32_t), parameter :: FK_HOPFIELD_GLAUBER = 0
+  integer(c_int32_t), parameter :: FK_HOPFIELD_METROPOLIS = 1
   ! enum fk_status
   integer(c_int32_t), parameter :: FK_OK = 0
   integer(c_int32_t), parameter :: FK_ERR_NULL_POINTER = 1
@@ -58,6 +60,17 @@ module fieldkern
     integer(c_int64_t) :: stream
     integer(c_int32_t) :: hot_start
   end type fk_ising_params
+
+  type, bind(C) :: fk_hopfield_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: order
+    integer(c_size_t) :: n_neurons
+    integer(c_size_t) :: n_patterns
+    real(c_double) :: temperature
+    integer(c_int32_t) :: update
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+  end type fk_hopfield_params
 
   interface
 
@@ -453,6 +466,108 @@ module fieldkern
       type(c_ptr), value :: handle
       integer(c_int64_t), intent(in) :: state(*)
     end function fk_ising_worm_set_rng_state
+
+    function fk_hopfield_params_default() bind(C, name="fk_hopfield_params_default")
+      import
+      implicit none
+      type(fk_hopfield_params) :: fk_hopfield_params_default
+    end function fk_hopfield_params_default
+
+    function fk_hopfield_create(params, patterns, n_values, out) bind(C, name="fk_hopfield_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_create
+      type(fk_hopfield_params), intent(in) :: params
+      integer(c_int8_t), intent(in) :: patterns(*)
+      integer(c_size_t), value :: n_values
+      type(c_ptr), intent(out) :: out
+    end function fk_hopfield_create
+
+    subroutine fk_hopfield_destroy(handle) bind(C, name="fk_hopfield_destroy")
+      import
+      implicit none
+      type(c_ptr), value :: handle
+    end subroutine fk_hopfield_destroy
+
+    function fk_hopfield_sweep(handle, n_sweeps, out_flips) bind(C, name="fk_hopfield_sweep")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_sweep
+      type(c_ptr), value :: handle
+      integer(c_size_t), value :: n_sweeps
+      integer(c_int64_t), intent(out) :: out_flips
+    end function fk_hopfield_sweep
+
+    function fk_hopfield_set_state(handle, state, n) bind(C, name="fk_hopfield_set_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_set_state
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(in) :: state(*)
+      integer(c_size_t), value :: n
+    end function fk_hopfield_set_state
+
+    function fk_hopfield_get_state(handle, state, n) bind(C, name="fk_hopfield_get_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_get_state
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(inout) :: state(*)
+      integer(c_size_t), value :: n
+    end function fk_hopfield_get_state
+
+    function fk_hopfield_get_pattern(handle, mu, pattern, n) bind(C, name="fk_hopfield_get_pattern")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_get_pattern
+      type(c_ptr), value :: handle
+      integer(c_size_t), value :: mu
+      integer(c_int8_t), intent(inout) :: pattern(*)
+      integer(c_size_t), value :: n
+    end function fk_hopfield_get_pattern
+
+    function fk_hopfield_overlaps(handle, overlaps, k) bind(C, name="fk_hopfield_overlaps")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_overlaps
+      type(c_ptr), value :: handle
+      real(c_double), intent(inout) :: overlaps(*)
+      integer(c_size_t), value :: k
+    end function fk_hopfield_overlaps
+
+    function fk_hopfield_energy(handle, out_energy) bind(C, name="fk_hopfield_energy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_energy
+      type(c_ptr), value :: handle
+      real(c_double), intent(out) :: out_energy
+    end function fk_hopfield_energy
+
+    function fk_hopfield_set_temperature(handle, temperature) bind(C, &
+        name="fk_hopfield_set_temperature")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_set_temperature
+      type(c_ptr), value :: handle
+      real(c_double), value :: temperature
+    end function fk_hopfield_set_temperature
+
+    function fk_hopfield_get_sweep_count(handle, out_sweeps) bind(C, &
+        name="fk_hopfield_get_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_get_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(out) :: out_sweeps
+    end function fk_hopfield_get_sweep_count
+
+    function fk_hopfield_set_sweep_count(handle, sweeps) bind(C, name="fk_hopfield_set_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_set_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), value :: sweeps
+    end function fk_hopfield_set_sweep_count
   end interface
 
 contains

@@ -39,6 +39,18 @@
 #define FK_ISING_HEAT_BATH_SEQUENTIAL 3
 
 /**
+ * `fk_hopfield_params.update`: Glauber acceptance 1 / (1 + exp(dE / T)).
+ */
+#define FK_HOPFIELD_GLAUBER 0
+
+/**
+ * `fk_hopfield_params.update`: Metropolis acceptance min(1, exp(-dE / T))
+ * (not ergodic in fixed-order sweeps when T is large against the energy
+ * scale; prefer Glauber there).
+ */
+#define FK_HOPFIELD_METROPOLIS 1
+
+/**
  * Status returned by every fallible fieldkern function. `FK_OK` is 0; every
  * failure class has its own value, fixed forever (never reused). In C the type
  * is `int32_t`; `fk_status_str` names a value and `fk_last_error` explains the
@@ -143,6 +155,13 @@ typedef int32_t fk_status;
 #endif // __cplusplus
 
 /**
+ * Opaque handle of a dense Hopfield network (patterns, state, integer
+ * overlaps, sweep counter). Created by `fk_hopfield_create`, freed by
+ * `fk_hopfield_destroy`. Same threading rules as `fk_ising`.
+ */
+typedef struct fk_hopfield fk_hopfield;
+
+/**
  * Opaque handle of an Ising lattice: spins, couplings, temperature, random
  * keys, sweep counter and Wolff workspace. Created by `fk_ising_create`,
  * freed by `fk_ising_destroy`. One handle must not be used by two threads at
@@ -237,6 +256,45 @@ typedef struct fk_ising_params {
      */
     uint32_t hot_start;
 } fk_ising_params;
+
+/**
+ * Parameters of `fk_hopfield_create`; defaults from
+ * `fk_hopfield_params_default()`.
+ */
+typedef struct fk_hopfield_params {
+    /**
+     * `sizeof(fk_hopfield_params)`.
+     */
+    uint32_t struct_size;
+    /**
+     * Interaction order p in 2..=64 (2: pairwise Hopfield). Default 2.
+     */
+    uint32_t order;
+    /**
+     * N > 0 neurons. Default 1000.
+     */
+    size_t n_neurons;
+    /**
+     * K > 0 patterns. Default 50.
+     */
+    size_t n_patterns;
+    /**
+     * T >= 0 (0: zero-temperature dynamics, flip iff dE < 0). Default 0.
+     */
+    double temperature;
+    /**
+     * `FK_HOPFIELD_GLAUBER` (default) or `FK_HOPFIELD_METROPOLIS`.
+     */
+    int32_t update;
+    /**
+     * Key of the sweep random numbers and of generated patterns. Default 0.
+     */
+    uint64_t seed;
+    /**
+     * User stream (low 48 bits). Default 0.
+     */
+    uint64_t stream;
+} fk_hopfield_params;
 
 #ifdef __cplusplus
 extern "C" {
@@ -770,6 +828,120 @@ fk_status fk_ising_worm_get_rng_state(const struct fk_ising_worm *handle, uint64
  * `handle` from `fk_ising_worm_create`; `state` readable for 4 elements.
  */
 fk_status fk_ising_worm_set_rng_state(struct fk_ising_worm *handle, const uint64_t *state);
+
+/**
+ * Default parameters: p = 2, N = 1000, K = 50, T = 0, Glauber, seed 0.
+ */
+struct fk_hopfield_params fk_hopfield_params_default(void);
+
+/**
+ * Creates a network. `patterns` is `[n_patterns][n_neurons]` row-major int8
+ * (each +1 or -1) with `n_values = n_patterns * n_neurons` (copied; borrowed
+ * for the call only), or NULL (then `n_values` is ignored) to generate
+ * independent random patterns from (seed, stream). The state starts at
+ * pattern 0. Energy `E = -(N/p) sum_mu m_mu^p`, couplings implicit through
+ * the overlaps (O(K) per flip): see `src/mc/hopfield.rs`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+ * (N or K zero, `n_values` inconsistent), `FK_ERR_OUT_OF_RANGE` (p outside
+ * 2..=64, T < 0, a pattern value not +-1: index, pattern and neuron named),
+ * `FK_ERR_NON_FINITE`, `FK_ERR_UNKNOWN_ENUM` (update), `FK_ERR_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * `params` readable; `patterns` NULL or readable for `n_values` elements;
+ * `out` writable.
+ */
+fk_status fk_hopfield_create(const struct fk_hopfield_params *params,
+                             const int8_t *patterns,
+                             size_t n_values,
+                             struct fk_hopfield **out);
+
+/**
+ * Frees a network; NULL is a no-op; a pointer that is not a live
+ * `fk_hopfield` is left alone (last error set).
+ *
+ * # Safety
+ * `handle` is NULL or from `fk_hopfield_create`, not used again.
+ */
+void fk_hopfield_destroy(struct fk_hopfield *handle);
+
+/**
+ * Runs `n_sweeps` sweeps (neurons in index order); `*out_flips` (may be
+ * NULL) receives the accepted flips. Sequential; allocates nothing; split
+ * runs equal unsplit ones (the sweep counter keys the random numbers).
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `out_flips` NULL or writable.
+ */
+fk_status fk_hopfield_sweep(struct fk_hopfield *handle, size_t n_sweeps, uint64_t *out_flips);
+
+/**
+ * Replaces the state (`n = n_neurons` int8 values, each +-1); unchanged on error.
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `state` readable for `n` elements.
+ */
+fk_status fk_hopfield_set_state(struct fk_hopfield *handle, const int8_t *state, size_t n);
+
+/**
+ * Copies the state out (`n = n_neurons`).
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `state` writable for `n` elements.
+ */
+fk_status fk_hopfield_get_state(const struct fk_hopfield *handle, int8_t *state, size_t n);
+
+/**
+ * Copies pattern `mu` (`n = n_neurons` values).
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `pattern` writable for `n` elements.
+ */
+fk_status fk_hopfield_get_pattern(const struct fk_hopfield *handle,
+                                  size_t mu,
+                                  int8_t *pattern,
+                                  size_t n);
+
+/**
+ * Overlaps `m_mu = (1/N) sum_i xi_i^mu s_i` into `overlaps[0..k)`,
+ * `k = n_patterns`.
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `overlaps` writable for `k` elements.
+ */
+fk_status fk_hopfield_overlaps(const struct fk_hopfield *handle, double *overlaps, size_t k);
+
+/**
+ * Energy `E = -(N/p) sum_mu m_mu^p` of the current state.
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `out_energy` writable.
+ */
+fk_status fk_hopfield_energy(const struct fk_hopfield *handle, double *out_energy);
+
+/**
+ * Sets T >= 0. Errors: `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE` (T < 0).
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`.
+ */
+fk_status fk_hopfield_set_temperature(struct fk_hopfield *handle, double temperature);
+
+/**
+ * Sweeps done so far (keys the next sweep's random numbers).
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `out_sweeps` writable.
+ */
+fk_status fk_hopfield_get_sweep_count(const struct fk_hopfield *handle, uint64_t *out_sweeps);
+
+/**
+ * Sets the sweep counter (restore a checkpoint together with the state).
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`.
+ */
+fk_status fk_hopfield_set_sweep_count(struct fk_hopfield *handle, uint64_t sweeps);
 
 #ifdef __cplusplus
 }  // extern "C"

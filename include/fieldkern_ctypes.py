@@ -19,6 +19,8 @@ FK_ISING_METROPOLIS = 0
 FK_ISING_HEAT_BATH = 1
 FK_ISING_METROPOLIS_SEQUENTIAL = 2
 FK_ISING_HEAT_BATH_SEQUENTIAL = 3
+FK_HOPFIELD_GLAUBER = 0
+FK_HOPFIELD_METROPOLIS = 1
 # enum fk_status
 FK_OK = 0
 FK_ERR_NULL_POINTER = 1
@@ -69,6 +71,19 @@ class fk_ising_params(ctypes.Structure):
     ]
 
 
+class fk_hopfield_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('order', ctypes.c_uint32),
+        ('n_neurons', ctypes.c_size_t),
+        ('n_patterns', ctypes.c_size_t),
+        ('temperature', ctypes.c_double),
+        ('update', ctypes.c_int32),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+    ]
+
+
 SIGNATURES = {
     'fk_version': (ctypes.c_uint32, []),
     'fk_version_string': (ctypes.c_char_p, []),
@@ -116,6 +131,18 @@ SIGNATURES = {
     'fk_ising_worm_set_links': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t]),
     'fk_ising_worm_get_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_ising_worm_set_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_hopfield_params_default': (fk_hopfield_params, []),
+    'fk_hopfield_create': (ctypes.c_int32, [ctypes.POINTER(fk_hopfield_params), ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_hopfield_destroy': (None, [ctypes.c_void_p]),
+    'fk_hopfield_sweep': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_hopfield_set_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_hopfield_get_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_hopfield_get_pattern': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_hopfield_overlaps': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
+    'fk_hopfield_energy': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double)]),
+    'fk_hopfield_set_temperature': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double]),
+    'fk_hopfield_get_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_hopfield_set_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
 }
 
 

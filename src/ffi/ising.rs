@@ -1095,3 +1095,359 @@ pub unsafe extern "C" fn fk_ising_worm_set_rng_state(
         Ok(())
     })
 }
+
+const HOPFIELD_MAGIC: u64 = 0x464B_484F_5046_4C44; // "FKHOPFLD"
+
+/// `fk_hopfield_params.update`: Glauber acceptance 1 / (1 + exp(dE / T)).
+pub const FK_HOPFIELD_GLAUBER: i32 = 0;
+/// `fk_hopfield_params.update`: Metropolis acceptance min(1, exp(-dE / T))
+/// (not ergodic in fixed-order sweeps when T is large against the energy
+/// scale; prefer Glauber there).
+pub const FK_HOPFIELD_METROPOLIS: i32 = 1;
+
+/// Opaque handle of a dense Hopfield network (patterns, state, integer
+/// overlaps, sweep counter). Created by `fk_hopfield_create`, freed by
+/// `fk_hopfield_destroy`. Same threading rules as `fk_ising`.
+#[allow(non_camel_case_types)]
+pub struct fk_hopfield {
+    inner: Handle<crate::mc::hopfield::Hopfield>,
+}
+
+/// Parameters of `fk_hopfield_create`; defaults from
+/// `fk_hopfield_params_default()`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fk_hopfield_params {
+    /// `sizeof(fk_hopfield_params)`.
+    pub struct_size: u32,
+    /// Interaction order p in 2..=64 (2: pairwise Hopfield). Default 2.
+    pub order: u32,
+    /// N > 0 neurons. Default 1000.
+    pub n_neurons: usize,
+    /// K > 0 patterns. Default 50.
+    pub n_patterns: usize,
+    /// T >= 0 (0: zero-temperature dynamics, flip iff dE < 0). Default 0.
+    pub temperature: f64,
+    /// `FK_HOPFIELD_GLAUBER` (default) or `FK_HOPFIELD_METROPOLIS`.
+    pub update: i32,
+    /// Key of the sweep random numbers and of generated patterns. Default 0.
+    pub seed: u64,
+    /// User stream (low 48 bits). Default 0.
+    pub stream: u64,
+}
+
+/// # Safety
+/// `handle` is NULL or from `fk_hopfield_create`.
+unsafe fn hopfield<'a>(
+    handle: *const fk_hopfield,
+) -> Result<Guard<'a, crate::mc::hopfield::Hopfield>> {
+    let Some(h) = NonNull::new(handle as *mut fk_hopfield) else {
+        return Err(Error::new(
+            ErrorKind::NullPointer,
+            "argument `handle` is NULL",
+        ));
+    };
+    // SAFETY: non-NULL and, by the caller's contract, from fk_hopfield_create.
+    let h = unsafe { h.as_ref() };
+    h.inner.acquire(HOPFIELD_MAGIC, "fk_hopfield")
+}
+
+/// Default parameters: p = 2, N = 1000, K = 50, T = 0, Glauber, seed 0.
+#[no_mangle]
+pub extern "C" fn fk_hopfield_params_default() -> fk_hopfield_params {
+    guard_value("fk_hopfield_params_default", HOPFIELD_DEFAULTS, || {
+        HOPFIELD_DEFAULTS
+    })
+}
+
+const HOPFIELD_DEFAULTS: fk_hopfield_params = fk_hopfield_params {
+    struct_size: std::mem::size_of::<fk_hopfield_params>() as u32,
+    order: 2,
+    n_neurons: 1000,
+    n_patterns: 50,
+    temperature: 0.0,
+    update: FK_HOPFIELD_GLAUBER,
+    seed: 0,
+    stream: 0,
+};
+
+/// Creates a network. `patterns` is `[n_patterns][n_neurons]` row-major int8
+/// (each +1 or -1) with `n_values = n_patterns * n_neurons` (copied; borrowed
+/// for the call only), or NULL (then `n_values` is ignored) to generate
+/// independent random patterns from (seed, stream). The state starts at
+/// pattern 0. Energy `E = -(N/p) sum_mu m_mu^p`, couplings implicit through
+/// the overlaps (O(K) per flip): see `src/mc/hopfield.rs`.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+/// (N or K zero, `n_values` inconsistent), `FK_ERR_OUT_OF_RANGE` (p outside
+/// 2..=64, T < 0, a pattern value not +-1: index, pattern and neuron named),
+/// `FK_ERR_NON_FINITE`, `FK_ERR_UNKNOWN_ENUM` (update), `FK_ERR_OUT_OF_MEMORY`.
+///
+/// # Safety
+/// `params` readable; `patterns` NULL or readable for `n_values` elements;
+/// `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_hopfield_create(
+    params: *const fk_hopfield_params,
+    patterns: *const i8,
+    n_values: usize,
+    out: *mut *mut fk_hopfield,
+) -> fk_status {
+    guard("fk_hopfield_create", || {
+        // SAFETY: header contract on `params`.
+        let p = unsafe { read_params(params, "params") }?;
+        if out.is_null() {
+            return Err(Error::new(ErrorKind::NullPointer, "argument `out` is NULL"));
+        }
+        let update = match p.update {
+            FK_HOPFIELD_GLAUBER => crate::mc::hopfield::HopfieldUpdate::Glauber,
+            FK_HOPFIELD_METROPOLIS => crate::mc::hopfield::HopfieldUpdate::Metropolis,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::UnknownEnum,
+                    format!("update = {other}: not FK_HOPFIELD_GLAUBER or FK_HOPFIELD_METROPOLIS"),
+                ))
+            }
+        };
+        let pats = if patterns.is_null() {
+            None
+        } else {
+            if n_values == 0 {
+                return Err(Error::new(
+                    ErrorKind::InvalidSize,
+                    "n_values = 0 with a non-NULL patterns array",
+                ));
+            }
+            // SAFETY: header contract: `n_values` readable int8.
+            Some(unsafe { slice(patterns, n_values, "patterns") }?)
+        };
+        let net = crate::mc::hopfield::Hopfield::new(
+            &crate::mc::hopfield::HopfieldParams {
+                order: p.order,
+                n_neurons: p.n_neurons,
+                n_patterns: p.n_patterns,
+                temperature: p.temperature,
+                update,
+                seed: p.seed,
+                stream: p.stream,
+            },
+            pats,
+        )?;
+        let handle = Box::new(fk_hopfield {
+            inner: Handle::new(HOPFIELD_MAGIC, net),
+        });
+        write_out(out, Box::into_raw(handle), "out")
+    })
+}
+
+/// Frees a network; NULL is a no-op; a pointer that is not a live
+/// `fk_hopfield` is left alone (last error set).
+///
+/// # Safety
+/// `handle` is NULL or from `fk_hopfield_create`, not used again.
+#[no_mangle]
+pub unsafe extern "C" fn fk_hopfield_destroy(handle: *mut fk_hopfield) {
+    guard_value("fk_hopfield_destroy", (), || {
+        if handle.is_null() {
+            return;
+        }
+        // SAFETY: non-NULL pointer from fk_hopfield_create (header contract).
+        if !unsafe { (*handle).inner.is(HOPFIELD_MAGIC) } {
+            let _ = guard("fk_hopfield_destroy", || {
+                Err(Error::new(
+                    ErrorKind::WrongHandle,
+                    "handle is not a live fk_hopfield; not freed",
+                ))
+            });
+            return;
+        }
+        // SAFETY: live handle created by Box::into_raw in fk_hopfield_create.
+        unsafe {
+            (*handle).inner.mark_destroyed();
+            drop(Box::from_raw(handle));
+        }
+    })
+}
+
+/// Runs `n_sweeps` sweeps (neurons in index order); `*out_flips` (may be
+/// NULL) receives the accepted flips. Sequential; allocates nothing; split
+/// runs equal unsplit ones (the sweep counter keys the random numbers).
+///
+/// # Safety
+/// `handle` from `fk_hopfield_create`; `out_flips` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_hopfield_sweep(
+    handle: *mut fk_hopfield,
+    n_sweeps: usize,
+    out_flips: *mut u64,
+) -> fk_status {
+    guard("fk_hopfield_sweep", || {
+        // SAFETY: header contract.
+        let mut net = unsafe { hopfield(handle) }?;
+        if !out_flips.is_null() && !out_flips.is_aligned() {
+            return Err(Error::new(
+                ErrorKind::Misaligned,
+                "argument `out_flips` is not aligned to 8 bytes",
+            ));
+        }
+        let flips = net.sweep(n_sweeps)?;
+        if !out_flips.is_null() {
+            write_out(out_flips, flips, "out_flips")?;
+        }
+        Ok(())
+    })
+}
+
+/// Replaces the state (`n = n_neurons` int8 values, each +-1); unchanged on error.
+///
+/// # Safety
+/// `handle` from `fk_hopfield_create`; `state` readable for `n` elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_hopfield_set_state(
+    handle: *mut fk_hopfield,
+    state: *const i8,
+    n: usize,
+) -> fk_status {
+    guard("fk_hopfield_set_state", || {
+        // SAFETY: header contract.
+        let mut net = unsafe { hopfield(handle) }?;
+        // SAFETY: header contract: `n` readable int8.
+        let s = unsafe { slice(state, n, "state") }?;
+        net.set_state(s)
+    })
+}
+
+/// Copies the state out (`n = n_neurons`).
+///
+/// # Safety
+/// `handle` from `fk_hopfield_create`; `state` writable for `n` elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_hopfield_get_state(
+    handle: *const fk_hopfield,
+    state: *mut i8,
+    n: usize,
+) -> fk_status {
+    guard("fk_hopfield_get_state", || {
+        // SAFETY: header contract.
+        let net = unsafe { hopfield(handle) }?;
+        // SAFETY: header contract: `n` writable int8.
+        let out = unsafe { slice_mut(state, n, "state") }?;
+        if out.len() != net.n_neurons() {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "state has {n} elements, need n_neurons = {}",
+                    net.n_neurons()
+                ),
+            ));
+        }
+        out.copy_from_slice(net.state());
+        Ok(())
+    })
+}
+
+/// Copies pattern `mu` (`n = n_neurons` values).
+///
+/// # Safety
+/// `handle` from `fk_hopfield_create`; `pattern` writable for `n` elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_hopfield_get_pattern(
+    handle: *const fk_hopfield,
+    mu: usize,
+    pattern: *mut i8,
+    n: usize,
+) -> fk_status {
+    guard("fk_hopfield_get_pattern", || {
+        // SAFETY: header contract.
+        let net = unsafe { hopfield(handle) }?;
+        // SAFETY: header contract: `n` writable int8.
+        let out = unsafe { slice_mut(pattern, n, "pattern") }?;
+        net.pattern_into(mu, out)
+    })
+}
+
+/// Overlaps `m_mu = (1/N) sum_i xi_i^mu s_i` into `overlaps[0..k)`,
+/// `k = n_patterns`.
+///
+/// # Safety
+/// `handle` from `fk_hopfield_create`; `overlaps` writable for `k` elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_hopfield_overlaps(
+    handle: *const fk_hopfield,
+    overlaps: *mut f64,
+    k: usize,
+) -> fk_status {
+    guard("fk_hopfield_overlaps", || {
+        // SAFETY: header contract.
+        let net = unsafe { hopfield(handle) }?;
+        // SAFETY: header contract: `k` writable doubles.
+        let out = unsafe { slice_mut(overlaps, k, "overlaps") }?;
+        net.overlaps_into(out)
+    })
+}
+
+/// Energy `E = -(N/p) sum_mu m_mu^p` of the current state.
+///
+/// # Safety
+/// `handle` from `fk_hopfield_create`; `out_energy` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_hopfield_energy(
+    handle: *const fk_hopfield,
+    out_energy: *mut f64,
+) -> fk_status {
+    guard("fk_hopfield_energy", || {
+        // SAFETY: header contract.
+        let net = unsafe { hopfield(handle) }?;
+        write_out(out_energy, net.energy(), "out_energy")
+    })
+}
+
+/// Sets T >= 0. Errors: `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE` (T < 0).
+///
+/// # Safety
+/// `handle` from `fk_hopfield_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_hopfield_set_temperature(
+    handle: *mut fk_hopfield,
+    temperature: f64,
+) -> fk_status {
+    guard("fk_hopfield_set_temperature", || {
+        // SAFETY: header contract.
+        let mut net = unsafe { hopfield(handle) }?;
+        net.set_temperature(temperature)
+    })
+}
+
+/// Sweeps done so far (keys the next sweep's random numbers).
+///
+/// # Safety
+/// `handle` from `fk_hopfield_create`; `out_sweeps` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_hopfield_get_sweep_count(
+    handle: *const fk_hopfield,
+    out_sweeps: *mut u64,
+) -> fk_status {
+    guard("fk_hopfield_get_sweep_count", || {
+        // SAFETY: header contract.
+        let net = unsafe { hopfield(handle) }?;
+        write_out(out_sweeps, net.sweeps_done(), "out_sweeps")
+    })
+}
+
+/// Sets the sweep counter (restore a checkpoint together with the state).
+///
+/// # Safety
+/// `handle` from `fk_hopfield_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_hopfield_set_sweep_count(
+    handle: *mut fk_hopfield,
+    sweeps: u64,
+) -> fk_status {
+    guard("fk_hopfield_set_sweep_count", || {
+        // SAFETY: header contract.
+        let mut net = unsafe { hopfield(handle) }?;
+        net.set_sweeps_done(sweeps);
+        Ok(())
+    })
+}

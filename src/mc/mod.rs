@@ -1,5 +1,7 @@
-//! Monte Carlo kernels: lattice spin models.
+//! Monte Carlo kernels: lattice spin models and dense Hopfield networks.
 //!
+//! * [`hopfield`]: dense associative networks with p-body Hebbian
+//!   interactions kept implicit through pattern overlaps (O(K) per flip).
 //! * [`ising`]: 2D square / 3D cubic periodic Ising lattices with
 //!   checkerboard (parallel, SIMD, Philox) and sequential Metropolis and
 //!   heat-bath sweeps, observables and the Binder cumulant.
@@ -9,6 +11,7 @@
 //! * [`worm`]: Prokof'ev-Svistunov worm algorithm on the 2D high-temperature
 //!   expansion (link occupations, energy and susceptibility estimators).
 
+pub mod hopfield;
 pub mod ising;
 pub mod ising_msc;
 pub mod wolff;

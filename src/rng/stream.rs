@@ -24,6 +24,7 @@ pub enum Stream {
     IsingHotStart = 22,
     IsingWolff = 23,
     IsingWorm = 24,
+    HopfieldPatterns = 25,
     CoffeeAutomaton = 32,
     MassTransport = 33,
     Gillespie = 34,
@@ -31,7 +32,7 @@ pub enum Stream {
 }
 
 impl Stream {
-    pub const ALL: [Stream; 18] = [
+    pub const ALL: [Stream; 19] = [
         Stream::User,
         Stream::LangevinNoise,
         Stream::BrownianNoise,
@@ -46,6 +47,7 @@ impl Stream {
         Stream::IsingHotStart,
         Stream::IsingWolff,
         Stream::IsingWorm,
+        Stream::HopfieldPatterns,
         Stream::CoffeeAutomaton,
         Stream::MassTransport,
         Stream::Gillespie,
