@@ -6,7 +6,10 @@
 //!   `cc -O3 -march=native` and run as a subprocess;
 //! * multi-spin-coded Metropolis (64 spins per word, one independent 32-bit
 //!   uniform per site generated bit-sliced), 1 and 2 threads;
-//! * Wolff cluster updates at Tc (spins flipped per ns, L = 1024).
+//! * Wolff cluster updates at Tc (spins flipped per ns, L = 1024);
+//! * worm algorithm at Tc (worm steps per ns, L = 256);
+//! * dense Hopfield network, N = 10^4, K = 100, p = 2 and 4, T = 0.1
+//!   (attempted flips per ns).
 //!
 //! Criterion reports elements (sites) per second; the closing table prints
 //! flips/ns, best of 5 sweeps, next to the C baseline.
@@ -19,8 +22,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+use fieldkern::mc::hopfield::{Hopfield, HopfieldParams, HopfieldUpdate};
 use fieldkern::mc::ising::{IsingLattice, IsingParams, IsingUpdate};
 use fieldkern::mc::ising_msc::IsingMsc;
+use fieldkern::mc::worm::{IsingWorm, WormParams};
 use fieldkern::parallel::set_num_threads;
 
 const L: usize = 4096;
@@ -186,6 +191,50 @@ fn summary_table() {
         "{:<34} {:>7} {:>10.3} {:>12.3}   (spins flipped/ns, L = 1024)",
         "fieldkern Wolff", 1, rate, rate
     );
+    let mut worm = IsingWorm::new(&WormParams {
+        lx: 256,
+        ly: 256,
+        coupling: 1.0,
+        temperature: fieldkern::mc::ising::CRITICAL_TEMPERATURE_2D,
+        seed: 1,
+        stream: 0,
+    })
+    .unwrap();
+    worm.run(10_000_000);
+    let steps = 20_000_000;
+    let t = Instant::now();
+    worm.run(steps);
+    let rate = steps as f64 / t.elapsed().as_secs_f64() * 1e-9;
+    println!(
+        "{:<34} {:>7} {:>10.3} {:>12.3}   (worm steps/ns, L = 256)",
+        "fieldkern worm", 1, rate, rate
+    );
+    for order in [2u32, 4] {
+        let mut net = Hopfield::new(
+            &HopfieldParams {
+                order,
+                n_neurons: 10_000,
+                n_patterns: 100,
+                temperature: 0.1,
+                update: HopfieldUpdate::Glauber,
+                seed: 1,
+                stream: 0,
+            },
+            None,
+        )
+        .unwrap();
+        net.sweep(1).unwrap();
+        let t = Instant::now();
+        net.sweep(5).unwrap();
+        let rate = 5.0 * 10_000.0 / t.elapsed().as_secs_f64() * 1e-9;
+        println!(
+            "{:<34} {:>7} {:>10.4} {:>12.4}   (attempted flips/ns, N = 10^4, K = 100)",
+            format!("fieldkern Hopfield p = {order}"),
+            1,
+            rate,
+            rate
+        );
+    }
 }
 
 criterion_group!(benches, bench_sweeps);
