@@ -688,3 +688,58 @@ fn worm_closed_configurations_follow_the_high_temperature_weights_on_3x3() {
     );
     assert!(chi2 < bound, "worm on 3x3: chi2 = {chi2}, bound {bound}");
 }
+
+/// 3D cross-check (no exact result exists): on a 16^3 torus at T = 5.0
+/// (above Tc = 4.51) and T = 4.0 (below), checkerboard Metropolis, checkerboard
+/// heat bath and Wolff give the same energy per spin within 5 sigma of the
+/// combined binned errors (each < 2e-3, asserted; a wrong 3D neighbour row
+/// shifts e by ~1e-1).
+#[test]
+fn three_dimensional_checkerboard_and_wolff_energies_agree() {
+    let l = 16;
+    for t in [4.0, 5.0] {
+        let make = || {
+            IsingLattice::new(&IsingParams {
+                dim: 3,
+                lx: l,
+                ly: l,
+                lz: l,
+                temperature: t,
+                seed: 17,
+                ..IsingParams::default()
+            })
+            .unwrap()
+        };
+        let mut results = Vec::new();
+        for update in [IsingUpdate::Metropolis, IsingUpdate::HeatBath] {
+            let mut lat = make();
+            lat.sweep(update, 2_000, &mut [], &mut []).unwrap();
+            let mut e = vec![0.0; 32 * 500];
+            lat.sweep(update, e.len(), &mut e, &mut []).unwrap();
+            results.push((format!("{update:?}"), binned_mean_and_error(&e, 32)));
+        }
+        let mut lat = make();
+        let n = lat.n_sites() as u64;
+        let flipped = lat.wolff(2000, &mut [], &mut []).unwrap();
+        let per_obs = (2000 * n).div_ceil(flipped.max(1)) as usize;
+        let mut e = Vec::new();
+        for _ in 0..32 * 500 {
+            lat.wolff(per_obs, &mut [], &mut []).unwrap();
+            e.push(lat.observables().energy_per_spin);
+        }
+        results.push(("Wolff".into(), binned_mean_and_error(&e, 32)));
+        for (name, (_, err)) in &results {
+            assert!(*err < 2e-3, "3D {name} T = {t}: error {err} too large");
+        }
+        for a in 0..results.len() {
+            for b in a + 1..results.len() {
+                let ((na, (ea, sa)), (nb, (eb, sb))) = (&results[a], &results[b]);
+                let combined = (sa * sa + sb * sb).sqrt();
+                assert!(
+                    (ea - eb).abs() < 5.0 * combined,
+                    "3D T = {t}: {na} e = {ea} +- {sa}, {nb} e = {eb} +- {sb}"
+                );
+            }
+        }
+    }
+}

@@ -5,7 +5,8 @@
 //! Hopfield energy with Hebbian couplings `J_ij = (1/N) sum_mu xi_i^mu xi_j^mu`
 //! (self-couplings included, a constant). The couplings are never formed:
 //! the network keeps the integer overlaps `M_mu = N m_mu`, so a flip of neuron
-//! `i` costs O(K): `dE = -(N/p) sum_mu [((M_mu - 2 xi_i^mu s_i)/N)^p - (M_mu/N)^p]`.
+//! `i` costs O(K): `dE = -(N/p) sum_mu [((M_mu - 2 xi_i^mu s_i)/N)^p - (M_mu/N)^p]`
+//! (for p = 2 exactly, in integers: `dE = (2/N) (s_i sum_mu xi_i^mu M_mu - K)`).
 //!
 //! Sweeps visit neurons in index order (asynchronous dynamics). At `T > 0` a
 //! flip is accepted with the Glauber probability `1 / (1 + exp(dE / T))` or the
@@ -256,9 +257,20 @@ impl Hopfield {
         let n = self.p.n_neurons as f64;
         let p = self.p.order as i32;
         let s = i64::from(self.state[i]);
+        let xi = &self.xi[i * k..(i + 1) * k];
+        if p == 2 {
+            // Exact: dE = (2/N) sum_mu xi_i^mu s_i M_mu - 2K/N.
+            let dot: i64 = self
+                .overlap
+                .iter()
+                .zip(xi)
+                .map(|(&m, &x)| i64::from(x) * m)
+                .sum();
+            return (2 * (dot * s - k as i64)) as f64 / n;
+        }
         let inv_n = 1.0 / n;
         let mut sum = 0.0;
-        for (&m, &x) in self.overlap.iter().zip(&self.xi[i * k..(i + 1) * k]) {
+        for (&m, &x) in self.overlap.iter().zip(xi) {
             let after = (m - 2 * i64::from(x) * s) as f64 * inv_n;
             sum += after.powi(p) - (m as f64 * inv_n).powi(p);
         }
