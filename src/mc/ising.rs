@@ -133,6 +133,37 @@ pub(crate) struct Geometry {
     pub blocks_per_row: u64,
     /// Rows per parallel task (depends only on the lattice).
     pub rows_per_task: usize,
+    div_half_width: FastDiv,
+    div_ly: FastDiv,
+}
+
+/// Division of 32-bit numbers by a fixed divisor with one 128-bit multiply
+/// (Lemire, Kaser & Kurz 2019: `n / d = (ceil(2^64 / d) n) >> 64` for
+/// `n, d < 2^32`); the Wolff cluster walk divides per visited site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FastDiv {
+    d: u32,
+    c: u64,
+}
+
+impl FastDiv {
+    fn new(d: usize) -> Self {
+        let d = d.max(1) as u32;
+        let c = if d == 1 {
+            0
+        } else {
+            u64::MAX / u64::from(d) + 1
+        };
+        Self { d, c }
+    }
+
+    #[inline]
+    fn div(self, n: usize) -> usize {
+        if self.d == 1 {
+            return n;
+        }
+        ((u128::from(self.c) * n as u128) >> 64) as usize
+    }
 }
 
 /// Sites per parallel task: large enough to amortise dispatch, small enough to
@@ -184,6 +215,8 @@ impl Geometry {
             half_width,
             blocks_per_row,
             rows_per_task,
+            div_half_width: FastDiv::new(half_width),
+            div_ly: FastDiv::new(p.ly),
         })
     }
 
@@ -222,14 +255,10 @@ impl Geometry {
         let w = self.half_width;
         let c = usize::from(index >= half);
         let rem = index - c * half;
-        let (r, k) = (
-            (rem as u32 / w as u32) as usize,
-            (rem as u32 % w as u32) as usize,
-        );
-        let (y, z) = (
-            (r as u32 % self.ly as u32) as usize,
-            (r as u32 / self.ly as u32) as usize,
-        );
+        let r = self.div_half_width.div(rem);
+        let k = rem - r * w;
+        let z = if self.lz == 1 { 0 } else { self.div_ly.div(r) };
+        let y = r - z * self.ly;
         let base = (1 - c) * half;
         let side = if (c + y + z) & 1 == 0 {
             if k == 0 {
@@ -933,6 +962,36 @@ mod tests {
             let mut back = vec![0i8; n];
             lat.spins_into(&mut back).unwrap();
             assert_eq!(back, spins);
+        }
+    }
+
+    #[test]
+    fn fast_division_is_exact_for_32_bit_numerators() {
+        for d in [
+            1usize,
+            2,
+            3,
+            7,
+            64,
+            1000,
+            2048,
+            4095,
+            65_537,
+            u32::MAX as usize,
+        ] {
+            let f = FastDiv::new(d);
+            for n in [
+                0usize,
+                1,
+                d - 1,
+                d,
+                d + 1,
+                12_345_678,
+                u32::MAX as usize - 1,
+                u32::MAX as usize,
+            ] {
+                assert_eq!(f.div(n), n / d, "{n} / {d}");
+            }
         }
     }
 
