@@ -774,8 +774,7 @@ fn update_row<const HEAT_BATH: bool>(
     let three_d = g.dim == 3;
     let offset = i32x16::splat(2 * g.dim as i32);
     let full_chunks = w >= 18;
-    for group in 0..w.div_ceil(64) {
-        let batch = philox.blocks16(base + 16 * group as u64);
+    let mut update_group = |group: usize, batch: &crate::rng::philox::BlockBatch| {
         for (q, words) in batch.iter().enumerate() {
             let k0 = 64 * group + 16 * q;
             if k0 >= w {
@@ -806,6 +805,21 @@ fn update_row<const HEAT_BATH: bool>(
                 row[k0..k0 + lanes].copy_from_slice(&new[..lanes]);
             }
         }
+    };
+    // Two independent Philox batches per iteration: their ten-round latency
+    // chains overlap in the out-of-order window.
+    let groups = w.div_ceil(64);
+    let mut group = 0;
+    while group < groups {
+        let first = philox.blocks16(base + 16 * group as u64);
+        if group + 1 < groups {
+            let second = philox.blocks16(base + 16 * (group + 1) as u64);
+            update_group(group, &first);
+            update_group(group + 1, &second);
+        } else {
+            update_group(group, &first);
+        }
+        group += 2;
     }
 }
 
