@@ -133,3 +133,63 @@ pub(crate) unsafe fn read_params<P: Copy>(params: *const P, name: &str) -> Resul
     // SAFETY: the struct claims exactly size_of::<P>() bytes (checked above).
     Ok(unsafe { std::ptr::read_unaligned(params) })
 }
+
+/// A C handle type: an opaque struct holding one [`Handle`].
+pub(crate) trait CHandle: Sized {
+    type Inner;
+    /// Type tag of live handles.
+    const MAGIC: u64;
+    /// The C type name, for messages.
+    const KIND: &'static str;
+    fn handle(&self) -> &Handle<Self::Inner>;
+}
+
+/// Exclusive access, for one call, to the value behind a C handle pointer:
+/// NULL, a wrong or destroyed handle (where the memory still holds a tag) and
+/// a handle busy on another thread are errors.
+///
+/// # Safety
+/// `ptr` is NULL or a pointer returned by the matching create function.
+pub(crate) unsafe fn acquire_ptr<'a, H: CHandle + 'a>(
+    ptr: *const H,
+) -> Result<Guard<'a, H::Inner>> {
+    let Some(h) = std::ptr::NonNull::new(ptr as *mut H) else {
+        return Err(Error::new(
+            ErrorKind::NullPointer,
+            "argument `handle` is NULL",
+        ));
+    };
+    // SAFETY: non-NULL and, by the caller's contract, from the create function.
+    let h: &'a H = unsafe { h.as_ref() };
+    h.handle().acquire(H::MAGIC, H::KIND)
+}
+
+/// Frees a handle made by `Box::into_raw`. NULL is a no-op; a pointer that
+/// is not a live handle of this kind is left alone and the calling thread's
+/// last error says so (destroy functions return nothing).
+///
+/// # Safety
+/// `ptr` is NULL or a pointer returned by the matching create function, not
+/// used again after this call.
+pub(crate) unsafe fn destroy_ptr<H: CHandle>(ptr: *mut H, function: &'static str) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: non-NULL pointer from the create function (caller's contract).
+    let live = unsafe { (*ptr).handle().is(H::MAGIC) };
+    if !live {
+        let _ = super::boundary::guard(function, || {
+            Err(Error::new(
+                ErrorKind::WrongHandle,
+                format!("handle is not a live {}; not freed", H::KIND),
+            ))
+        });
+        return;
+    }
+    // SAFETY: a live handle created by Box::into_raw; the tag is overwritten
+    // before the memory is freed.
+    unsafe {
+        (*ptr).handle().mark_destroyed();
+        drop(Box::from_raw(ptr));
+    }
+}

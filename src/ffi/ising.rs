@@ -5,10 +5,8 @@
 //! The physics, storage and random-number mapping are documented in
 //! `src/mc/ising.rs` and `src/mc/wolff.rs`.
 
-use std::ptr::NonNull;
-
 use super::boundary::{guard, guard_value, slice, slice_mut};
-use super::handle::{read_params, Guard, Handle};
+use super::handle::{acquire_ptr, destroy_ptr, read_params, CHandle, Handle};
 use super::status::fk_status;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mc::ising::{binder_cumulant, IsingLattice, IsingParams, IsingUpdate};
@@ -22,6 +20,15 @@ const ISING_MAGIC: u64 = 0x464B_4953_494E_4731; // "FKISING1"
 #[allow(non_camel_case_types)]
 pub struct fk_ising {
     inner: Handle<IsingLattice>,
+}
+
+impl CHandle for fk_ising {
+    type Inner = IsingLattice;
+    const MAGIC: u64 = ISING_MAGIC;
+    const KIND: &'static str = "fk_ising";
+    fn handle(&self) -> &Handle<IsingLattice> {
+        &self.inner
+    }
 }
 
 /// Parameters of `fk_ising_create`. Get defaults from
@@ -77,23 +84,6 @@ fn update_from_i32(update: i32) -> Result<IsingUpdate> {
             ))
         }
     })
-}
-
-/// Exclusive access to the lattice behind `handle`.
-///
-/// # Safety
-/// `handle` is NULL or a pointer returned by `fk_ising_create` (possibly
-/// destroyed, detected while the memory still holds the tag).
-unsafe fn lattice<'a>(handle: *const fk_ising) -> Result<Guard<'a, IsingLattice>> {
-    let Some(h) = NonNull::new(handle as *mut fk_ising) else {
-        return Err(Error::new(
-            ErrorKind::NullPointer,
-            "argument `handle` is NULL",
-        ));
-    };
-    // SAFETY: non-NULL and, by the caller's contract, from fk_ising_create.
-    let h = unsafe { h.as_ref() };
-    h.inner.acquire(ISING_MAGIC, "fk_ising")
 }
 
 /// An optional output array: NULL means "not wanted".
@@ -215,25 +205,8 @@ pub unsafe extern "C" fn fk_ising_create(
 #[no_mangle]
 pub unsafe extern "C" fn fk_ising_destroy(handle: *mut fk_ising) {
     guard_value("fk_ising_destroy", (), || {
-        if handle.is_null() {
-            return;
-        }
-        // SAFETY: non-NULL pointer from fk_ising_create (header contract).
-        let live = unsafe { (*handle).inner.is(ISING_MAGIC) };
-        if !live {
-            let _ = guard("fk_ising_destroy", || {
-                Err(Error::new(
-                    ErrorKind::WrongHandle,
-                    "handle is not a live fk_ising; not freed",
-                ))
-            });
-            return;
-        }
-        // SAFETY: live handle created by Box::into_raw in fk_ising_create.
-        unsafe {
-            (*handle).inner.mark_destroyed();
-            drop(Box::from_raw(handle));
-        }
+        // SAFETY: header contract: NULL or from the create function, not used again.
+        unsafe { destroy_ptr(handle, "fk_ising_destroy") }
     })
 }
 
@@ -250,7 +223,7 @@ pub unsafe extern "C" fn fk_ising_num_sites(
 ) -> fk_status {
     guard("fk_ising_num_sites", || {
         // SAFETY: header contract.
-        let lat = unsafe { lattice(handle) }?;
+        let lat = unsafe { acquire_ptr(handle) }?;
         write_out(out_sites, lat.n_sites(), "out_sites")
     })
 }
@@ -272,7 +245,7 @@ pub unsafe extern "C" fn fk_ising_set_spins(
 ) -> fk_status {
     guard("fk_ising_set_spins", || {
         // SAFETY: header contract.
-        let mut lat = unsafe { lattice(handle) }?;
+        let mut lat = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: `n` readable int8 at `spins`.
         let spins = unsafe { slice(spins, n, "spins") }?;
         lat.set_spins(spins)
@@ -294,7 +267,7 @@ pub unsafe extern "C" fn fk_ising_get_spins(
 ) -> fk_status {
     guard("fk_ising_get_spins", || {
         // SAFETY: header contract.
-        let lat = unsafe { lattice(handle) }?;
+        let lat = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: `n` writable int8 at `spins`.
         let out = unsafe { slice_mut(spins, n, "spins") }?;
         lat.spins_into(out)
@@ -327,7 +300,7 @@ pub unsafe extern "C" fn fk_ising_sweep(
 ) -> fk_status {
     guard("fk_ising_sweep", || {
         // SAFETY: header contract.
-        let mut lat = unsafe { lattice(handle) }?;
+        let mut lat = unsafe { acquire_ptr(handle) }?;
         let update = update_from_i32(update)?;
         // SAFETY: header contract on the optional arrays.
         let e = unsafe { optional_out(energy, n_sweeps, "energy") }?;
@@ -360,7 +333,7 @@ pub unsafe extern "C" fn fk_ising_wolff(
 ) -> fk_status {
     guard("fk_ising_wolff", || {
         // SAFETY: header contract.
-        let mut lat = unsafe { lattice(handle) }?;
+        let mut lat = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract on the optional arrays.
         let e = unsafe { optional_out(energy, n_clusters, "energy") }?;
         // SAFETY: as above.
@@ -394,7 +367,7 @@ pub unsafe extern "C" fn fk_ising_observables(
 ) -> fk_status {
     guard("fk_ising_observables", || {
         // SAFETY: header contract.
-        let lat = unsafe { lattice(handle) }?;
+        let lat = unsafe { acquire_ptr(handle) }?;
         for (p, name) in [
             (out_energy, "out_energy"),
             (out_magnetisation, "out_magnetisation"),
@@ -430,7 +403,7 @@ pub unsafe extern "C" fn fk_ising_set_temperature(
 ) -> fk_status {
     guard("fk_ising_set_temperature", || {
         // SAFETY: header contract.
-        let mut lat = unsafe { lattice(handle) }?;
+        let mut lat = unsafe { acquire_ptr(handle) }?;
         lat.set_temperature(temperature)
     })
 }
@@ -447,7 +420,7 @@ pub unsafe extern "C" fn fk_ising_get_sweep_count(
 ) -> fk_status {
     guard("fk_ising_get_sweep_count", || {
         // SAFETY: header contract.
-        let lat = unsafe { lattice(handle) }?;
+        let lat = unsafe { acquire_ptr(handle) }?;
         write_out(out_sweeps, lat.sweeps_done(), "out_sweeps")
     })
 }
@@ -461,7 +434,7 @@ pub unsafe extern "C" fn fk_ising_get_sweep_count(
 pub unsafe extern "C" fn fk_ising_set_sweep_count(handle: *mut fk_ising, sweeps: u64) -> fk_status {
     guard("fk_ising_set_sweep_count", || {
         // SAFETY: header contract.
-        let mut lat = unsafe { lattice(handle) }?;
+        let mut lat = unsafe { acquire_ptr(handle) }?;
         lat.set_sweeps_done(sweeps);
         Ok(())
     })
@@ -479,7 +452,7 @@ pub unsafe extern "C" fn fk_ising_get_rng_state(
 ) -> fk_status {
     guard("fk_ising_get_rng_state", || {
         // SAFETY: header contract.
-        let lat = unsafe { lattice(handle) }?;
+        let lat = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: 4 writable uint64_t.
         let out = unsafe { slice_mut(state, 4, "state") }?;
         out.copy_from_slice(&lat.wolff_rng_state());
@@ -498,7 +471,7 @@ pub unsafe extern "C" fn fk_ising_set_rng_state(
 ) -> fk_status {
     guard("fk_ising_set_rng_state", || {
         // SAFETY: header contract.
-        let mut lat = unsafe { lattice(handle) }?;
+        let mut lat = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: 4 readable uint64_t.
         let words = unsafe { slice(state, 4, "state") }?;
         lat.set_wolff_rng_state([words[0], words[1], words[2], words[3]]);
@@ -545,20 +518,13 @@ pub struct fk_ising_msc {
     inner: Handle<crate::mc::ising_msc::IsingMsc>,
 }
 
-/// # Safety
-/// `handle` is NULL or from `fk_ising_msc_create`.
-unsafe fn msc<'a>(
-    handle: *const fk_ising_msc,
-) -> Result<Guard<'a, crate::mc::ising_msc::IsingMsc>> {
-    let Some(h) = NonNull::new(handle as *mut fk_ising_msc) else {
-        return Err(Error::new(
-            ErrorKind::NullPointer,
-            "argument `handle` is NULL",
-        ));
-    };
-    // SAFETY: non-NULL and, by the caller's contract, from fk_ising_msc_create.
-    let h = unsafe { h.as_ref() };
-    h.inner.acquire(ISING_MSC_MAGIC, "fk_ising_msc")
+impl CHandle for fk_ising_msc {
+    type Inner = crate::mc::ising_msc::IsingMsc;
+    const MAGIC: u64 = ISING_MSC_MAGIC;
+    const KIND: &'static str = "fk_ising_msc";
+    fn handle(&self) -> &Handle<crate::mc::ising_msc::IsingMsc> {
+        &self.inner
+    }
 }
 
 /// Creates a multi-spin-coded lattice from `fk_ising_params` (dim 2, `lx` a
@@ -619,24 +585,8 @@ pub unsafe extern "C" fn fk_ising_msc_create(
 #[no_mangle]
 pub unsafe extern "C" fn fk_ising_msc_destroy(handle: *mut fk_ising_msc) {
     guard_value("fk_ising_msc_destroy", (), || {
-        if handle.is_null() {
-            return;
-        }
-        // SAFETY: non-NULL pointer from fk_ising_msc_create (header contract).
-        if !unsafe { (*handle).inner.is(ISING_MSC_MAGIC) } {
-            let _ = guard("fk_ising_msc_destroy", || {
-                Err(Error::new(
-                    ErrorKind::WrongHandle,
-                    "handle is not a live fk_ising_msc; not freed",
-                ))
-            });
-            return;
-        }
-        // SAFETY: live handle created by Box::into_raw in fk_ising_msc_create.
-        unsafe {
-            (*handle).inner.mark_destroyed();
-            drop(Box::from_raw(handle));
-        }
+        // SAFETY: header contract: NULL or from the create function, not used again.
+        unsafe { destroy_ptr(handle, "fk_ising_msc_destroy") }
     })
 }
 
@@ -653,7 +603,7 @@ pub unsafe extern "C" fn fk_ising_msc_set_spins(
 ) -> fk_status {
     guard("fk_ising_msc_set_spins", || {
         // SAFETY: header contract.
-        let mut lat = unsafe { msc(handle) }?;
+        let mut lat = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: `n` readable int8 at `spins`.
         let spins = unsafe { slice(spins, n, "spins") }?;
         lat.set_spins(spins)
@@ -673,7 +623,7 @@ pub unsafe extern "C" fn fk_ising_msc_get_spins(
 ) -> fk_status {
     guard("fk_ising_msc_get_spins", || {
         // SAFETY: header contract.
-        let lat = unsafe { msc(handle) }?;
+        let lat = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: `n` writable int8 at `spins`.
         let out = unsafe { slice_mut(spins, n, "spins") }?;
         lat.spins_into(out)
@@ -699,7 +649,7 @@ pub unsafe extern "C" fn fk_ising_msc_sweep(
 ) -> fk_status {
     guard("fk_ising_msc_sweep", || {
         // SAFETY: header contract.
-        let mut lat = unsafe { msc(handle) }?;
+        let mut lat = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract on the optional arrays.
         let e = unsafe { optional_out(energy, n_sweeps, "energy") }?;
         // SAFETY: as above.
@@ -720,7 +670,7 @@ pub unsafe extern "C" fn fk_ising_msc_observables(
 ) -> fk_status {
     guard("fk_ising_msc_observables", || {
         // SAFETY: header contract.
-        let lat = unsafe { msc(handle) }?;
+        let lat = unsafe { acquire_ptr(handle) }?;
         for (p, name) in [
             (out_energy, "out_energy"),
             (out_magnetisation, "out_magnetisation"),
@@ -753,7 +703,7 @@ pub unsafe extern "C" fn fk_ising_msc_set_temperature(
 ) -> fk_status {
     guard("fk_ising_msc_set_temperature", || {
         // SAFETY: header contract.
-        let mut lat = unsafe { msc(handle) }?;
+        let mut lat = unsafe { acquire_ptr(handle) }?;
         lat.set_temperature(temperature)
     })
 }
@@ -769,7 +719,7 @@ pub unsafe extern "C" fn fk_ising_msc_get_sweep_count(
 ) -> fk_status {
     guard("fk_ising_msc_get_sweep_count", || {
         // SAFETY: header contract.
-        let lat = unsafe { msc(handle) }?;
+        let lat = unsafe { acquire_ptr(handle) }?;
         write_out(out_sweeps, lat.sweeps_done(), "out_sweeps")
     })
 }
@@ -785,7 +735,7 @@ pub unsafe extern "C" fn fk_ising_msc_set_sweep_count(
 ) -> fk_status {
     guard("fk_ising_msc_set_sweep_count", || {
         // SAFETY: header contract.
-        let mut lat = unsafe { msc(handle) }?;
+        let mut lat = unsafe { acquire_ptr(handle) }?;
         lat.set_sweeps_done(sweeps);
         Ok(())
     })
@@ -802,18 +752,13 @@ pub struct fk_ising_worm {
     inner: Handle<crate::mc::worm::IsingWorm>,
 }
 
-/// # Safety
-/// `handle` is NULL or from `fk_ising_worm_create`.
-unsafe fn worm<'a>(handle: *const fk_ising_worm) -> Result<Guard<'a, crate::mc::worm::IsingWorm>> {
-    let Some(h) = NonNull::new(handle as *mut fk_ising_worm) else {
-        return Err(Error::new(
-            ErrorKind::NullPointer,
-            "argument `handle` is NULL",
-        ));
-    };
-    // SAFETY: non-NULL and, by the caller's contract, from fk_ising_worm_create.
-    let h = unsafe { h.as_ref() };
-    h.inner.acquire(ISING_WORM_MAGIC, "fk_ising_worm")
+impl CHandle for fk_ising_worm {
+    type Inner = crate::mc::worm::IsingWorm;
+    const MAGIC: u64 = ISING_WORM_MAGIC;
+    const KIND: &'static str = "fk_ising_worm";
+    fn handle(&self) -> &Handle<crate::mc::worm::IsingWorm> {
+        &self.inner
+    }
 }
 
 /// Creates a worm sampler from `fk_ising_params` (dim 2, sides >= 2, field 0,
@@ -878,24 +823,8 @@ pub unsafe extern "C" fn fk_ising_worm_create(
 #[no_mangle]
 pub unsafe extern "C" fn fk_ising_worm_destroy(handle: *mut fk_ising_worm) {
     guard_value("fk_ising_worm_destroy", (), || {
-        if handle.is_null() {
-            return;
-        }
-        // SAFETY: non-NULL pointer from fk_ising_worm_create (header contract).
-        if !unsafe { (*handle).inner.is(ISING_WORM_MAGIC) } {
-            let _ = guard("fk_ising_worm_destroy", || {
-                Err(Error::new(
-                    ErrorKind::WrongHandle,
-                    "handle is not a live fk_ising_worm; not freed",
-                ))
-            });
-            return;
-        }
-        // SAFETY: live handle created by Box::into_raw in fk_ising_worm_create.
-        unsafe {
-            (*handle).inner.mark_destroyed();
-            drop(Box::from_raw(handle));
-        }
+        // SAFETY: header contract: NULL or from the create function, not used again.
+        unsafe { destroy_ptr(handle, "fk_ising_worm_destroy") }
     })
 }
 
@@ -908,7 +837,7 @@ pub unsafe extern "C" fn fk_ising_worm_destroy(handle: *mut fk_ising_worm) {
 pub unsafe extern "C" fn fk_ising_worm_run(handle: *mut fk_ising_worm, n_steps: u64) -> fk_status {
     guard("fk_ising_worm_run", || {
         // SAFETY: header contract.
-        let mut w = unsafe { worm(handle) }?;
+        let mut w = unsafe { acquire_ptr(handle) }?;
         w.run(n_steps);
         Ok(())
     })
@@ -931,7 +860,7 @@ pub unsafe extern "C" fn fk_ising_worm_run_closed(
 ) -> fk_status {
     guard("fk_ising_worm_run_closed", || {
         // SAFETY: header contract.
-        let mut w = unsafe { worm(handle) }?;
+        let mut w = unsafe { acquire_ptr(handle) }?;
         if !out_steps.is_null() && !out_steps.is_aligned() {
             return Err(Error::new(
                 ErrorKind::Misaligned,
@@ -962,7 +891,7 @@ pub unsafe extern "C" fn fk_ising_worm_estimates(
 ) -> fk_status {
     guard("fk_ising_worm_estimates", || {
         // SAFETY: header contract.
-        let w = unsafe { worm(handle) }?;
+        let w = unsafe { acquire_ptr(handle) }?;
         for (p, name) in [
             (out_energy, "out_energy"),
             (out_susceptibility, "out_susceptibility"),
@@ -988,7 +917,7 @@ pub unsafe extern "C" fn fk_ising_worm_estimates(
 pub unsafe extern "C" fn fk_ising_worm_reset_estimates(handle: *mut fk_ising_worm) -> fk_status {
     guard("fk_ising_worm_reset_estimates", || {
         // SAFETY: header contract.
-        let mut w = unsafe { worm(handle) }?;
+        let mut w = unsafe { acquire_ptr(handle) }?;
         w.reset_estimates();
         Ok(())
     })
@@ -1006,7 +935,7 @@ pub unsafe extern "C" fn fk_ising_worm_set_temperature(
 ) -> fk_status {
     guard("fk_ising_worm_set_temperature", || {
         // SAFETY: header contract.
-        let mut w = unsafe { worm(handle) }?;
+        let mut w = unsafe { acquire_ptr(handle) }?;
         w.set_temperature(temperature)
     })
 }
@@ -1027,7 +956,7 @@ pub unsafe extern "C" fn fk_ising_worm_get_links(
 ) -> fk_status {
     guard("fk_ising_worm_get_links", || {
         // SAFETY: header contract.
-        let w = unsafe { worm(handle) }?;
+        let w = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: `n` writable bytes.
         let out = unsafe { slice_mut(links, n, "links") }?;
         w.links_into(out)
@@ -1050,7 +979,7 @@ pub unsafe extern "C" fn fk_ising_worm_set_links(
 ) -> fk_status {
     guard("fk_ising_worm_set_links", || {
         // SAFETY: header contract.
-        let mut w = unsafe { worm(handle) }?;
+        let mut w = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: `n` readable bytes.
         let links = unsafe { slice(links, n, "links") }?;
         w.set_links(links)
@@ -1069,7 +998,7 @@ pub unsafe extern "C" fn fk_ising_worm_get_rng_state(
 ) -> fk_status {
     guard("fk_ising_worm_get_rng_state", || {
         // SAFETY: header contract.
-        let w = unsafe { worm(handle) }?;
+        let w = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: 4 writable uint64_t.
         let out = unsafe { slice_mut(state, 4, "state") }?;
         out.copy_from_slice(&w.rng_state());
@@ -1088,7 +1017,7 @@ pub unsafe extern "C" fn fk_ising_worm_set_rng_state(
 ) -> fk_status {
     guard("fk_ising_worm_set_rng_state", || {
         // SAFETY: header contract.
-        let mut w = unsafe { worm(handle) }?;
+        let mut w = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: 4 readable uint64_t.
         let words = unsafe { slice(state, 4, "state") }?;
         w.set_rng_state([words[0], words[1], words[2], words[3]]);
@@ -1113,6 +1042,15 @@ pub struct fk_hopfield {
     inner: Handle<crate::mc::hopfield::Hopfield>,
 }
 
+impl CHandle for fk_hopfield {
+    type Inner = crate::mc::hopfield::Hopfield;
+    const MAGIC: u64 = HOPFIELD_MAGIC;
+    const KIND: &'static str = "fk_hopfield";
+    fn handle(&self) -> &Handle<crate::mc::hopfield::Hopfield> {
+        &self.inner
+    }
+}
+
 /// Parameters of `fk_hopfield_create`; defaults from
 /// `fk_hopfield_params_default()`.
 #[allow(non_camel_case_types)]
@@ -1135,22 +1073,6 @@ pub struct fk_hopfield_params {
     pub seed: u64,
     /// User stream (low 48 bits). Default 0.
     pub stream: u64,
-}
-
-/// # Safety
-/// `handle` is NULL or from `fk_hopfield_create`.
-unsafe fn hopfield<'a>(
-    handle: *const fk_hopfield,
-) -> Result<Guard<'a, crate::mc::hopfield::Hopfield>> {
-    let Some(h) = NonNull::new(handle as *mut fk_hopfield) else {
-        return Err(Error::new(
-            ErrorKind::NullPointer,
-            "argument `handle` is NULL",
-        ));
-    };
-    // SAFETY: non-NULL and, by the caller's contract, from fk_hopfield_create.
-    let h = unsafe { h.as_ref() };
-    h.inner.acquire(HOPFIELD_MAGIC, "fk_hopfield")
 }
 
 /// Default parameters: p = 2, N = 1000, K = 50, T = 0, Glauber, seed 0.
@@ -1249,24 +1171,8 @@ pub unsafe extern "C" fn fk_hopfield_create(
 #[no_mangle]
 pub unsafe extern "C" fn fk_hopfield_destroy(handle: *mut fk_hopfield) {
     guard_value("fk_hopfield_destroy", (), || {
-        if handle.is_null() {
-            return;
-        }
-        // SAFETY: non-NULL pointer from fk_hopfield_create (header contract).
-        if !unsafe { (*handle).inner.is(HOPFIELD_MAGIC) } {
-            let _ = guard("fk_hopfield_destroy", || {
-                Err(Error::new(
-                    ErrorKind::WrongHandle,
-                    "handle is not a live fk_hopfield; not freed",
-                ))
-            });
-            return;
-        }
-        // SAFETY: live handle created by Box::into_raw in fk_hopfield_create.
-        unsafe {
-            (*handle).inner.mark_destroyed();
-            drop(Box::from_raw(handle));
-        }
+        // SAFETY: header contract: NULL or from the create function, not used again.
+        unsafe { destroy_ptr(handle, "fk_hopfield_destroy") }
     })
 }
 
@@ -1284,7 +1190,7 @@ pub unsafe extern "C" fn fk_hopfield_sweep(
 ) -> fk_status {
     guard("fk_hopfield_sweep", || {
         // SAFETY: header contract.
-        let mut net = unsafe { hopfield(handle) }?;
+        let mut net = unsafe { acquire_ptr(handle) }?;
         if !out_flips.is_null() && !out_flips.is_aligned() {
             return Err(Error::new(
                 ErrorKind::Misaligned,
@@ -1311,7 +1217,7 @@ pub unsafe extern "C" fn fk_hopfield_set_state(
 ) -> fk_status {
     guard("fk_hopfield_set_state", || {
         // SAFETY: header contract.
-        let mut net = unsafe { hopfield(handle) }?;
+        let mut net = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: `n` readable int8.
         let s = unsafe { slice(state, n, "state") }?;
         net.set_state(s)
@@ -1330,7 +1236,7 @@ pub unsafe extern "C" fn fk_hopfield_get_state(
 ) -> fk_status {
     guard("fk_hopfield_get_state", || {
         // SAFETY: header contract.
-        let net = unsafe { hopfield(handle) }?;
+        let net = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: `n` writable int8.
         let out = unsafe { slice_mut(state, n, "state") }?;
         if out.len() != net.n_neurons() {
@@ -1360,7 +1266,7 @@ pub unsafe extern "C" fn fk_hopfield_get_pattern(
 ) -> fk_status {
     guard("fk_hopfield_get_pattern", || {
         // SAFETY: header contract.
-        let net = unsafe { hopfield(handle) }?;
+        let net = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: `n` writable int8.
         let out = unsafe { slice_mut(pattern, n, "pattern") }?;
         net.pattern_into(mu, out)
@@ -1380,7 +1286,7 @@ pub unsafe extern "C" fn fk_hopfield_overlaps(
 ) -> fk_status {
     guard("fk_hopfield_overlaps", || {
         // SAFETY: header contract.
-        let net = unsafe { hopfield(handle) }?;
+        let net = unsafe { acquire_ptr(handle) }?;
         // SAFETY: header contract: `k` writable doubles.
         let out = unsafe { slice_mut(overlaps, k, "overlaps") }?;
         net.overlaps_into(out)
@@ -1398,7 +1304,7 @@ pub unsafe extern "C" fn fk_hopfield_energy(
 ) -> fk_status {
     guard("fk_hopfield_energy", || {
         // SAFETY: header contract.
-        let net = unsafe { hopfield(handle) }?;
+        let net = unsafe { acquire_ptr(handle) }?;
         write_out(out_energy, net.energy(), "out_energy")
     })
 }
@@ -1414,7 +1320,7 @@ pub unsafe extern "C" fn fk_hopfield_set_temperature(
 ) -> fk_status {
     guard("fk_hopfield_set_temperature", || {
         // SAFETY: header contract.
-        let mut net = unsafe { hopfield(handle) }?;
+        let mut net = unsafe { acquire_ptr(handle) }?;
         net.set_temperature(temperature)
     })
 }
@@ -1430,7 +1336,7 @@ pub unsafe extern "C" fn fk_hopfield_get_sweep_count(
 ) -> fk_status {
     guard("fk_hopfield_get_sweep_count", || {
         // SAFETY: header contract.
-        let net = unsafe { hopfield(handle) }?;
+        let net = unsafe { acquire_ptr(handle) }?;
         write_out(out_sweeps, net.sweeps_done(), "out_sweeps")
     })
 }
@@ -1446,7 +1352,7 @@ pub unsafe extern "C" fn fk_hopfield_set_sweep_count(
 ) -> fk_status {
     guard("fk_hopfield_set_sweep_count", || {
         // SAFETY: header contract.
-        let mut net = unsafe { hopfield(handle) }?;
+        let mut net = unsafe { acquire_ptr(handle) }?;
         net.set_sweeps_done(sweeps);
         Ok(())
     })

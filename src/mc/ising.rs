@@ -364,7 +364,8 @@ fn check_finite(name: &str, v: f64) -> Result<()> {
     }
 }
 
-fn check_temperature(t: f64) -> Result<()> {
+/// `T` finite and `> 0`.
+pub(crate) fn check_temperature(t: f64) -> Result<()> {
     check_finite("temperature", t)?;
     if t <= 0.0 {
         return Err(Error::new(
@@ -373,6 +374,48 @@ fn check_temperature(t: f64) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Checks optional per-update observable series: each empty or `n` long.
+pub(crate) fn check_series(
+    n: usize,
+    energy: &[f64],
+    magnetisation: &[f64],
+    updates: &str,
+) -> Result<()> {
+    for (name, len) in [
+        ("energy", energy.len()),
+        ("magnetisation", magnetisation.len()),
+    ] {
+        if len != 0 && len != n {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!("{name} has {len} elements for n = {n} {updates} (need n, or none)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes entry `i` of the requested series (computing the observables only
+/// if one is requested).
+#[inline]
+pub(crate) fn record_observables(
+    energy: &mut [f64],
+    magnetisation: &mut [f64],
+    i: usize,
+    observe: impl FnOnce() -> IsingObservables,
+) {
+    if energy.is_empty() && magnetisation.is_empty() {
+        return;
+    }
+    let o = observe();
+    if let Some(e) = energy.get_mut(i) {
+        *e = o.energy_per_spin;
+    }
+    if let Some(m) = magnetisation.get_mut(i) {
+        *m = o.magnetisation_per_spin;
+    }
 }
 
 impl IsingLattice {
@@ -518,17 +561,7 @@ impl IsingLattice {
         energy: &mut [f64],
         magnetisation: &mut [f64],
     ) -> Result<()> {
-        for (name, len) in [
-            ("energy", energy.len()),
-            ("magnetisation", magnetisation.len()),
-        ] {
-            if len != 0 && len != n {
-                return Err(Error::new(
-                    ErrorKind::InvalidSize,
-                    format!("{name} has {len} elements for n = {n} sweeps (need n, or none)"),
-                ));
-            }
-        }
+        check_series(n, energy, magnetisation, "sweeps")?;
         let checkerboard = matches!(update, IsingUpdate::Metropolis | IsingUpdate::HeatBath);
         if checkerboard && !self.geom.checkerboard {
             return Err(Error::new(
@@ -567,15 +600,7 @@ impl IsingLattice {
                 IsingUpdate::HeatBathSequential => self.sequential_sweep::<true>(&table),
             }
             self.sweeps += 1;
-            if !energy.is_empty() || !magnetisation.is_empty() {
-                let o = self.observables();
-                if let Some(e) = energy.get_mut(i) {
-                    *e = o.energy_per_spin;
-                }
-                if let Some(m) = magnetisation.get_mut(i) {
-                    *m = o.magnetisation_per_spin;
-                }
-            }
+            record_observables(energy, magnetisation, i, || self.observables());
         }
         Ok(())
     }

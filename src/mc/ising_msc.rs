@@ -37,7 +37,9 @@ use crate::parallel::for_each_chunk_mut;
 use crate::rng::philox::Philox;
 use crate::rng::stream::Stream;
 
-use super::ising::{IsingObservables, IsingParams};
+use super::ising::{
+    check_series, check_temperature, record_observables, IsingObservables, IsingParams,
+};
 
 /// Words per random-number batch (one 16-block Philox call per level pair).
 const BATCH: usize = 16;
@@ -172,18 +174,7 @@ impl IsingMsc {
     }
 
     pub fn set_temperature(&mut self, t: f64) -> Result<()> {
-        if !t.is_finite() {
-            return Err(Error::new(
-                ErrorKind::NonFinite,
-                format!("temperature = {t}: must be finite"),
-            ));
-        }
-        if t <= 0.0 {
-            return Err(Error::new(
-                ErrorKind::OutOfRange,
-                format!("temperature = {t}: must be > 0"),
-            ));
-        }
+        check_temperature(t)?;
         self.temperature = t;
         Ok(())
     }
@@ -289,17 +280,7 @@ impl IsingMsc {
     /// `n` checkerboard Metropolis sweeps; optional per-sweep observables as
     /// in `IsingLattice::sweep`. Allocates nothing; parallel over rows.
     pub fn sweep(&mut self, n: usize, energy: &mut [f64], magnetisation: &mut [f64]) -> Result<()> {
-        for (name, len) in [
-            ("energy", energy.len()),
-            ("magnetisation", magnetisation.len()),
-        ] {
-            if len != 0 && len != n {
-                return Err(Error::new(
-                    ErrorKind::InvalidSize,
-                    format!("{name} has {len} elements for n = {n} sweeps (need n, or none)"),
-                ));
-            }
-        }
+        check_series(n, energy, magnetisation, "sweeps")?;
         let per_sweep = (self.n_sites() / 4) as u64;
         if self
             .sweeps
@@ -320,15 +301,7 @@ impl IsingMsc {
                 self.half_sweep(c, t1, t2);
             }
             self.sweeps += 1;
-            if !energy.is_empty() || !magnetisation.is_empty() {
-                let o = self.observables();
-                if let Some(e) = energy.get_mut(i) {
-                    *e = o.energy_per_spin;
-                }
-                if let Some(m) = magnetisation.get_mut(i) {
-                    *m = o.magnetisation_per_spin;
-                }
-            }
+            record_observables(energy, magnetisation, i, || self.observables());
         }
         Ok(())
     }

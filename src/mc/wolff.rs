@@ -18,7 +18,7 @@
 //! The cluster queue (`N` site indices) is allocated at creation, so updates
 //! never allocate.
 
-use super::ising::{acceptance_threshold, IsingLattice};
+use super::ising::{acceptance_threshold, check_series, record_observables, IsingLattice};
 use crate::error::{Error, ErrorKind, Result};
 use crate::rng::pcg::{SeqRng, SeqRngState};
 use crate::rng::stream::Stream;
@@ -57,19 +57,7 @@ impl IsingLattice {
         energy: &mut [f64],
         magnetisation: &mut [f64],
     ) -> Result<u64> {
-        for (name, len) in [
-            ("energy", energy.len()),
-            ("magnetisation", magnetisation.len()),
-        ] {
-            if len != 0 && len != n {
-                return Err(Error::new(
-                    ErrorKind::InvalidSize,
-                    format!(
-                        "{name} has {len} elements for n = {n} cluster updates (need n, or none)"
-                    ),
-                ));
-            }
-        }
+        check_series(n, energy, magnetisation, "cluster updates")?;
         if self.coupling < 0.0 {
             return Err(Error::new(
                 ErrorKind::OutOfRange,
@@ -88,15 +76,7 @@ impl IsingLattice {
         let mut flipped = 0u64;
         for i in 0..n {
             flipped += self.wolff_cluster(threshold) as u64;
-            if !energy.is_empty() || !magnetisation.is_empty() {
-                let o = self.observables();
-                if let Some(e) = energy.get_mut(i) {
-                    *e = o.energy_per_spin;
-                }
-                if let Some(m) = magnetisation.get_mut(i) {
-                    *m = o.magnetisation_per_spin;
-                }
-            }
+            record_observables(energy, magnetisation, i, || self.observables());
         }
         Ok(flipped)
     }

@@ -28,7 +28,7 @@
 //! `below(N)` when relocating, then one `next_u64`: bits 0-1 the direction
 //! (+x, -x, +y, -y), bits 32-63 the acceptance word (`w <= threshold(t)`).
 
-use super::ising::acceptance_threshold;
+use super::ising::{acceptance_threshold, check_temperature};
 use crate::error::{Error, ErrorKind, Result};
 use crate::rng::pcg::{SeqRng, SeqRngState};
 use crate::rng::stream::Stream;
@@ -141,18 +141,7 @@ impl IsingWorm {
 
     /// Sets T > 0 (also resets the estimators, which belong to one T).
     pub fn set_temperature(&mut self, t: f64) -> Result<()> {
-        if !t.is_finite() {
-            return Err(Error::new(
-                ErrorKind::NonFinite,
-                format!("temperature = {t}: must be finite"),
-            ));
-        }
-        if t <= 0.0 {
-            return Err(Error::new(
-                ErrorKind::OutOfRange,
-                format!("temperature = {t}: must be > 0"),
-            ));
-        }
+        check_temperature(t)?;
         self.temperature = t;
         self.threshold = acceptance_threshold(self.t());
         self.reset_estimates();
