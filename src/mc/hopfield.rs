@@ -6,7 +6,10 @@
 //! (self-couplings included, a constant). The couplings are never formed:
 //! the network keeps the integer overlaps `M_mu = N m_mu`, so a flip of neuron
 //! `i` costs O(K): `dE = -(N/p) sum_mu [((M_mu - 2 xi_i^mu s_i)/N)^p - (M_mu/N)^p]`
-//! (for p = 2 exactly, in integers: `dE = (2/N) (s_i sum_mu xi_i^mu M_mu - K)`).
+//! (for p = 2 exactly, in integers: `dE = (2/N) (s_i sum_mu xi_i^mu M_mu - K)`;
+//! for p > 2 the bracket is summed exactly in i64 while `2 K N^p < 2^62`,
+//! in i128 while `< 2^125`, in f64 beyond), so zero-temperature ties `dE = 0`
+//! are decided exactly.
 //!
 //! Sweeps visit neurons in index order (asynchronous dynamics). At `T > 0` a
 //! flip is accepted with the Glauber probability `1 / (1 + exp(dE / T))` or the
@@ -61,6 +64,19 @@ pub struct Hopfield {
     /// `M_mu = sum_i xi_i^mu s_i`.
     overlap: Vec<i64>,
     sweeps: u64,
+    /// Integer width in which flip costs are exact (p > 2).
+    exact_bits: ExactBits,
+}
+
+/// Exact integer arithmetic available for `sum_mu (M_mu +- 2)^p - M_mu^p`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ExactBits {
+    /// `2 K N^p < 2^62`.
+    I64,
+    /// `2 K N^p < 2^125`.
+    I128,
+    /// Too large: f64.
+    None,
 }
 
 impl Hopfield {
@@ -140,6 +156,16 @@ impl Hopfield {
             state,
             overlap: vec![0; k],
             sweeps: 0,
+            exact_bits: {
+                let bits = f64::from(p.order) * (n as f64).log2() + (2.0 * k as f64).log2();
+                if bits < 62.0 {
+                    ExactBits::I64
+                } else if bits < 125.0 {
+                    ExactBits::I128
+                } else {
+                    ExactBits::None
+                }
+            },
         };
         net.recompute_overlaps();
         Ok(net)
@@ -267,6 +293,32 @@ impl Hopfield {
                 .map(|(&m, &x)| i64::from(x) * m)
                 .sum();
             return (2 * (dot * s - k as i64)) as f64 / n;
+        }
+        match self.exact_bits {
+            ExactBits::I64 => {
+                // sum_mu [(M - 2 xi s)^p - M^p], exact in i64 (2 K N^p < 2^62).
+                let ipow = |v: i64| (1..p).fold(v, |acc, _| acc * v);
+                let sum: i64 = self
+                    .overlap
+                    .iter()
+                    .zip(xi)
+                    .map(|(&m, &x)| ipow(m - 2 * i64::from(x) * s) - ipow(m))
+                    .sum();
+                return -(sum as f64) / (f64::from(p) * n.powi(p - 1));
+            }
+            ExactBits::I128 => {
+                let ipow = |v: i128| (1..p).fold(v, |acc, _| acc * v);
+                let sum: i128 = self
+                    .overlap
+                    .iter()
+                    .zip(xi)
+                    .map(|(&m, &x)| {
+                        ipow(i128::from(m - 2 * i64::from(x) * s)) - ipow(i128::from(m))
+                    })
+                    .sum();
+                return -(sum as f64) / (f64::from(p) * n.powi(p - 1));
+            }
+            ExactBits::None => {}
         }
         let inv_n = 1.0 / n;
         let mut sum = 0.0;
