@@ -1,5 +1,5 @@
 //! Wolff single-cluster update (Wolff 1989, PRL 62, 361) on an
-//! [`IsingLattice`](super::ising::IsingLattice).
+//! [`super::ising::IsingLattice`].
 //!
 //! One update: pick a uniform seed site, grow the cluster of parallel spins by
 //! adding each aligned neighbour bond with probability
