@@ -41,6 +41,9 @@ pub struct IsingWorm {
     links: Vec<u8>,
     ira: usize,
     masha: usize,
+    /// Coordinates of `masha`, kept alongside its index (no division per step).
+    masha_x: usize,
+    masha_y: usize,
     coupling: f64,
     temperature: f64,
     threshold: u32,
@@ -118,6 +121,8 @@ impl IsingWorm {
             links,
             ira: 0,
             masha: 0,
+            masha_x: 0,
+            masha_y: 0,
             coupling: p.coupling,
             temperature: p.temperature,
             threshold: 0,
@@ -201,19 +206,22 @@ impl IsingWorm {
             let site = self.rng.below(n as u64) as usize;
             self.ira = site;
             self.masha = site;
+            self.masha_x = site % self.lx;
+            self.masha_y = site / self.lx;
         }
         let r = self.rng.next_u64();
-        let (x, y) = (self.masha % self.lx, self.masha / self.lx);
-        let (bond, next) = match r & 3 {
-            0 => (y * self.lx + x, y * self.lx + (x + 1) % self.lx),
+        let (lx, ly) = (self.lx, self.ly);
+        let (x, y) = (self.masha_x, self.masha_y);
+        let ((nx, ny), bond) = match r & 3 {
+            0 => ((if x + 1 == lx { 0 } else { x + 1 }, y), y * lx + x),
             1 => {
-                let xm = (x + self.lx - 1) % self.lx;
-                (y * self.lx + xm, y * self.lx + xm)
+                let xm = if x == 0 { lx - 1 } else { x - 1 };
+                ((xm, y), y * lx + xm)
             }
-            2 => (n + y * self.lx + x, ((y + 1) % self.ly) * self.lx + x),
+            2 => ((x, if y + 1 == ly { 0 } else { y + 1 }), n + y * lx + x),
             _ => {
-                let ym = (y + self.ly - 1) % self.ly;
-                (n + ym * self.lx + x, ym * self.lx + x)
+                let ym = if y == 0 { ly - 1 } else { y - 1 };
+                ((x, ym), n + ym * lx + x)
             }
         };
         let occupied = self.links[bond] == 1;
@@ -224,7 +232,9 @@ impl IsingWorm {
             } else {
                 self.n_bonds += 1;
             }
-            self.masha = next;
+            self.masha = ny * lx + nx;
+            self.masha_x = nx;
+            self.masha_y = ny;
         }
     }
 
@@ -295,6 +305,8 @@ impl IsingWorm {
         self.n_bonds = links.iter().map(|&b| u64::from(b)).sum();
         self.ira = 0;
         self.masha = 0;
+        self.masha_x = 0;
+        self.masha_y = 0;
         Ok(())
     }
 
