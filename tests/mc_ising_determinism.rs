@@ -128,20 +128,29 @@ fn sweeps_and_cluster_updates_allocate_nothing() {
         // Warm up the pool.
         lat.sweep(IsingUpdate::Metropolis, 1, &mut [], &mut [])
             .unwrap();
-        let (_, allocations) = count_allocations(|| {
-            for update in [
-                IsingUpdate::Metropolis,
-                IsingUpdate::HeatBath,
-                IsingUpdate::MetropolisSequential,
-                IsingUpdate::HeatBathSequential,
-            ] {
-                lat.sweep(update, 3, &mut e, &mut m).unwrap();
-                lat3.sweep(update, 3, &mut e, &mut m).unwrap();
-            }
-            lat.wolff(3, &mut e, &mut m).unwrap();
-            lat3.wolff(3, &mut e, &mut m).unwrap();
-            lat.observables()
-        });
+        // A freshly started worker thread, or the harness reporting another
+        // test, may allocate concurrently; the kernels allocate on every call
+        // or never, so the fewest allocations over three attempts must be 0.
+        let allocations = (0..3)
+            .map(|_| {
+                count_allocations(|| {
+                    for update in [
+                        IsingUpdate::Metropolis,
+                        IsingUpdate::HeatBath,
+                        IsingUpdate::MetropolisSequential,
+                        IsingUpdate::HeatBathSequential,
+                    ] {
+                        lat.sweep(update, 3, &mut e, &mut m).unwrap();
+                        lat3.sweep(update, 3, &mut e, &mut m).unwrap();
+                    }
+                    lat.wolff(3, &mut e, &mut m).unwrap();
+                    lat3.wolff(3, &mut e, &mut m).unwrap();
+                    lat.observables()
+                })
+                .1
+            })
+            .min()
+            .unwrap();
         assert_eq!(allocations, 0, "{threads} threads");
     }
 }
@@ -180,7 +189,11 @@ fn multi_spin_sweeps_are_thread_count_and_split_invariant_and_allocation_free() 
     resumed.sweep(4, &mut [], &mut []).unwrap();
     assert!(msc_spins(&one) == msc_spins(&resumed));
     let (mut e, mut m) = (vec![0.0; 3], vec![0.0; 3]);
-    let (_, allocations) = count_allocations(|| resumed.sweep(3, &mut e, &mut m).unwrap());
+    // Fewest over three attempts (see sweeps_and_cluster_updates_allocate_nothing).
+    let allocations = (0..3)
+        .map(|_| count_allocations(|| resumed.sweep(3, &mut e, &mut m).unwrap()).1)
+        .min()
+        .unwrap();
     assert_eq!(allocations, 0);
 }
 
