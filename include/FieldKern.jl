@@ -21,6 +21,12 @@ const FK_PAIR_COULOMB_CUT = 5
 const FK_PAIR_GRAVITY = 6
 const FK_TRAP_HARMONIC = 0
 const FK_TRAP_ANNULAR = 1
+const FK_ISING_METROPOLIS = 0
+const FK_ISING_HEAT_BATH = 1
+const FK_ISING_METROPOLIS_SEQUENTIAL = 2
+const FK_ISING_HEAT_BATH_SEQUENTIAL = 3
+const FK_HOPFIELD_GLAUBER = 0
+const FK_HOPFIELD_METROPOLIS = 1
 const FK_COFFEE_INTERACTING = 0
 const FK_COFFEE_NON_INTERACTING = 1
 const FK_NF_ACT_IDENTITY = 0
@@ -153,6 +159,31 @@ struct fk_kuramoto_params
     dt::Cdouble
     coupling::Cdouble
     noise::Cdouble
+    seed::UInt64
+    stream::UInt64
+end
+
+struct fk_ising_params
+    struct_size::UInt32
+    dim::UInt32
+    lx::Csize_t
+    ly::Csize_t
+    lz::Csize_t
+    coupling::Cdouble
+    field::Cdouble
+    temperature::Cdouble
+    seed::UInt64
+    stream::UInt64
+    hot_start::UInt32
+end
+
+struct fk_hopfield_params
+    struct_size::UInt32
+    order::UInt32
+    n_neurons::Csize_t
+    n_patterns::Csize_t
+    temperature::Cdouble
+    update::Int32
     seed::UInt64
     stream::UInt64
 end
@@ -402,6 +433,147 @@ fk_kuramoto_order(theta, n, out_r, out_psi) =
 
 fk_kuramoto_destroy(h) =
     ccall((:fk_kuramoto_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), h)
+
+fk_ising_params_default() =
+    ccall((:fk_ising_params_default, libfieldkern), fk_ising_params, ())
+
+fk_ising_create(params, out) =
+    ccall((:fk_ising_create, libfieldkern), Int32, (Ref{fk_ising_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_ising_destroy(handle) =
+    ccall((:fk_ising_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), handle)
+
+fk_ising_num_sites(handle, out_sites) =
+    ccall((:fk_ising_num_sites, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Csize_t}, ), handle, out_sites)
+
+fk_ising_set_spins(handle, spins, n) =
+    ccall((:fk_ising_set_spins, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, spins, n)
+
+fk_ising_get_spins(handle, spins, n) =
+    ccall((:fk_ising_get_spins, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, spins, n)
+
+fk_ising_sweep(handle, update, n_sweeps, energy, magnetisation) =
+    ccall((:fk_ising_sweep, libfieldkern), Int32, (Ptr{Cvoid}, Int32, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, ), handle, update, n_sweeps, energy, magnetisation)
+
+fk_ising_wolff(handle, n_clusters, energy, magnetisation, out_flipped) =
+    ccall((:fk_ising_wolff, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{UInt64}, ), handle, n_clusters, energy, magnetisation, out_flipped)
+
+fk_ising_observables(handle, out_energy, out_magnetisation) =
+    ccall((:fk_ising_observables, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Ptr{Cdouble}, ), handle, out_energy, out_magnetisation)
+
+fk_ising_set_temperature(handle, temperature) =
+    ccall((:fk_ising_set_temperature, libfieldkern), Int32, (Ptr{Cvoid}, Cdouble, ), handle, temperature)
+
+fk_ising_get_sweep_count(handle, out_sweeps) =
+    ccall((:fk_ising_get_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, out_sweeps)
+
+fk_ising_set_sweep_count(handle, sweeps) =
+    ccall((:fk_ising_set_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), handle, sweeps)
+
+fk_ising_get_rng_state(handle, state) =
+    ccall((:fk_ising_get_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, state)
+
+fk_ising_set_rng_state(handle, state) =
+    ccall((:fk_ising_set_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, state)
+
+fk_ising_binder_cumulant(magnetisation, n, out_binder) =
+    ccall((:fk_ising_binder_cumulant, libfieldkern), Int32, (Ptr{Cdouble}, Csize_t, Ptr{Cdouble}, ), magnetisation, n, out_binder)
+
+fk_ising_msc_create(params, out) =
+    ccall((:fk_ising_msc_create, libfieldkern), Int32, (Ref{fk_ising_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_ising_msc_destroy(handle) =
+    ccall((:fk_ising_msc_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), handle)
+
+fk_ising_msc_set_spins(handle, spins, n) =
+    ccall((:fk_ising_msc_set_spins, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, spins, n)
+
+fk_ising_msc_get_spins(handle, spins, n) =
+    ccall((:fk_ising_msc_get_spins, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, spins, n)
+
+fk_ising_msc_sweep(handle, n_sweeps, energy, magnetisation) =
+    ccall((:fk_ising_msc_sweep, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, ), handle, n_sweeps, energy, magnetisation)
+
+fk_ising_msc_observables(handle, out_energy, out_magnetisation) =
+    ccall((:fk_ising_msc_observables, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Ptr{Cdouble}, ), handle, out_energy, out_magnetisation)
+
+fk_ising_msc_set_temperature(handle, temperature) =
+    ccall((:fk_ising_msc_set_temperature, libfieldkern), Int32, (Ptr{Cvoid}, Cdouble, ), handle, temperature)
+
+fk_ising_msc_get_sweep_count(handle, out_sweeps) =
+    ccall((:fk_ising_msc_get_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, out_sweeps)
+
+fk_ising_msc_set_sweep_count(handle, sweeps) =
+    ccall((:fk_ising_msc_set_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), handle, sweeps)
+
+fk_ising_worm_create(params, out) =
+    ccall((:fk_ising_worm_create, libfieldkern), Int32, (Ref{fk_ising_params}, Ptr{Ptr{Cvoid}}, ), params, out)
+
+fk_ising_worm_destroy(handle) =
+    ccall((:fk_ising_worm_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), handle)
+
+fk_ising_worm_run(handle, n_steps) =
+    ccall((:fk_ising_worm_run, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), handle, n_steps)
+
+fk_ising_worm_run_closed(handle, n_closed, out_steps) =
+    ccall((:fk_ising_worm_run_closed, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, Ptr{UInt64}, ), handle, n_closed, out_steps)
+
+fk_ising_worm_estimates(handle, out_energy, out_susceptibility) =
+    ccall((:fk_ising_worm_estimates, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Ptr{Cdouble}, ), handle, out_energy, out_susceptibility)
+
+fk_ising_worm_reset_estimates(handle) =
+    ccall((:fk_ising_worm_reset_estimates, libfieldkern), Int32, (Ptr{Cvoid}, ), handle)
+
+fk_ising_worm_set_temperature(handle, temperature) =
+    ccall((:fk_ising_worm_set_temperature, libfieldkern), Int32, (Ptr{Cvoid}, Cdouble, ), handle, temperature)
+
+fk_ising_worm_get_links(handle, links, n) =
+    ccall((:fk_ising_worm_get_links, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, ), handle, links, n)
+
+fk_ising_worm_set_links(handle, links, n) =
+    ccall((:fk_ising_worm_set_links, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, ), handle, links, n)
+
+fk_ising_worm_get_rng_state(handle, state) =
+    ccall((:fk_ising_worm_get_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, state)
+
+fk_ising_worm_set_rng_state(handle, state) =
+    ccall((:fk_ising_worm_set_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, state)
+
+fk_hopfield_params_default() =
+    ccall((:fk_hopfield_params_default, libfieldkern), fk_hopfield_params, ())
+
+fk_hopfield_create(params, patterns, n_values, out) =
+    ccall((:fk_hopfield_create, libfieldkern), Int32, (Ref{fk_hopfield_params}, Ptr{Int8}, Csize_t, Ptr{Ptr{Cvoid}}, ), params, patterns, n_values, out)
+
+fk_hopfield_destroy(handle) =
+    ccall((:fk_hopfield_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), handle)
+
+fk_hopfield_sweep(handle, n_sweeps, out_flips) =
+    ccall((:fk_hopfield_sweep, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{UInt64}, ), handle, n_sweeps, out_flips)
+
+fk_hopfield_set_state(handle, state, n) =
+    ccall((:fk_hopfield_set_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, state, n)
+
+fk_hopfield_get_state(handle, state, n) =
+    ccall((:fk_hopfield_get_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, state, n)
+
+fk_hopfield_get_pattern(handle, mu, pattern, n) =
+    ccall((:fk_hopfield_get_pattern, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{Int8}, Csize_t, ), handle, mu, pattern, n)
+
+fk_hopfield_overlaps(handle, overlaps, k) =
+    ccall((:fk_hopfield_overlaps, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Csize_t, ), handle, overlaps, k)
+
+fk_hopfield_energy(handle, out_energy) =
+    ccall((:fk_hopfield_energy, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, ), handle, out_energy)
+
+fk_hopfield_set_temperature(handle, temperature) =
+    ccall((:fk_hopfield_set_temperature, libfieldkern), Int32, (Ptr{Cvoid}, Cdouble, ), handle, temperature)
+
+fk_hopfield_get_sweep_count(handle, out_sweeps) =
+    ccall((:fk_hopfield_get_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, out_sweeps)
+
+fk_hopfield_set_sweep_count(handle, sweeps) =
+    ccall((:fk_hopfield_set_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), handle, sweeps)
 
 fk_sandpile_params_default() =
     ccall((:fk_sandpile_params_default, libfieldkern), fk_sandpile_params, ())

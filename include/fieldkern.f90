@@ -19,6 +19,12 @@ module fieldkern
   integer(c_int32_t), parameter :: FK_PAIR_GRAVITY = 6
   integer(c_int32_t), parameter :: FK_TRAP_HARMONIC = 0
   integer(c_int32_t), parameter :: FK_TRAP_ANNULAR = 1
+  integer(c_int32_t), parameter :: FK_ISING_METROPOLIS = 0
+  integer(c_int32_t), parameter :: FK_ISING_HEAT_BATH = 1
+  integer(c_int32_t), parameter :: FK_ISING_METROPOLIS_SEQUENTIAL = 2
+  integer(c_int32_t), parameter :: FK_ISING_HEAT_BATH_SEQUENTIAL = 3
+  integer(c_int32_t), parameter :: FK_HOPFIELD_GLAUBER = 0
+  integer(c_int32_t), parameter :: FK_HOPFIELD_METROPOLIS = 1
   integer(c_int32_t), parameter :: FK_COFFEE_INTERACTING = 0
   integer(c_int32_t), parameter :: FK_COFFEE_NON_INTERACTING = 1
   integer(c_int32_t), parameter :: FK_NF_ACT_IDENTITY = 0
@@ -154,6 +160,31 @@ module fieldkern
     integer(c_int64_t) :: seed
     integer(c_int64_t) :: stream
   end type fk_kuramoto_params
+
+  type, bind(C) :: fk_ising_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: dim
+    integer(c_size_t) :: lx
+    integer(c_size_t) :: ly
+    integer(c_size_t) :: lz
+    real(c_double) :: coupling
+    real(c_double) :: field
+    real(c_double) :: temperature
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+    integer(c_int32_t) :: hot_start
+  end type fk_ising_params
+
+  type, bind(C) :: fk_hopfield_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: order
+    integer(c_size_t) :: n_neurons
+    integer(c_size_t) :: n_patterns
+    real(c_double) :: temperature
+    integer(c_int32_t) :: update
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+  end type fk_hopfield_params
 
   type, bind(C) :: fk_sandpile_params
     integer(c_int32_t) :: struct_size
@@ -691,6 +722,414 @@ module fieldkern
       integer(c_int32_t) :: fk_kuramoto_destroy
       type(c_ptr), value :: h
     end function fk_kuramoto_destroy
+
+    function fk_ising_params_default() bind(C, name="fk_ising_params_default")
+      import
+      implicit none
+      type(fk_ising_params) :: fk_ising_params_default
+    end function fk_ising_params_default
+
+    function fk_ising_create(params, out) bind(C, name="fk_ising_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_create
+      type(fk_ising_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_ising_create
+
+    function fk_ising_destroy(handle) bind(C, name="fk_ising_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_destroy
+      type(c_ptr), value :: handle
+    end function fk_ising_destroy
+
+    function fk_ising_num_sites(handle, out_sites) bind(C, name="fk_ising_num_sites")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_num_sites
+      type(c_ptr), value :: handle
+      integer(c_size_t), intent(out) :: out_sites
+    end function fk_ising_num_sites
+
+    function fk_ising_set_spins(handle, spins, n) bind(C, name="fk_ising_set_spins")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_set_spins
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(in) :: spins(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_set_spins
+
+    function fk_ising_get_spins(handle, spins, n) bind(C, name="fk_ising_get_spins")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_get_spins
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(inout) :: spins(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_get_spins
+
+    function fk_ising_sweep(handle, update, n_sweeps, energy, magnetisation) bind(C, &
+        name="fk_ising_sweep")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_sweep
+      type(c_ptr), value :: handle
+      integer(c_int32_t), value :: update
+      integer(c_size_t), value :: n_sweeps
+      real(c_double), intent(inout) :: energy(*)
+      real(c_double), intent(inout) :: magnetisation(*)
+    end function fk_ising_sweep
+
+    function fk_ising_wolff(handle, n_clusters, energy, magnetisation, out_flipped) bind(C, &
+        name="fk_ising_wolff")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_wolff
+      type(c_ptr), value :: handle
+      integer(c_size_t), value :: n_clusters
+      real(c_double), intent(inout) :: energy(*)
+      real(c_double), intent(inout) :: magnetisation(*)
+      integer(c_int64_t), intent(out) :: out_flipped
+    end function fk_ising_wolff
+
+    function fk_ising_observables(handle, out_energy, out_magnetisation) bind(C, &
+        name="fk_ising_observables")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_observables
+      type(c_ptr), value :: handle
+      real(c_double), intent(out) :: out_energy
+      real(c_double), intent(out) :: out_magnetisation
+    end function fk_ising_observables
+
+    function fk_ising_set_temperature(handle, temperature) bind(C, name="fk_ising_set_temperature")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_set_temperature
+      type(c_ptr), value :: handle
+      real(c_double), value :: temperature
+    end function fk_ising_set_temperature
+
+    function fk_ising_get_sweep_count(handle, out_sweeps) bind(C, name="fk_ising_get_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_get_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(out) :: out_sweeps
+    end function fk_ising_get_sweep_count
+
+    function fk_ising_set_sweep_count(handle, sweeps) bind(C, name="fk_ising_set_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_set_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), value :: sweeps
+    end function fk_ising_set_sweep_count
+
+    function fk_ising_get_rng_state(handle, state) bind(C, name="fk_ising_get_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_get_rng_state
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(inout) :: state(*)
+    end function fk_ising_get_rng_state
+
+    function fk_ising_set_rng_state(handle, state) bind(C, name="fk_ising_set_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_set_rng_state
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(in) :: state(*)
+    end function fk_ising_set_rng_state
+
+    function fk_ising_binder_cumulant(magnetisation, n, out_binder) bind(C, &
+        name="fk_ising_binder_cumulant")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_binder_cumulant
+      real(c_double), intent(in) :: magnetisation(*)
+      integer(c_size_t), value :: n
+      real(c_double), intent(out) :: out_binder
+    end function fk_ising_binder_cumulant
+
+    function fk_ising_msc_create(params, out) bind(C, name="fk_ising_msc_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_create
+      type(fk_ising_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_ising_msc_create
+
+    function fk_ising_msc_destroy(handle) bind(C, name="fk_ising_msc_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_destroy
+      type(c_ptr), value :: handle
+    end function fk_ising_msc_destroy
+
+    function fk_ising_msc_set_spins(handle, spins, n) bind(C, name="fk_ising_msc_set_spins")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_set_spins
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(in) :: spins(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_msc_set_spins
+
+    function fk_ising_msc_get_spins(handle, spins, n) bind(C, name="fk_ising_msc_get_spins")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_get_spins
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(inout) :: spins(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_msc_get_spins
+
+    function fk_ising_msc_sweep(handle, n_sweeps, energy, magnetisation) bind(C, &
+        name="fk_ising_msc_sweep")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_sweep
+      type(c_ptr), value :: handle
+      integer(c_size_t), value :: n_sweeps
+      real(c_double), intent(inout) :: energy(*)
+      real(c_double), intent(inout) :: magnetisation(*)
+    end function fk_ising_msc_sweep
+
+    function fk_ising_msc_observables(handle, out_energy, out_magnetisation) bind(C, &
+        name="fk_ising_msc_observables")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_observables
+      type(c_ptr), value :: handle
+      real(c_double), intent(out) :: out_energy
+      real(c_double), intent(out) :: out_magnetisation
+    end function fk_ising_msc_observables
+
+    function fk_ising_msc_set_temperature(handle, temperature) bind(C, &
+        name="fk_ising_msc_set_temperature")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_set_temperature
+      type(c_ptr), value :: handle
+      real(c_double), value :: temperature
+    end function fk_ising_msc_set_temperature
+
+    function fk_ising_msc_get_sweep_count(handle, out_sweeps) bind(C, &
+        name="fk_ising_msc_get_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_get_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(out) :: out_sweeps
+    end function fk_ising_msc_get_sweep_count
+
+    function fk_ising_msc_set_sweep_count(handle, sweeps) bind(C, &
+        name="fk_ising_msc_set_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_msc_set_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), value :: sweeps
+    end function fk_ising_msc_set_sweep_count
+
+    function fk_ising_worm_create(params, out) bind(C, name="fk_ising_worm_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_create
+      type(fk_ising_params), intent(in) :: params
+      type(c_ptr), intent(out) :: out
+    end function fk_ising_worm_create
+
+    function fk_ising_worm_destroy(handle) bind(C, name="fk_ising_worm_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_destroy
+      type(c_ptr), value :: handle
+    end function fk_ising_worm_destroy
+
+    function fk_ising_worm_run(handle, n_steps) bind(C, name="fk_ising_worm_run")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_run
+      type(c_ptr), value :: handle
+      integer(c_int64_t), value :: n_steps
+    end function fk_ising_worm_run
+
+    function fk_ising_worm_run_closed(handle, n_closed, out_steps) bind(C, &
+        name="fk_ising_worm_run_closed")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_run_closed
+      type(c_ptr), value :: handle
+      integer(c_int64_t), value :: n_closed
+      integer(c_int64_t), intent(out) :: out_steps
+    end function fk_ising_worm_run_closed
+
+    function fk_ising_worm_estimates(handle, out_energy, out_susceptibility) bind(C, &
+        name="fk_ising_worm_estimates")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_estimates
+      type(c_ptr), value :: handle
+      real(c_double), intent(out) :: out_energy
+      real(c_double), intent(out) :: out_susceptibility
+    end function fk_ising_worm_estimates
+
+    function fk_ising_worm_reset_estimates(handle) bind(C, name="fk_ising_worm_reset_estimates")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_reset_estimates
+      type(c_ptr), value :: handle
+    end function fk_ising_worm_reset_estimates
+
+    function fk_ising_worm_set_temperature(handle, temperature) bind(C, &
+        name="fk_ising_worm_set_temperature")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_set_temperature
+      type(c_ptr), value :: handle
+      real(c_double), value :: temperature
+    end function fk_ising_worm_set_temperature
+
+    function fk_ising_worm_get_links(handle, links, n) bind(C, name="fk_ising_worm_get_links")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_get_links
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(inout) :: links(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_worm_get_links
+
+    function fk_ising_worm_set_links(handle, links, n) bind(C, name="fk_ising_worm_set_links")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_set_links
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(in) :: links(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_worm_set_links
+
+    function fk_ising_worm_get_rng_state(handle, state) bind(C, name="fk_ising_worm_get_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_get_rng_state
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(inout) :: state(*)
+    end function fk_ising_worm_get_rng_state
+
+    function fk_ising_worm_set_rng_state(handle, state) bind(C, name="fk_ising_worm_set_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_worm_set_rng_state
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(in) :: state(*)
+    end function fk_ising_worm_set_rng_state
+
+    function fk_hopfield_params_default() bind(C, name="fk_hopfield_params_default")
+      import
+      implicit none
+      type(fk_hopfield_params) :: fk_hopfield_params_default
+    end function fk_hopfield_params_default
+
+    function fk_hopfield_create(params, patterns, n_values, out) bind(C, name="fk_hopfield_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_create
+      type(fk_hopfield_params), intent(in) :: params
+      integer(c_int8_t), intent(in) :: patterns(*)
+      integer(c_size_t), value :: n_values
+      type(c_ptr), intent(out) :: out
+    end function fk_hopfield_create
+
+    function fk_hopfield_destroy(handle) bind(C, name="fk_hopfield_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_destroy
+      type(c_ptr), value :: handle
+    end function fk_hopfield_destroy
+
+    function fk_hopfield_sweep(handle, n_sweeps, out_flips) bind(C, name="fk_hopfield_sweep")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_sweep
+      type(c_ptr), value :: handle
+      integer(c_size_t), value :: n_sweeps
+      integer(c_int64_t), intent(out) :: out_flips
+    end function fk_hopfield_sweep
+
+    function fk_hopfield_set_state(handle, state, n) bind(C, name="fk_hopfield_set_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_set_state
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(in) :: state(*)
+      integer(c_size_t), value :: n
+    end function fk_hopfield_set_state
+
+    function fk_hopfield_get_state(handle, state, n) bind(C, name="fk_hopfield_get_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_get_state
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(inout) :: state(*)
+      integer(c_size_t), value :: n
+    end function fk_hopfield_get_state
+
+    function fk_hopfield_get_pattern(handle, mu, pattern, n) bind(C, name="fk_hopfield_get_pattern")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_get_pattern
+      type(c_ptr), value :: handle
+      integer(c_size_t), value :: mu
+      integer(c_int8_t), intent(inout) :: pattern(*)
+      integer(c_size_t), value :: n
+    end function fk_hopfield_get_pattern
+
+    function fk_hopfield_overlaps(handle, overlaps, k) bind(C, name="fk_hopfield_overlaps")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_overlaps
+      type(c_ptr), value :: handle
+      real(c_double), intent(inout) :: overlaps(*)
+      integer(c_size_t), value :: k
+    end function fk_hopfield_overlaps
+
+    function fk_hopfield_energy(handle, out_energy) bind(C, name="fk_hopfield_energy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_energy
+      type(c_ptr), value :: handle
+      real(c_double), intent(out) :: out_energy
+    end function fk_hopfield_energy
+
+    function fk_hopfield_set_temperature(handle, temperature) bind(C, &
+        name="fk_hopfield_set_temperature")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_set_temperature
+      type(c_ptr), value :: handle
+      real(c_double), value :: temperature
+    end function fk_hopfield_set_temperature
+
+    function fk_hopfield_get_sweep_count(handle, out_sweeps) bind(C, &
+        name="fk_hopfield_get_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_get_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(out) :: out_sweeps
+    end function fk_hopfield_get_sweep_count
+
+    function fk_hopfield_set_sweep_count(handle, sweeps) bind(C, name="fk_hopfield_set_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_hopfield_set_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), value :: sweeps
+    end function fk_hopfield_set_sweep_count
 
     function fk_sandpile_params_default() bind(C, name="fk_sandpile_params_default")
       import

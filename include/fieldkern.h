@@ -62,6 +62,40 @@
 #define FK_TRAP_ANNULAR 1
 
 /**
+ * `fk_ising_sweep` update: checkerboard Metropolis (parallel, SIMD, one
+ * Philox word per site); every side even.
+ */
+#define FK_ISING_METROPOLIS 0
+
+/**
+ * `fk_ising_sweep` update: checkerboard heat bath (Glauber); every side even.
+ */
+#define FK_ISING_HEAT_BATH 1
+
+/**
+ * `fk_ising_sweep` update: sequential Metropolis in row-major site order;
+ * any sizes (odd sides too).
+ */
+#define FK_ISING_METROPOLIS_SEQUENTIAL 2
+
+/**
+ * `fk_ising_sweep` update: sequential heat bath in row-major site order; any sizes.
+ */
+#define FK_ISING_HEAT_BATH_SEQUENTIAL 3
+
+/**
+ * `fk_hopfield_params.update`: Glauber acceptance 1 / (1 + exp(dE / T)).
+ */
+#define FK_HOPFIELD_GLAUBER 0
+
+/**
+ * `fk_hopfield_params.update`: Metropolis acceptance min(1, exp(-dE / T))
+ * (not ergodic in fixed-order sweeps when T is large against the energy
+ * scale; prefer Glauber there).
+ */
+#define FK_HOPFIELD_METROPOLIS 1
+
+/**
  * `fk_coffee_params.variant`: at most one cream particle per cell; adjacent
  * cells exchange (symmetric exclusion).
  */
@@ -278,6 +312,37 @@ typedef struct fk_forcefield fk_forcefield;
  * `fk_gillespie_create`, free with `fk_gillespie_destroy`.
  */
 typedef struct fk_gillespie fk_gillespie;
+
+/**
+ * Opaque handle of a dense Hopfield network (patterns, state, integer
+ * overlaps, sweep counter). Created by `fk_hopfield_create`, freed by
+ * `fk_hopfield_destroy`. Same threading rules as `fk_ising`.
+ */
+typedef struct fk_hopfield fk_hopfield;
+
+/**
+ * Opaque handle of an Ising lattice: spins, couplings, temperature, random
+ * keys, sweep counter and Wolff workspace. Created by `fk_ising_create`,
+ * freed by `fk_ising_destroy`. One handle must not be used by two threads at
+ * once (detected: `FK_ERR_BUSY`); distinct handles are independent.
+ */
+typedef struct fk_ising fk_ising;
+
+/**
+ * Opaque handle of a multi-spin-coded 2D Ising lattice (64 spins per
+ * 64-bit word, checkerboard Metropolis, h = 0, J > 0). Created by
+ * `fk_ising_msc_create`, freed by `fk_ising_msc_destroy`. Same threading
+ * rules as `fk_ising`.
+ */
+typedef struct fk_ising_msc fk_ising_msc;
+
+/**
+ * Opaque handle of a worm-algorithm sampler of the 2D Ising high-temperature
+ * expansion (link occupations, worm ends, PCG64 stream, estimator sums).
+ * Created by `fk_ising_worm_create`, freed by `fk_ising_worm_destroy`. Same
+ * threading rules as `fk_ising`.
+ */
+typedef struct fk_ising_worm fk_ising_worm;
 
 /**
  * Kuramoto / noisy-XY integrator. Opaque.
@@ -634,6 +699,91 @@ typedef struct fk_kuramoto_params {
     uint64_t seed;
     uint64_t stream;
 } fk_kuramoto_params;
+
+/**
+ * Parameters of `fk_ising_create`. Get defaults from
+ * `fk_ising_params_default()` and change what you need.
+ */
+typedef struct fk_ising_params {
+    /**
+     * `sizeof(fk_ising_params)`, set by `fk_ising_params_default()`.
+     */
+    uint32_t struct_size;
+    /**
+     * 2 (square lattice) or 3 (cubic lattice). Default 2.
+     */
+    uint32_t dim;
+    /**
+     * Side lengths, each >= 2 (`lz` ignored for dim 2), at most 2^32 - 1
+     * sites. Checkerboard sweeps need every side even. Default 64 x 64.
+     */
+    size_t lx;
+    size_t ly;
+    size_t lz;
+    /**
+     * Coupling J (finite; J > 0 ferromagnetic; Wolff needs J >= 0). Default 1.
+     */
+    double coupling;
+    /**
+     * Field h (finite). Default 0.
+     */
+    double field;
+    /**
+     * Temperature T > 0 (k_B = 1, same unit as J and h). Default Tc(2D) = 2 / ln(1 + sqrt 2).
+     */
+    double temperature;
+    /**
+     * Key of every random stream of this lattice. Default 0.
+     */
+    uint64_t seed;
+    /**
+     * User stream (low 48 bits), so several lattices can share a seed. Default 0.
+     */
+    uint64_t stream;
+    /**
+     * 0: all spins +1 (default); 1: independent random spins from (seed, stream).
+     */
+    uint32_t hot_start;
+} fk_ising_params;
+
+/**
+ * Parameters of `fk_hopfield_create`; defaults from
+ * `fk_hopfield_params_default()`.
+ */
+typedef struct fk_hopfield_params {
+    /**
+     * `sizeof(fk_hopfield_params)`.
+     */
+    uint32_t struct_size;
+    /**
+     * Interaction order p in 2..=64 (2: pairwise Hopfield). Default 2.
+     */
+    uint32_t order;
+    /**
+     * N > 0 neurons. Default 1000.
+     */
+    size_t n_neurons;
+    /**
+     * K > 0 patterns. Default 50.
+     */
+    size_t n_patterns;
+    /**
+     * T >= 0 (0: zero-temperature dynamics, flip iff dE < 0). Default 0.
+     */
+    double temperature;
+    /**
+     * `FK_HOPFIELD_GLAUBER` (default) or `FK_HOPFIELD_METROPOLIS`.
+     */
+    int32_t update;
+    /**
+     * Key of the sweep random numbers and of generated patterns. Default 0.
+     */
+    uint64_t seed;
+    /**
+     * User stream (low 48 bits). Default 0.
+     */
+    uint64_t stream;
+} fk_hopfield_params;
 
 /**
  * Parameters of `fk_sandpile_create`. Get defaults from
@@ -1584,6 +1734,519 @@ fk_status fk_kuramoto_order(const double *theta, size_t n, double *out_r, double
  * `h` must be NULL or a valid handle not in use.
  */
 fk_status fk_kuramoto_destroy(struct fk_kuramoto *h);
+
+/**
+ * Default parameters: 2D, 64 x 64, J = 1, h = 0, T = Tc = 2 / ln(1 + sqrt 2),
+ * seed 0, stream 0, cold start (all +1). Thread-safe.
+ */
+struct fk_ising_params fk_ising_params_default(void);
+
+/**
+ * Creates a lattice and writes its handle to `*out`. Allocates the spins
+ * (1 byte per site) and the Wolff cluster queue (4 bytes per site); no later
+ * call allocates. Storage is internal: copy spins in and out with
+ * `fk_ising_set_spins` / `fk_ising_get_spins` (row-major int8, +1/-1, site
+ * (x, y, z) at x + lx (y + ly z)).
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (params or out NULL), `FK_ERR_STRUCT_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (dim not 2 or 3, T <= 0), `FK_ERR_INVALID_SIZE`
+ * (a side < 2, more than 2^32 - 1 sites), `FK_ERR_NON_FINITE` (J, h or T NaN
+ * or infinite), `FK_ERR_OUT_OF_MEMORY`. `*out` is written only on success.
+ *
+ * # Safety
+ * `params` must point to an `fk_ising_params` (or be NULL); `out` must point
+ * to a writable `fk_ising *` (or be NULL).
+ */
+fk_status fk_ising_create(const struct fk_ising_params *params, struct fk_ising **out);
+
+/**
+ * Frees a lattice. NULL is a no-op. A handle that is not a live `fk_ising`
+ * is left alone and reported (`FK_ERR_WRONG_HANDLE`; `FK_ERR_BUSY` if in use
+ * on another thread). Not thread-safe with other calls on the same handle.
+ *
+ * # Safety
+ * `handle` is NULL or a pointer returned by `fk_ising_create`, not used again.
+ */
+fk_status fk_ising_destroy(struct fk_ising *handle);
+
+/**
+ * Number of sites `lx * ly (* lz)` into `*out_sites`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; `out_sites` writable.
+ */
+fk_status fk_ising_num_sites(const struct fk_ising *handle, size_t *out_sites);
+
+/**
+ * Replaces the spins with `spins[0..n)` (row-major, each +1 or -1;
+ * `n` must equal the number of sites). Borrowed for the call only.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE` (n wrong),
+ * `FK_ERR_OUT_OF_RANGE` (a spin not +-1; the message names the index),
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. The lattice is unchanged on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; `spins` readable for `n` elements.
+ */
+fk_status fk_ising_set_spins(struct fk_ising *handle, const int8_t *spins, size_t n);
+
+/**
+ * Copies the spins into `spins[0..n)` (row-major; `n` = number of sites).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_BUSY`. `spins` is untouched on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; `spins` writable for `n` elements.
+ */
+fk_status fk_ising_get_spins(const struct fk_ising *handle, int8_t *spins, size_t n);
+
+/**
+ * Runs `n_sweeps` sweeps of `update` (one of the `FK_ISING_*` update
+ * constants). If
+ * `energy` / `magnetisation` are not NULL they must hold `n_sweeps` doubles
+ * and receive the energy per spin `H / N` and magnetisation per spin after
+ * each sweep. Parallel over rows on the library's pool (checkerboard
+ * updates); allocates nothing; bitwise identical for any thread count and for
+ * any split of the sweeps into calls (the sweep counter is in the handle).
+ *
+ * Errors: `FK_ERR_UNKNOWN_ENUM` (update), `FK_ERR_INVALID_SIZE` (checkerboard
+ * update on a lattice with an odd side: use a `_SEQUENTIAL` update),
+ * `FK_ERR_OUT_OF_RANGE` (sweep counter would overflow the Philox counter),
+ * `FK_ERR_MISALIGNED`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. Nothing changes
+ * on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; non-NULL arrays writable for `n_sweeps`.
+ */
+fk_status fk_ising_sweep(struct fk_ising *handle,
+                         int32_t update,
+                         size_t n_sweeps,
+                         double *energy,
+                         double *magnetisation);
+
+/**
+ * Runs `n_clusters` Wolff single-cluster updates (sequential; random numbers
+ * from the PCG64 stream in the handle, see `fk_ising_get_rng_state`). Optional
+ * `energy` / `magnetisation` arrays as in `fk_ising_sweep`, one entry per
+ * cluster update. `*out_flipped` (may be NULL) receives the number of spins
+ * flipped. With h != 0 each cluster flip is accepted with probability
+ * min(1, exp(-2 h s |C| / T)). Allocates nothing.
+ *
+ * Errors: `FK_ERR_OUT_OF_RANGE` (J < 0), `FK_ERR_MISALIGNED`,
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. Nothing changes on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; non-NULL arrays writable for `n_clusters`;
+ * `out_flipped` NULL or writable.
+ */
+fk_status fk_ising_wolff(struct fk_ising *handle,
+                         size_t n_clusters,
+                         double *energy,
+                         double *magnetisation,
+                         uint64_t *out_flipped);
+
+/**
+ * Energy per spin `H / N` and magnetisation per spin of the current spins
+ * into `*out_energy`, `*out_magnetisation`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; both outputs writable.
+ */
+fk_status fk_ising_observables(const struct fk_ising *handle,
+                               double *out_energy,
+                               double *out_magnetisation);
+
+/**
+ * Sets the temperature T > 0 for the following updates.
+ *
+ * Errors: `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE` (T <= 0),
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`.
+ */
+fk_status fk_ising_set_temperature(struct fk_ising *handle, double temperature);
+
+/**
+ * Sweeps done so far into `*out_sweeps`: the counter that keys the next
+ * sweep's random numbers. Save it with the spins to checkpoint.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; `out_sweeps` writable.
+ */
+fk_status fk_ising_get_sweep_count(const struct fk_ising *handle, uint64_t *out_sweeps);
+
+/**
+ * Sets the sweep counter (restoring a checkpoint: spins + sweep count + RNG
+ * state make a resumed run bitwise identical to an unbroken one).
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`.
+ */
+fk_status fk_ising_set_sweep_count(struct fk_ising *handle, uint64_t sweeps);
+
+/**
+ * Copies the Wolff update's PCG64 state into `state[0..4)` (state lo, state
+ * hi, increment lo, increment hi).
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; `state` writable for 4 elements.
+ */
+fk_status fk_ising_get_rng_state(const struct fk_ising *handle, uint64_t *state);
+
+/**
+ * Restores a Wolff PCG64 state saved by `fk_ising_get_rng_state`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_create`; `state` readable for 4 elements.
+ */
+fk_status fk_ising_set_rng_state(struct fk_ising *handle, const uint64_t *state);
+
+/**
+ * Binder cumulant `U = 1 - <m^4> / (3 <m^2>^2)` of the magnetisation series
+ * `magnetisation[0..n)` into `*out_binder`. Thread-safe.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE` (n = 0),
+ * `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE` (every m is 0).
+ *
+ * # Safety
+ * `magnetisation` readable for `n` elements; `out_binder` writable.
+ */
+fk_status fk_ising_binder_cumulant(const double *magnetisation, size_t n, double *out_binder);
+
+/**
+ * Creates a multi-spin-coded lattice from `fk_ising_params` (dim 2, `lx` a
+ * multiple of 32, `ly` a multiple of 128, field 0, coupling > 0). The packing
+ * (64 horizontal strips, bit k of a word = strip k) and the random numbers
+ * (one independent 32-bit uniform per site, generated bit-sliced and lazily
+ * from Philox, no sharing between sites) are documented in
+ * `src/mc/ising_msc.rs`. With the same seed, stream and `hot_start` the
+ * initial spins equal those of `fk_ising_create`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+ * (sides), `FK_ERR_OUT_OF_RANGE` (dim != 2, h != 0, J <= 0, T <= 0),
+ * `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_MEMORY`. `*out` written only on success.
+ *
+ * # Safety
+ * As `fk_ising_create`.
+ */
+fk_status fk_ising_msc_create(const struct fk_ising_params *params, struct fk_ising_msc **out);
+
+/**
+ * Frees a multi-spin-coded lattice; NULL is a no-op; a pointer that is not a
+ * live `fk_ising_msc` is left alone and reported (`FK_ERR_WRONG_HANDLE`).
+ *
+ * # Safety
+ * `handle` is NULL or from `fk_ising_msc_create`, not used again.
+ */
+fk_status fk_ising_msc_destroy(struct fk_ising_msc *handle);
+
+/**
+ * Replaces the spins (row-major int8, each +1 or -1, `n` = lx * ly).
+ * Errors as `fk_ising_set_spins`; unchanged on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`; `spins` readable for `n` elements.
+ */
+fk_status fk_ising_msc_set_spins(struct fk_ising_msc *handle, const int8_t *spins, size_t n);
+
+/**
+ * Copies the spins out (row-major int8, `n` = lx * ly). Errors as
+ * `fk_ising_get_spins`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`; `spins` writable for `n` elements.
+ */
+fk_status fk_ising_msc_get_spins(const struct fk_ising_msc *handle, int8_t *spins, size_t n);
+
+/**
+ * Runs `n_sweeps` multi-spin-coded checkerboard Metropolis sweeps; optional
+ * per-sweep `energy` / `magnetisation` arrays (per spin) as in
+ * `fk_ising_sweep`. Parallel over rows; allocates nothing; bitwise identical
+ * for any thread count and any split into calls.
+ *
+ * Errors: `FK_ERR_OUT_OF_RANGE` (sweep counter overflow), `FK_ERR_MISALIGNED`,
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. Nothing changes on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`; non-NULL arrays writable for `n_sweeps`.
+ */
+fk_status fk_ising_msc_sweep(struct fk_ising_msc *handle,
+                             size_t n_sweeps,
+                             double *energy,
+                             double *magnetisation);
+
+/**
+ * Energy and magnetisation per spin of the current spins.
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`; both outputs writable.
+ */
+fk_status fk_ising_msc_observables(const struct fk_ising_msc *handle,
+                                   double *out_energy,
+                                   double *out_magnetisation);
+
+/**
+ * Sets T > 0. Errors: `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`.
+ */
+fk_status fk_ising_msc_set_temperature(struct fk_ising_msc *handle, double temperature);
+
+/**
+ * Sweeps done so far (keys the next sweep's random numbers).
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`; `out_sweeps` writable.
+ */
+fk_status fk_ising_msc_get_sweep_count(const struct fk_ising_msc *handle, uint64_t *out_sweeps);
+
+/**
+ * Sets the sweep counter (restore a checkpoint together with the spins).
+ *
+ * # Safety
+ * `handle` from `fk_ising_msc_create`.
+ */
+fk_status fk_ising_msc_set_sweep_count(struct fk_ising_msc *handle, uint64_t sweeps);
+
+/**
+ * Creates a worm sampler from `fk_ising_params` (dim 2, sides >= 2, field 0,
+ * coupling > 0, T > 0; `hot_start` ignored), starting from the empty bond set.
+ * Algorithm, estimators, link layout and random numbers: `src/mc/worm.rs`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (dim != 2, h != 0, J <= 0, T <= 0),
+ * `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * As `fk_ising_create`.
+ */
+fk_status fk_ising_worm_create(const struct fk_ising_params *params, struct fk_ising_worm **out);
+
+/**
+ * Frees a worm sampler; NULL is a no-op; a pointer that is not a live
+ * `fk_ising_worm` is left alone and reported (`FK_ERR_WRONG_HANDLE`).
+ *
+ * # Safety
+ * `handle` is NULL or from `fk_ising_worm_create`, not used again.
+ */
+fk_status fk_ising_worm_destroy(struct fk_ising_worm *handle);
+
+/**
+ * Runs exactly `n_steps` worm steps (estimator sums accumulate across
+ * calls; the configuration may end open). Sequential; allocates nothing.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`.
+ */
+fk_status fk_ising_worm_run(struct fk_ising_worm *handle, uint64_t n_steps);
+
+/**
+ * Runs until the configuration has been closed (ira = masha) after `n_closed`
+ * more steps, so the links read next are closed loops, distributed as
+ * t^|B| (the chain induced on closed configurations; unbiased, unlike
+ * stopping at the first closed configuration after a fixed step count).
+ * `*out_steps` (may be NULL) receives the steps done. Use `n_closed` of a
+ * few times the correlation time between images. Allocates nothing.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`; `out_steps` NULL or writable.
+ */
+fk_status fk_ising_worm_run_closed(struct fk_ising_worm *handle,
+                                   uint64_t n_closed,
+                                   uint64_t *out_steps);
+
+/**
+ * Energy per spin (`-J (2t + <|B|>/N (1 - t^2)/t)`, t = tanh(J/T), from the
+ * closed configurations) and susceptibility `sum_r <s_0 s_r> = N <m^2>`
+ * (steps / closed-configuration steps) accumulated since creation, the last
+ * `fk_ising_worm_reset_estimates` or temperature change. NaN before the
+ * first run.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`; both outputs writable.
+ */
+fk_status fk_ising_worm_estimates(const struct fk_ising_worm *handle,
+                                  double *out_energy,
+                                  double *out_susceptibility);
+
+/**
+ * Clears the estimator sums (e.g. after equilibration).
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`.
+ */
+fk_status fk_ising_worm_reset_estimates(struct fk_ising_worm *handle);
+
+/**
+ * Sets T > 0 (and clears the estimator sums). Errors: `FK_ERR_NON_FINITE`,
+ * `FK_ERR_OUT_OF_RANGE`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`.
+ */
+fk_status fk_ising_worm_set_temperature(struct fk_ising_worm *handle, double temperature);
+
+/**
+ * Copies the link occupations (0/1) into `links[0..n)`, `n = 2 lx ly`:
+ * `links[x + lx y]` is the bond (x, y)-(x+1, y), `links[lx ly + x + lx y]` the
+ * bond (x, y)-(x, y+1).
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE`, `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`; `links` writable for `n` elements.
+ */
+fk_status fk_ising_worm_get_links(const struct fk_ising_worm *handle, uint8_t *links, size_t n);
+
+/**
+ * Restores a closed link configuration (layout as `fk_ising_worm_get_links`;
+ * every value 0 or 1, every site of even degree) with both worm ends at
+ * site 0. Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (a value > 1 or an odd site, named in the message).
+ * Unchanged on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`; `links` readable for `n` elements.
+ */
+fk_status fk_ising_worm_set_links(struct fk_ising_worm *handle, const uint8_t *links, size_t n);
+
+/**
+ * Copies the worm's PCG64 state into `state[0..4)` (checkpointing: links +
+ * RNG state resume bitwise).
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`; `state` writable for 4 elements.
+ */
+fk_status fk_ising_worm_get_rng_state(const struct fk_ising_worm *handle, uint64_t *state);
+
+/**
+ * Restores a PCG64 state saved by `fk_ising_worm_get_rng_state`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_worm_create`; `state` readable for 4 elements.
+ */
+fk_status fk_ising_worm_set_rng_state(struct fk_ising_worm *handle, const uint64_t *state);
+
+/**
+ * Default parameters: p = 2, N = 1000, K = 50, T = 0, Glauber, seed 0.
+ */
+struct fk_hopfield_params fk_hopfield_params_default(void);
+
+/**
+ * Creates a network. `patterns` is `[n_patterns][n_neurons]` row-major int8
+ * (each +1 or -1) with `n_values = n_patterns * n_neurons` (copied; borrowed
+ * for the call only), or NULL (then `n_values` is ignored) to generate
+ * independent random patterns from (seed, stream). The state starts at
+ * pattern 0. Energy `E = -(N/p) sum_mu m_mu^p`, couplings implicit through
+ * the overlaps (O(K) per flip): see `src/mc/hopfield.rs`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+ * (N or K zero, `n_values` inconsistent), `FK_ERR_OUT_OF_RANGE` (p outside
+ * 2..=64, T < 0, a pattern value not +-1: index, pattern and neuron named),
+ * `FK_ERR_NON_FINITE`, `FK_ERR_UNKNOWN_ENUM` (update), `FK_ERR_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * `params` readable; `patterns` NULL or readable for `n_values` elements;
+ * `out` writable.
+ */
+fk_status fk_hopfield_create(const struct fk_hopfield_params *params,
+                             const int8_t *patterns,
+                             size_t n_values,
+                             struct fk_hopfield **out);
+
+/**
+ * Frees a network; NULL is a no-op; a pointer that is not a live
+ * `fk_hopfield` is left alone and reported (`FK_ERR_WRONG_HANDLE`).
+ *
+ * # Safety
+ * `handle` is NULL or from `fk_hopfield_create`, not used again.
+ */
+fk_status fk_hopfield_destroy(struct fk_hopfield *handle);
+
+/**
+ * Runs `n_sweeps` sweeps (neurons in index order); `*out_flips` (may be
+ * NULL) receives the accepted flips. Sequential; allocates nothing; split
+ * runs equal unsplit ones (the sweep counter keys the random numbers).
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `out_flips` NULL or writable.
+ */
+fk_status fk_hopfield_sweep(struct fk_hopfield *handle, size_t n_sweeps, uint64_t *out_flips);
+
+/**
+ * Replaces the state (`n = n_neurons` int8 values, each +-1); unchanged on error.
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `state` readable for `n` elements.
+ */
+fk_status fk_hopfield_set_state(struct fk_hopfield *handle, const int8_t *state, size_t n);
+
+/**
+ * Copies the state out (`n = n_neurons`).
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `state` writable for `n` elements.
+ */
+fk_status fk_hopfield_get_state(const struct fk_hopfield *handle, int8_t *state, size_t n);
+
+/**
+ * Copies pattern `mu` (`n = n_neurons` values).
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `pattern` writable for `n` elements.
+ */
+fk_status fk_hopfield_get_pattern(const struct fk_hopfield *handle,
+                                  size_t mu,
+                                  int8_t *pattern,
+                                  size_t n);
+
+/**
+ * Overlaps `m_mu = (1/N) sum_i xi_i^mu s_i` into `overlaps[0..k)`,
+ * `k = n_patterns`.
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `overlaps` writable for `k` elements.
+ */
+fk_status fk_hopfield_overlaps(const struct fk_hopfield *handle, double *overlaps, size_t k);
+
+/**
+ * Energy `E = -(N/p) sum_mu m_mu^p` of the current state.
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `out_energy` writable.
+ */
+fk_status fk_hopfield_energy(const struct fk_hopfield *handle, double *out_energy);
+
+/**
+ * Sets T >= 0. Errors: `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE` (T < 0).
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`.
+ */
+fk_status fk_hopfield_set_temperature(struct fk_hopfield *handle, double temperature);
+
+/**
+ * Sweeps done so far (keys the next sweep's random numbers).
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`; `out_sweeps` writable.
+ */
+fk_status fk_hopfield_get_sweep_count(const struct fk_hopfield *handle, uint64_t *out_sweeps);
+
+/**
+ * Sets the sweep counter (restore a checkpoint together with the state).
+ *
+ * # Safety
+ * `handle` from `fk_hopfield_create`.
+ */
+fk_status fk_hopfield_set_sweep_count(struct fk_hopfield *handle, uint64_t sweeps);
 
 /**
  * Default sandpile parameters: L = 64, seed 0, stream 0, `struct_size` set.

@@ -24,6 +24,12 @@ FK_PAIR_COULOMB_CUT = 5
 FK_PAIR_GRAVITY = 6
 FK_TRAP_HARMONIC = 0
 FK_TRAP_ANNULAR = 1
+FK_ISING_METROPOLIS = 0
+FK_ISING_HEAT_BATH = 1
+FK_ISING_METROPOLIS_SEQUENTIAL = 2
+FK_ISING_HEAT_BATH_SEQUENTIAL = 3
+FK_HOPFIELD_GLAUBER = 0
+FK_HOPFIELD_METROPOLIS = 1
 FK_COFFEE_INTERACTING = 0
 FK_COFFEE_NON_INTERACTING = 1
 FK_NF_ACT_IDENTITY = 0
@@ -172,6 +178,35 @@ class fk_kuramoto_params(ctypes.Structure):
         ('dt', ctypes.c_double),
         ('coupling', ctypes.c_double),
         ('noise', ctypes.c_double),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+    ]
+
+
+class fk_ising_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('dim', ctypes.c_uint32),
+        ('lx', ctypes.c_size_t),
+        ('ly', ctypes.c_size_t),
+        ('lz', ctypes.c_size_t),
+        ('coupling', ctypes.c_double),
+        ('field', ctypes.c_double),
+        ('temperature', ctypes.c_double),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+        ('hot_start', ctypes.c_uint32),
+    ]
+
+
+class fk_hopfield_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('order', ctypes.c_uint32),
+        ('n_neurons', ctypes.c_size_t),
+        ('n_patterns', ctypes.c_size_t),
+        ('temperature', ctypes.c_double),
+        ('update', ctypes.c_int32),
         ('seed', ctypes.c_uint64),
         ('stream', ctypes.c_uint64),
     ]
@@ -346,6 +381,53 @@ SIGNATURES = {
     'fk_kuramoto_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_kuramoto_order': (ctypes.c_int32, [ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
     'fk_kuramoto_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_ising_params_default': (fk_ising_params, []),
+    'fk_ising_create': (ctypes.c_int32, [ctypes.POINTER(fk_ising_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_ising_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_ising_num_sites': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)]),
+    'fk_ising_set_spins': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_ising_get_spins': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_ising_sweep': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_ising_wolff': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_observables': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_ising_set_temperature': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double]),
+    'fk_ising_get_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_set_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
+    'fk_ising_get_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_set_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_binder_cumulant': (ctypes.c_int32, [ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double)]),
+    'fk_ising_msc_create': (ctypes.c_int32, [ctypes.POINTER(fk_ising_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_ising_msc_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_ising_msc_set_spins': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_ising_msc_get_spins': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_ising_msc_sweep': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_ising_msc_observables': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_ising_msc_set_temperature': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double]),
+    'fk_ising_msc_get_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_msc_set_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
+    'fk_ising_worm_create': (ctypes.c_int32, [ctypes.POINTER(fk_ising_params), ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_ising_worm_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_ising_worm_run': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
+    'fk_ising_worm_run_closed': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_worm_estimates': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_ising_worm_reset_estimates': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_ising_worm_set_temperature': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double]),
+    'fk_ising_worm_get_links': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t]),
+    'fk_ising_worm_set_links': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t]),
+    'fk_ising_worm_get_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_worm_set_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_hopfield_params_default': (fk_hopfield_params, []),
+    'fk_hopfield_create': (ctypes.c_int32, [ctypes.POINTER(fk_hopfield_params), ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_hopfield_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_hopfield_sweep': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_hopfield_set_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_hopfield_get_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_hopfield_get_pattern': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_hopfield_overlaps': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
+    'fk_hopfield_energy': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double)]),
+    'fk_hopfield_set_temperature': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double]),
+    'fk_hopfield_get_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_hopfield_set_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
     'fk_sandpile_params_default': (fk_sandpile_params, []),
     'fk_sandpile_create': (ctypes.c_int32, [ctypes.POINTER(fk_sandpile_params), ctypes.POINTER(ctypes.c_void_p)]),
     'fk_sandpile_destroy': (ctypes.c_int32, [ctypes.c_void_p]),

@@ -16,6 +16,8 @@ pub mod rng;
 
 pub mod integrate;
 
+pub mod ising;
+
 pub mod lattice;
 
 pub mod nf;

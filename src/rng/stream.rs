@@ -19,6 +19,12 @@ pub enum Stream {
     IsingHeatBath = 17,
     IsingMultiSpin = 18,
     HopfieldGlauber = 19,
+    IsingMetropolisSequential = 20,
+    IsingHeatBathSequential = 21,
+    IsingHotStart = 22,
+    IsingWolff = 23,
+    IsingWorm = 24,
+    HopfieldPatterns = 25,
     CoffeeAutomaton = 32,
     MassTransport = 33,
     Gillespie = 34,
@@ -28,7 +34,7 @@ pub enum Stream {
 }
 
 impl Stream {
-    pub const ALL: [Stream; 14] = [
+    pub const ALL: [Stream; 20] = [
         Stream::User,
         Stream::LangevinNoise,
         Stream::BrownianNoise,
@@ -38,6 +44,12 @@ impl Stream {
         Stream::IsingHeatBath,
         Stream::IsingMultiSpin,
         Stream::HopfieldGlauber,
+        Stream::IsingMetropolisSequential,
+        Stream::IsingHeatBathSequential,
+        Stream::IsingHotStart,
+        Stream::IsingWolff,
+        Stream::IsingWorm,
+        Stream::HopfieldPatterns,
         Stream::CoffeeAutomaton,
         Stream::MassTransport,
         Stream::Gillespie,
