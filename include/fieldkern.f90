@@ -273,6 +273,17 @@ module fieldkern
       integer(c_size_t), value :: n
     end function fk_sandpile_set_rng_state
 
+    function fk_sandpile_activity_all_sources(sp, activity, n, out_total) bind(C, &
+        name="fk_sandpile_activity_all_sources")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_activity_all_sources
+      type(c_ptr), value :: sp
+      integer(c_int64_t), intent(inout) :: activity(*)
+      integer(c_size_t), value :: n
+      integer(c_int64_t), intent(out) :: out_total
+    end function fk_sandpile_activity_all_sources
+
     function fk_gillespie_params_default() bind(C, name="fk_gillespie_params_default")
       import
       implicit none

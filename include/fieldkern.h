@@ -614,6 +614,32 @@ fk_status fk_sandpile_get_rng_state(const struct fk_sandpile *sp, uint64_t *stat
 fk_status fk_sandpile_set_rng_state(struct fk_sandpile *sp, const uint64_t *state, size_t n);
 
 /**
+ * Site activity summed over all sources (Ganguly, arXiv:2510.09631): for the
+ * current configuration C, writes `activity[R] = A(R) = sum_{R'} N(R, R')`,
+ * where N(R, R') is the number of topplings of site R when ONE grain is
+ * added at R' to C and relaxed, each source starting again from the same C
+ * (L^2 avalanches; dimensionless counts, row-major `R = y * L + x`).
+ * Averaged over recurrent configurations, E[A(R)] = sum_{R'} G(R, R') with
+ * G = Delta^-1 the toppling Green's function (open boundaries).
+ *
+ * The configuration, the per-drive activity counters and the random stream
+ * are unchanged afterwards; no allocation (scratch reserved at create).
+ * `out_total` (may be NULL) receives sum_R A(R), the total topplings.
+ * Not thread-safe on one handle (a concurrent call gives `FK_ERR_BUSY`).
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (`sp` or `activity`), `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != L^2). On error nothing is written.
+ *
+ * # Safety
+ * `sp` a live handle; `activity` has `n` writable elements; `out_total` is
+ * NULL or writable.
+ */
+fk_status fk_sandpile_activity_all_sources(struct fk_sandpile *sp,
+                                           uint64_t *activity,
+                                           size_t n,
+                                           uint64_t *out_total);
+
+/**
  * Default Gillespie parameters (2 states, 1024 trajectories, seed 0, stream
  * 0, row-sum tolerance 1e-9, no noise), `struct_size` set. Thread-safe.
  */

@@ -376,6 +376,50 @@ pub unsafe extern "C" fn fk_sandpile_set_rng_state(
     })
 }
 
+/// Site activity summed over all sources (Ganguly, arXiv:2510.09631): for the
+/// current configuration C, writes `activity[R] = A(R) = sum_{R'} N(R, R')`,
+/// where N(R, R') is the number of topplings of site R when ONE grain is
+/// added at R' to C and relaxed, each source starting again from the same C
+/// (L^2 avalanches; dimensionless counts, row-major `R = y * L + x`).
+/// Averaged over recurrent configurations, E[A(R)] = sum_{R'} G(R, R') with
+/// G = Delta^-1 the toppling Green's function (open boundaries).
+///
+/// The configuration, the per-drive activity counters and the random stream
+/// are unchanged afterwards; no allocation (scratch reserved at create).
+/// `out_total` (may be NULL) receives sum_R A(R), the total topplings.
+/// Not thread-safe on one handle (a concurrent call gives `FK_ERR_BUSY`).
+///
+/// Errors: `FK_ERR_NULL_POINTER` (`sp` or `activity`), `FK_ERR_WRONG_HANDLE`,
+/// `FK_ERR_INVALID_SIZE` (`n` != L^2). On error nothing is written.
+///
+/// # Safety
+/// `sp` a live handle; `activity` has `n` writable elements; `out_total` is
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sandpile_activity_all_sources(
+    sp: *mut fk_sandpile,
+    activity: *mut u64,
+    n: usize,
+    out_total: *mut u64,
+) -> fk_status {
+    guard("fk_sandpile_activity_all_sources", || {
+        // SAFETY: caller contract (header).
+        let mut s = unsafe { value_mut(sp, "sp") }?;
+        if n != s.sites() {
+            return Err(size_mismatch("activity", n, s.sites(), "L^2"));
+        }
+        // SAFETY: caller contract (header): `n` writable elements;
+        // `out_total` NULL or one writable element.
+        let out = unsafe { slice_mut(activity, n, "activity") }?;
+        let total_slot = unsafe { optional_mut(out_total, 1, "out_total") }?;
+        let total = s.site_activity_all_sources(out)?;
+        if let Some(t) = total_slot {
+            t[0] = total;
+        }
+        Ok(())
+    })
+}
+
 /// A saved PCG64 stream word is the increment shifted right by one, so its
 /// top bit is always clear.
 pub(crate) fn checked_rng_state(w: [u64; 4]) -> Result<SeqRngState> {
