@@ -14,6 +14,7 @@ const FK_VERSION_NUMBER = 100
 const FK_VERSION_STRING = "0.1.0"
 const FK_COFFEE_INTERACTING = 0
 const FK_COFFEE_NON_INTERACTING = 1
+const FK_COFFEE_INTERACTING_SEQUENTIAL = 2
 # enum fk_status
 const FK_OK = Int32(0)
 const FK_ERR_NULL_POINTER = Int32(1)
@@ -212,5 +213,11 @@ fk_coffee_get_cells(cf, cells, n, out_steps) =
 
 fk_coffee_set_cells(cf, cells, n, steps_done) =
     ccall((:fk_coffee_set_cells, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, UInt64, ), cf, cells, n, steps_done)
+
+fk_coffee_get_rng_state(cf, state, n) =
+    ccall((:fk_coffee_get_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, ), cf, state, n)
+
+fk_coffee_set_rng_state(cf, state, n) =
+    ccall((:fk_coffee_set_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, ), cf, state, n)
 
 end # module

@@ -12,6 +12,7 @@ module fieldkern
   character(len=*), parameter :: FK_VERSION_STRING_VALUE = "0.1.0"
   integer(c_int32_t), parameter :: FK_COFFEE_INTERACTING = 0
   integer(c_int32_t), parameter :: FK_COFFEE_NON_INTERACTING = 1
+  integer(c_int32_t), parameter :: FK_COFFEE_INTERACTING_SEQUENTIAL = 2
   ! enum fk_status
   integer(c_int32_t), parameter :: FK_OK = 0
   integer(c_int32_t), parameter :: FK_ERR_NULL_POINTER = 1
@@ -461,6 +462,24 @@ module fieldkern
       integer(c_size_t), value :: n
       integer(c_int64_t), value :: steps_done
     end function fk_coffee_set_cells
+
+    function fk_coffee_get_rng_state(cf, state, n) bind(C, name="fk_coffee_get_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_get_rng_state
+      type(c_ptr), value :: cf
+      integer(c_int64_t), intent(inout) :: state(*)
+      integer(c_size_t), value :: n
+    end function fk_coffee_get_rng_state
+
+    function fk_coffee_set_rng_state(cf, state, n) bind(C, name="fk_coffee_set_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_set_rng_state
+      type(c_ptr), value :: cf
+      integer(c_int64_t), intent(in) :: state(*)
+      integer(c_size_t), value :: n
+    end function fk_coffee_set_rng_state
   end interface
 
 contains

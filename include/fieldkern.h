@@ -29,6 +29,14 @@
 #define FK_COFFEE_NON_INTERACTING 1
 
 /**
+ * `fk_coffee_params.variant`: the paper's own interacting rule, one
+ * uniformly random adjacent pair swapped per move, `2 N (N - 1)` moves per
+ * step (sequential PCG64 stream `(seed, stream)`; checkpoint it with
+ * `fk_coffee_get_rng_state`).
+ */
+#define FK_COFFEE_INTERACTING_SEQUENTIAL 2
+
+/**
  * Status returned by every fallible fieldkern function. `FK_OK` is 0; every
  * failure class has its own value, fixed forever (never reused). In C the type
  * is `int32_t`; `fk_status_str` names a value and `fk_last_error` explains the
@@ -313,7 +321,8 @@ typedef struct fk_coffee_params {
      */
     uint32_t side;
     /**
-     * `FK_COFFEE_INTERACTING` (default) or `FK_COFFEE_NON_INTERACTING`.
+     * `FK_COFFEE_INTERACTING` (default), `FK_COFFEE_NON_INTERACTING` or
+     * `FK_COFFEE_INTERACTING_SEQUENTIAL`.
      */
     uint32_t variant;
     /**
@@ -929,6 +938,33 @@ fk_status fk_coffee_set_cells(struct fk_coffee *cf,
                               const uint8_t *cells,
                               size_t n,
                               uint64_t steps_done);
+
+/**
+ * Copies the sequential stream's state (4 words: PCG64 state lo, hi, stream
+ * lo, hi) into `state`. Only `FK_COFFEE_INTERACTING_SEQUENTIAL` cups draw
+ * from it; with `fk_coffee_get_cells` it checkpoints such a cup.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != 4).
+ *
+ * # Safety
+ * `cf` a live handle; `state` has `n` writable elements.
+ */
+fk_status fk_coffee_get_rng_state(const struct fk_coffee *cf, uint64_t *state, size_t n);
+
+/**
+ * Restores the sequential stream from 4 words written by
+ * `fk_coffee_get_rng_state`; with `fk_coffee_set_cells`, a sequential cup
+ * continues bitwise.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != 4), `FK_ERR_OUT_OF_RANGE` (top bit of
+ * `state[3]` set: not a saved state).
+ *
+ * # Safety
+ * `cf` a live handle; `state` has `n` readable elements.
+ */
+fk_status fk_coffee_set_rng_state(struct fk_coffee *cf, const uint64_t *state, size_t n);
 
 #ifdef __cplusplus
 }  // extern "C"

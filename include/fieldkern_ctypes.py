@@ -17,6 +17,7 @@ FK_VERSION_NUMBER = 100
 FK_VERSION_STRING = "0.1.0"
 FK_COFFEE_INTERACTING = 0
 FK_COFFEE_NON_INTERACTING = 1
+FK_COFFEE_INTERACTING_SEQUENTIAL = 2
 # enum fk_status
 FK_OK = 0
 FK_ERR_NULL_POINTER = 1
@@ -142,6 +143,8 @@ SIGNATURES = {
     'fk_coffee_measure': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]),
     'fk_coffee_get_cells': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_coffee_set_cells': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t, ctypes.c_uint64]),
+    'fk_coffee_get_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
+    'fk_coffee_set_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
 }
 
 
