@@ -19,9 +19,15 @@
 //! the avalanches in which site `i` toppled at least once, accumulated over
 //! every grain added since the last [`Sandpile::reset_activity`].
 //!
+//! Site activity summed over all sources (Ganguly, arXiv:2510.09631):
+//! [`Sandpile::site_activity_all_sources`] gives, for the current
+//! configuration, `A(R) = sum_{R'} N(R, R')` (topplings of `R` when one grain
+//! is added at `R'`, every source starting from the same configuration).
+//!
 //! All storage (heights, two generation stacks of capacity `L^2` each, area
-//! stamps, activity counters) is allocated at creation; adding grains and
-//! relaxing never allocate. Each site appears at most once per generation
+//! stamps, activity counters, the configuration copy and touched-site list of
+//! the all-sources activity) is allocated at creation; adding grains,
+//! relaxing and the all-sources activity never allocate. Each site appears at most once per generation
 //! stack, so capacity `L^2` always suffices.
 
 use crate::error::{Error, ErrorKind, Result};
@@ -380,7 +386,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn all_sources_activity_of_a_hand_checked_3x3_configuration() {
+    fn all_sources_activity_matches_a_hand_checked_3x3_case_and_naive_relaxation() {
         // Centre at 3, the rest 0: only a grain at the centre topples (once,
         // at the centre), so A = 1 at the centre and 0 elsewhere.
         let mut s = Sandpile::new(3, 1, 0).unwrap();
