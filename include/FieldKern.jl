@@ -29,6 +29,7 @@ const FK_HOPFIELD_GLAUBER = 0
 const FK_HOPFIELD_METROPOLIS = 1
 const FK_COFFEE_INTERACTING = 0
 const FK_COFFEE_NON_INTERACTING = 1
+const FK_COFFEE_INTERACTING_SEQUENTIAL = 2
 const FK_NF_ACT_IDENTITY = 0
 const FK_NF_ACT_RELU = 1
 const FK_NF_ACT_LEAKY_RELU = 2
@@ -608,6 +609,9 @@ fk_sandpile_get_rng_state(sp, state, n) =
 fk_sandpile_set_rng_state(sp, state, n) =
     ccall((:fk_sandpile_set_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, ), sp, state, n)
 
+fk_sandpile_activity_all_sources(sp, activity, n, out_total) =
+    ccall((:fk_sandpile_activity_all_sources, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, Ptr{UInt64}, ), sp, activity, n, out_total)
+
 fk_gillespie_params_default() =
     ccall((:fk_gillespie_params_default, libfieldkern), fk_gillespie_params, ())
 
@@ -667,6 +671,12 @@ fk_coffee_get_cells(cf, cells, n, out_steps) =
 
 fk_coffee_set_cells(cf, cells, n, steps_done) =
     ccall((:fk_coffee_set_cells, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt8}, Csize_t, UInt64, ), cf, cells, n, steps_done)
+
+fk_coffee_get_rng_state(cf, state, n) =
+    ccall((:fk_coffee_get_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, ), cf, state, n)
+
+fk_coffee_set_rng_state(cf, state, n) =
+    ccall((:fk_coffee_set_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, ), cf, state, n)
 
 fk_nf_params_default() =
     ccall((:fk_nf_params_default, libfieldkern), fk_nf_params, ())

@@ -27,6 +27,7 @@ module fieldkern
   integer(c_int32_t), parameter :: FK_HOPFIELD_METROPOLIS = 1
   integer(c_int32_t), parameter :: FK_COFFEE_INTERACTING = 0
   integer(c_int32_t), parameter :: FK_COFFEE_NON_INTERACTING = 1
+  integer(c_int32_t), parameter :: FK_COFFEE_INTERACTING_SEQUENTIAL = 2
   integer(c_int32_t), parameter :: FK_NF_ACT_IDENTITY = 0
   integer(c_int32_t), parameter :: FK_NF_ACT_RELU = 1
   integer(c_int32_t), parameter :: FK_NF_ACT_LEAKY_RELU = 2
@@ -1229,6 +1230,17 @@ module fieldkern
       integer(c_size_t), value :: n
     end function fk_sandpile_set_rng_state
 
+    function fk_sandpile_activity_all_sources(sp, activity, n, out_total) bind(C, &
+        name="fk_sandpile_activity_all_sources")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_activity_all_sources
+      type(c_ptr), value :: sp
+      integer(c_int64_t), intent(inout) :: activity(*)
+      integer(c_size_t), value :: n
+      integer(c_int64_t), intent(out) :: out_total
+    end function fk_sandpile_activity_all_sources
+
     function fk_gillespie_params_default() bind(C, name="fk_gillespie_params_default")
       import
       implicit none
@@ -1406,6 +1418,24 @@ module fieldkern
       integer(c_size_t), value :: n
       integer(c_int64_t), value :: steps_done
     end function fk_coffee_set_cells
+
+    function fk_coffee_get_rng_state(cf, state, n) bind(C, name="fk_coffee_get_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_get_rng_state
+      type(c_ptr), value :: cf
+      integer(c_int64_t), intent(inout) :: state(*)
+      integer(c_size_t), value :: n
+    end function fk_coffee_get_rng_state
+
+    function fk_coffee_set_rng_state(cf, state, n) bind(C, name="fk_coffee_set_rng_state")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_coffee_set_rng_state
+      type(c_ptr), value :: cf
+      integer(c_int64_t), intent(in) :: state(*)
+      integer(c_size_t), value :: n
+    end function fk_coffee_set_rng_state
 
     function fk_nf_params_default() bind(C, name="fk_nf_params_default")
       import

@@ -108,6 +108,14 @@
 #define FK_COFFEE_NON_INTERACTING 1
 
 /**
+ * `fk_coffee_params.variant`: the paper's own interacting rule, one
+ * uniformly random adjacent pair swapped per move, `2 N (N - 1)` moves per
+ * step (sequential PCG64 stream `(seed, stream)`; checkpoint it with
+ * `fk_coffee_get_rng_state`).
+ */
+#define FK_COFFEE_INTERACTING_SEQUENTIAL 2
+
+/**
  * Activation `a(z) = z`.
  */
 #define FK_NF_ACT_IDENTITY 0
@@ -911,7 +919,8 @@ typedef struct fk_coffee_params {
      */
     uint32_t side;
     /**
-     * `FK_COFFEE_INTERACTING` (default) or `FK_COFFEE_NON_INTERACTING`.
+     * `FK_COFFEE_INTERACTING` (default), `FK_COFFEE_NON_INTERACTING` or
+     * `FK_COFFEE_INTERACTING_SEQUENTIAL`.
      */
     uint32_t variant;
     /**
@@ -2398,6 +2407,32 @@ fk_status fk_sandpile_get_rng_state(const struct fk_sandpile *sp, uint64_t *stat
 fk_status fk_sandpile_set_rng_state(struct fk_sandpile *sp, const uint64_t *state, size_t n);
 
 /**
+ * Site activity summed over all sources (Ganguly, arXiv:2510.09631): for the
+ * current configuration C, writes `activity[R] = A(R) = sum_{R'} N(R, R')`,
+ * where N(R, R') is the number of topplings of site R when ONE grain is
+ * added at R' to C and relaxed, each source starting again from the same C
+ * (L^2 avalanches; dimensionless counts, row-major `R = y * L + x`).
+ * Averaged over recurrent configurations, E[A(R)] = sum_{R'} G(R, R') with
+ * G = Delta^-1 the toppling Green's function (open boundaries).
+ *
+ * The configuration, the per-drive activity counters and the random stream
+ * are unchanged afterwards; no allocation (scratch reserved at create).
+ * `out_total` (may be NULL) receives sum_R A(R), the total topplings.
+ * Not thread-safe on one handle (a concurrent call gives `FK_ERR_BUSY`).
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (`sp` or `activity`), `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != L^2). On error nothing is written.
+ *
+ * # Safety
+ * `sp` a live handle; `activity` has `n` writable elements; `out_total` is
+ * NULL or writable.
+ */
+fk_status fk_sandpile_activity_all_sources(struct fk_sandpile *sp,
+                                           uint64_t *activity,
+                                           size_t n,
+                                           uint64_t *out_total);
+
+/**
  * Default Gillespie parameters (2 states, 1024 trajectories, seed 0, stream
  * 0, row-sum tolerance 1e-9, no noise), `struct_size` set. Thread-safe.
  */
@@ -2687,6 +2722,33 @@ fk_status fk_coffee_set_cells(struct fk_coffee *cf,
                               const uint8_t *cells,
                               size_t n,
                               uint64_t steps_done);
+
+/**
+ * Copies the sequential stream's state (4 words: PCG64 state lo, hi, stream
+ * lo, hi) into `state`. Only `FK_COFFEE_INTERACTING_SEQUENTIAL` cups draw
+ * from it; with `fk_coffee_get_cells` it checkpoints such a cup.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != 4).
+ *
+ * # Safety
+ * `cf` a live handle; `state` has `n` writable elements.
+ */
+fk_status fk_coffee_get_rng_state(const struct fk_coffee *cf, uint64_t *state, size_t n);
+
+/**
+ * Restores the sequential stream from 4 words written by
+ * `fk_coffee_get_rng_state`; with `fk_coffee_set_cells`, a sequential cup
+ * continues bitwise.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+ * `FK_ERR_INVALID_SIZE` (`n` != 4), `FK_ERR_OUT_OF_RANGE` (top bit of
+ * `state[3]` set: not a saved state).
+ *
+ * # Safety
+ * `cf` a live handle; `state` has `n` readable elements.
+ */
+fk_status fk_coffee_set_rng_state(struct fk_coffee *cf, const uint64_t *state, size_t n);
 
 /**
  * Default parameters: `struct_size` set, identity encoding, no layers,

@@ -32,6 +32,7 @@ FK_HOPFIELD_GLAUBER = 0
 FK_HOPFIELD_METROPOLIS = 1
 FK_COFFEE_INTERACTING = 0
 FK_COFFEE_NON_INTERACTING = 1
+FK_COFFEE_INTERACTING_SEQUENTIAL = 2
 FK_NF_ACT_IDENTITY = 0
 FK_NF_ACT_RELU = 1
 FK_NF_ACT_LEAKY_RELU = 2
@@ -439,6 +440,7 @@ SIGNATURES = {
     'fk_sandpile_reset_activity': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_sandpile_get_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
     'fk_sandpile_set_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
+    'fk_sandpile_activity_all_sources': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_gillespie_params_default': (fk_gillespie_params, []),
     'fk_gillespie_create': (ctypes.c_int32, [ctypes.POINTER(fk_gillespie_params), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]),
     'fk_gillespie_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
@@ -459,6 +461,8 @@ SIGNATURES = {
     'fk_coffee_measure': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64)]),
     'fk_coffee_get_cells': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_coffee_set_cells': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t, ctypes.c_uint64]),
+    'fk_coffee_get_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
+    'fk_coffee_set_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
     'fk_nf_params_default': (fk_nf_params, []),
     'fk_nf_model_create': (ctypes.c_int32, [ctypes.POINTER(fk_nf_params), ctypes.POINTER(ctypes.c_void_p)]),
     'fk_nf_model_load': (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]),

@@ -376,6 +376,50 @@ pub unsafe extern "C" fn fk_sandpile_set_rng_state(
     })
 }
 
+/// Site activity summed over all sources (Ganguly, arXiv:2510.09631): for the
+/// current configuration C, writes `activity[R] = A(R) = sum_{R'} N(R, R')`,
+/// where N(R, R') is the number of topplings of site R when ONE grain is
+/// added at R' to C and relaxed, each source starting again from the same C
+/// (L^2 avalanches; dimensionless counts, row-major `R = y * L + x`).
+/// Averaged over recurrent configurations, E[A(R)] = sum_{R'} G(R, R') with
+/// G = Delta^-1 the toppling Green's function (open boundaries).
+///
+/// The configuration, the per-drive activity counters and the random stream
+/// are unchanged afterwards; no allocation (scratch reserved at create).
+/// `out_total` (may be NULL) receives sum_R A(R), the total topplings.
+/// Not thread-safe on one handle (a concurrent call gives `FK_ERR_BUSY`).
+///
+/// Errors: `FK_ERR_NULL_POINTER` (`sp` or `activity`), `FK_ERR_WRONG_HANDLE`,
+/// `FK_ERR_INVALID_SIZE` (`n` != L^2). On error nothing is written.
+///
+/// # Safety
+/// `sp` a live handle; `activity` has `n` writable elements; `out_total` is
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_sandpile_activity_all_sources(
+    sp: *mut fk_sandpile,
+    activity: *mut u64,
+    n: usize,
+    out_total: *mut u64,
+) -> fk_status {
+    guard("fk_sandpile_activity_all_sources", || {
+        // SAFETY: caller contract (header).
+        let mut s = unsafe { value_mut(sp, "sp") }?;
+        if n != s.sites() {
+            return Err(size_mismatch("activity", n, s.sites(), "L^2"));
+        }
+        // SAFETY: caller contract (header): `n` writable elements;
+        // `out_total` NULL or one writable element.
+        let out = unsafe { slice_mut(activity, n, "activity") }?;
+        let total_slot = unsafe { optional_mut(out_total, 1, "out_total") }?;
+        let total = s.site_activity_all_sources(out)?;
+        if let Some(t) = total_slot {
+            t[0] = total;
+        }
+        Ok(())
+    })
+}
+
 /// A saved PCG64 stream word is the increment shifted right by one, so its
 /// top bit is always clear.
 pub(crate) fn checked_rng_state(w: [u64; 4]) -> Result<SeqRngState> {
@@ -899,6 +943,11 @@ pub const FK_COFFEE_INTERACTING: u32 = 0;
 /// `fk_coffee_params.variant`: cream particles walk independently; any number
 /// per cell.
 pub const FK_COFFEE_NON_INTERACTING: u32 = 1;
+/// `fk_coffee_params.variant`: the paper's own interacting rule, one
+/// uniformly random adjacent pair swapped per move, `2 N (N - 1)` moves per
+/// step (sequential PCG64 stream `(seed, stream)`; checkpoint it with
+/// `fk_coffee_get_rng_state`).
+pub const FK_COFFEE_INTERACTING_SEQUENTIAL: u32 = 2;
 
 /// Parameters of `fk_coffee_create`. Get defaults from
 /// `fk_coffee_params_default()`, then change fields.
@@ -910,7 +959,8 @@ pub struct fk_coffee_params {
     pub struct_size: u32,
     /// Side N of the cup (even, 2..=65536). Default 100.
     pub side: u32,
-    /// `FK_COFFEE_INTERACTING` (default) or `FK_COFFEE_NON_INTERACTING`.
+    /// `FK_COFFEE_INTERACTING` (default), `FK_COFFEE_NON_INTERACTING` or
+    /// `FK_COFFEE_INTERACTING_SEQUENTIAL`.
     pub variant: u32,
     /// Reserved, must be 0.
     pub reserved: u32,
@@ -966,11 +1016,12 @@ pub unsafe extern "C" fn fk_coffee_create(
         let variant = match p.variant {
             FK_COFFEE_INTERACTING => CoffeeVariant::Interacting,
             FK_COFFEE_NON_INTERACTING => CoffeeVariant::NonInteracting,
+            FK_COFFEE_INTERACTING_SEQUENTIAL => CoffeeVariant::InteractingSequential,
             v => {
                 return Err(Error::new(
                     ErrorKind::UnknownEnum,
                     format!(
-                        "variant = {v} (FK_COFFEE_INTERACTING = 0, FK_COFFEE_NON_INTERACTING = 1)"
+                        "variant = {v} (FK_COFFEE_INTERACTING = 0, FK_COFFEE_NON_INTERACTING = 1, FK_COFFEE_INTERACTING_SEQUENTIAL = 2)"
                     ),
                 ))
             }
@@ -1122,5 +1173,60 @@ pub unsafe extern "C" fn fk_coffee_set_cells(
         }
         let v = unsafe { slice(cells, n, "cells") }?;
         c.set_cells(v, steps_done)
+    })
+}
+
+/// Copies the sequential stream's state (4 words: PCG64 state lo, hi, stream
+/// lo, hi) into `state`. Only `FK_COFFEE_INTERACTING_SEQUENTIAL` cups draw
+/// from it; with `fk_coffee_get_cells` it checkpoints such a cup.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+/// `FK_ERR_INVALID_SIZE` (`n` != 4).
+///
+/// # Safety
+/// `cf` a live handle; `state` has `n` writable elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_coffee_get_rng_state(
+    cf: *const fk_coffee,
+    state: *mut u64,
+    n: usize,
+) -> fk_status {
+    guard("fk_coffee_get_rng_state", || {
+        // SAFETY: caller contract (header).
+        let c = unsafe { value_ref(cf, "cf") }?;
+        if n != 4 {
+            return Err(size_mismatch("state", n, 4, "the state size"));
+        }
+        let out = unsafe { slice_mut(state, n, "state") }?;
+        out.copy_from_slice(&c.seq_rng_state().to_words());
+        Ok(())
+    })
+}
+
+/// Restores the sequential stream from 4 words written by
+/// `fk_coffee_get_rng_state`; with `fk_coffee_set_cells`, a sequential cup
+/// continues bitwise.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_WRONG_HANDLE`,
+/// `FK_ERR_INVALID_SIZE` (`n` != 4), `FK_ERR_OUT_OF_RANGE` (top bit of
+/// `state[3]` set: not a saved state).
+///
+/// # Safety
+/// `cf` a live handle; `state` has `n` readable elements.
+#[no_mangle]
+pub unsafe extern "C" fn fk_coffee_set_rng_state(
+    cf: *mut fk_coffee,
+    state: *const u64,
+    n: usize,
+) -> fk_status {
+    guard("fk_coffee_set_rng_state", || {
+        // SAFETY: caller contract (header).
+        let mut c = unsafe { value_mut(cf, "cf") }?;
+        if n != 4 {
+            return Err(size_mismatch("state", n, 4, "the state size"));
+        }
+        let w = unsafe { slice(state, n, "state") }?;
+        c.set_seq_rng_state(checked_rng_state([w[0], w[1], w[2], w[3]])?);
+        Ok(())
     })
 }

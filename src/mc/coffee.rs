@@ -12,6 +12,12 @@
 //!   left cell, vertical bonds with even/odd top cell), each bond exchanging
 //!   its two cells with probability 1/2 (symmetric exclusion; same
 //!   stationary state and diffusive mixing, one step ~ N^2 of the paper's).
+//! * **interacting, sequential** (the paper's own rule): one uniformly random
+//!   adjacent pair swapped per move, `2 N (N - 1)` moves per step, from a
+//!   sequential PCG64 stream (save/restore for restarts). Same process
+//!   (symmetric exclusion, bond rate 1 per step) as the parallel sweep above;
+//!   the measured entropy and complexity curves of the two coincide within
+//!   the noise (tests/mc_coffee.rs).
 //! * **non-interacting**: `N^2 / 2` cream particles do independent random
 //!   walks (one move per step to a random neighbour, a move into a wall is
 //!   rejected); any number may share a cell.
@@ -30,7 +36,17 @@
 //! (non-interacting) from Philox blocks keyed by
 //! `(seed, Stream::CoffeeAutomaton.with_sub(stream))` at counters set by
 //! `(step, bond class, bond index)` or `(step, particle index)`: bitwise
-//! identical for any thread count and across split runs.
+//! identical for any thread count and across split runs. The sequential
+//! variant draws one `below(2 N (N - 1))` per move from `SeqRng(seed,
+//! stream)`.
+//!
+//! The paper's claim that the non-interacting cup's apparent complexity stays
+//! low is NOT reproduced with these definitions: at N = 100, g = 10 the
+//! non-interacting cup's complexity rises and falls like the interacting
+//! one's with plain 3-bucket thresholding, and with the adjusted 7-bucket
+//! coarse-graining it rises to ~5x its start while the interacting cups stay
+//! nearly flat (numbers in `tests/mc_coffee.rs`,
+//! `measured_complexity_of_the_three_variants_at_the_papers_grid_size`).
 
 use miniz_oxide::deflate::core::{
     compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
@@ -38,6 +54,7 @@ use miniz_oxide::deflate::core::{
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::parallel::for_each_chunk_mut;
+use crate::rng::pcg::{SeqRng, SeqRngState};
 use crate::rng::philox::Philox;
 use crate::rng::stream::Stream;
 
@@ -46,6 +63,12 @@ use crate::rng::stream::Stream;
 pub enum CoffeeVariant {
     Interacting,
     NonInteracting,
+    /// The paper's own interacting rule: one uniformly random adjacent pair
+    /// (horizontal or vertical bond) is swapped per elementary move (a swap
+    /// of equal cells changes nothing); one `step` is `2 N (N - 1)` moves
+    /// (one per bond on average). Sequential: draws from the PCG64 stream
+    /// `(seed, stream)` ([`Coffee::seq_rng_state`] saves it for restarts).
+    InteractingSequential,
 }
 
 /// Rows (interacting) or particles (non-interacting, x 64) per parallel task.
@@ -71,6 +94,8 @@ pub struct Coffee {
     /// Non-interacting: particle positions `y * N + x`.
     particles: Vec<u32>,
     rng: Philox,
+    /// Stream of the sequential interacting rule.
+    seq: SeqRng,
     steps: u64,
     coarse: Vec<u8>,
     sat: Vec<u32>,
@@ -93,10 +118,11 @@ impl Coffee {
             variant,
             cells: vec![0; n * n],
             particles: match variant {
-                CoffeeVariant::Interacting => Vec::new(),
+                CoffeeVariant::Interacting | CoffeeVariant::InteractingSequential => Vec::new(),
                 CoffeeVariant::NonInteracting => vec![0; n * n / 2],
             },
             rng: Philox::new(seed, Stream::CoffeeAutomaton.with_sub(stream)),
+            seq: SeqRng::new(seed, stream),
             steps: 0,
             coarse: vec![0; n * n],
             sat: vec![0; (n + 1) * (n + 1)],
@@ -138,7 +164,9 @@ impl Coffee {
     /// Total cream (conserved: `N^2 / 2`).
     pub fn total_cream(&self) -> u64 {
         match self.variant {
-            CoffeeVariant::Interacting => self.cells.iter().map(|&c| u64::from(c)).sum(),
+            CoffeeVariant::Interacting | CoffeeVariant::InteractingSequential => {
+                self.cells.iter().map(|&c| u64::from(c)).sum()
+            }
             CoffeeVariant::NonInteracting => self.particles.len() as u64,
         }
     }
@@ -149,11 +177,44 @@ impl Coffee {
             match self.variant {
                 CoffeeVariant::Interacting => self.exclusion_sweep(),
                 CoffeeVariant::NonInteracting => self.random_walk_step(),
+                CoffeeVariant::InteractingSequential => self.sequential_sweep(),
             }
             self.steps += 1;
         }
         if self.variant == CoffeeVariant::NonInteracting && steps > 0 {
             self.rebuild_cells();
+        }
+    }
+
+    /// Saved state of the sequential stream (used by
+    /// [`CoffeeVariant::InteractingSequential`]).
+    pub fn seq_rng_state(&self) -> SeqRngState {
+        self.seq.save()
+    }
+
+    /// Restores the sequential stream (with [`Coffee::set_cells`], a restart
+    /// of the sequential cup continues bitwise).
+    pub fn set_seq_rng_state(&mut self, state: SeqRngState) {
+        self.seq = SeqRng::restore(state);
+    }
+
+    /// `2 N (N - 1)` moves of the paper's rule: a uniformly random bond
+    /// (index `< N (N - 1)`: horizontal, `(x, x + 1)` in row `y`; else
+    /// vertical, `(y, y + 1)` in column `x`) swaps its two cells.
+    fn sequential_sweep(&mut self) {
+        let n = self.n;
+        let per_kind = (n * (n - 1)) as u64;
+        for _ in 0..2 * per_kind {
+            let b = self.seq.below(2 * per_kind);
+            let (i, j) = if b < per_kind {
+                let (y, x) = ((b / (n as u64 - 1)) as usize, (b % (n as u64 - 1)) as usize);
+                (y * n + x, y * n + x + 1)
+            } else {
+                let b = b - per_kind;
+                let (y, x) = ((b / n as u64) as usize, (b % n as u64) as usize);
+                (y * n + x, (y + 1) * n + x)
+            };
+            self.cells.swap(i, j);
         }
     }
 
@@ -318,7 +379,7 @@ impl Coffee {
     /// the step counter. The non-interacting cup cannot be restored from cell
     /// counts (particle identities matter), so it is refused.
     pub fn set_cells(&mut self, cells: &[u8], steps_done: u64) -> Result<()> {
-        if self.variant != CoffeeVariant::Interacting {
+        if self.variant == CoffeeVariant::NonInteracting {
             return Err(Error::new(
                 ErrorKind::OutOfRange,
                 "set_cells: only the interacting cup's state is its cells",

@@ -19,9 +19,15 @@
 //! the avalanches in which site `i` toppled at least once, accumulated over
 //! every grain added since the last [`Sandpile::reset_activity`].
 //!
+//! Site activity summed over all sources (Ganguly, arXiv:2510.09631):
+//! [`Sandpile::site_activity_all_sources`] gives, for the current
+//! configuration, `A(R) = sum_{R'} N(R, R')` (topplings of `R` when one grain
+//! is added at `R'`, every source starting from the same configuration).
+//!
 //! All storage (heights, two generation stacks of capacity `L^2` each, area
-//! stamps, activity counters) is allocated at creation; adding grains and
-//! relaxing never allocate. Each site appears at most once per generation
+//! stamps, activity counters, the configuration copy and touched-site list of
+//! the all-sources activity) is allocated at creation; adding grains,
+//! relaxing and the all-sources activity never allocate. Each site appears at most once per generation
 //! stack, so capacity `L^2` always suffices.
 
 use crate::error::{Error, ErrorKind, Result};
@@ -60,6 +66,10 @@ pub struct Sandpile {
     last_toppled: Vec<u32>,
     stamp: u32,
     activity: Vec<u64>,
+    /// Copy of the configuration for [`Sandpile::site_activity_all_sources`].
+    saved: Vec<u8>,
+    /// Sites toppled in the current avalanche (all-sources activity only).
+    touched: Vec<u32>,
     rng: SeqRng,
 }
 
@@ -82,6 +92,8 @@ impl Sandpile {
             last_toppled: vec![0; n],
             stamp: 0,
             activity: vec![0; n],
+            saved: vec![0; n],
+            touched: vec![0; n + STACK_SLACK],
             rng: SeqRng::new(seed, stream),
         })
     }
@@ -194,7 +206,90 @@ impl Sandpile {
         self.stamp
     }
 
-    /// Relaxes the avalanche started by the unstable site `site`.
+    /// Relaxes the avalanche started by the unstable site `site`, counting
+    /// in the per-site activity counters.
+    fn relax_from(&mut self, site: usize) -> Avalanche {
+        let stamp = self.next_stamp();
+        let mut activity = std::mem::take(&mut self.activity);
+        let mut touched = std::mem::take(&mut self.touched);
+        let (a, _) = self.relax_core::<false>(site, stamp, &mut activity, &mut touched);
+        self.activity = activity;
+        self.touched = touched;
+        a
+    }
+
+    /// Site activity summed over all sources (Ganguly, arXiv:2510.09631):
+    /// for the current configuration `C`,
+    ///
+    /// `A(R) = sum_{R'} N(R, R')`,
+    ///
+    /// where `N(R, R')` is the number of topplings of site `R` when one grain
+    /// is added at `R'` to `C` and relaxed (each source starts again from the
+    /// same `C`). `out[R]` (length `L^2`, row-major) receives `A(R)`
+    /// (dimensionless toppling counts). Averaged over recurrent
+    /// configurations, `E[N(R, R')]` is the toppling Green's function
+    /// `G = Delta^-1` (Dhar 1990), so `E[A(R)] = sum_{R'} G(R, R')`.
+    ///
+    /// The configuration, the activity counters and the random stream are
+    /// unchanged afterwards; returns the total number of topplings
+    /// `sum_R A(R)`. No allocation: after each avalanche only the toppled
+    /// sites, their neighbours and the source are restored from a copy of
+    /// `C` reserved at creation. Cost: `L^2` avalanches.
+    pub fn site_activity_all_sources(&mut self, out: &mut [u64]) -> Result<u64> {
+        if out.len() != self.sites() {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "activity has {} elements, the lattice has L^2 = {}",
+                    out.len(),
+                    self.sites()
+                ),
+            ));
+        }
+        out.fill(0);
+        self.saved.copy_from_slice(&self.heights);
+        let mut touched = std::mem::take(&mut self.touched);
+        let side = self.side;
+        let mut total = 0u64;
+        for source in 0..self.sites() {
+            if self.heights[source] + 1 < THRESHOLD {
+                continue;
+            }
+            self.heights[source] += 1;
+            let stamp = self.next_stamp();
+            let (a, n_touched) = self.relax_core::<true>(source, stamp, out, &mut touched);
+            total += a.size;
+            let (heights, saved) = (&mut self.heights, &self.saved);
+            heights[source] = saved[source];
+            for &p in &touched[..n_touched] {
+                let (x, y) = unpack(p);
+                let i = y * side + x;
+                heights[i] = saved[i];
+                if x > 0 {
+                    heights[i - 1] = saved[i - 1];
+                }
+                if x + 1 < side {
+                    heights[i + 1] = saved[i + 1];
+                }
+                if y > 0 {
+                    heights[i - side] = saved[i - side];
+                }
+                if y + 1 < side {
+                    heights[i + side] = saved[i + side];
+                }
+            }
+        }
+        self.touched = touched;
+        debug_assert_eq!(self.heights, self.saved);
+        Ok(total)
+    }
+
+    /// The relaxation loop shared by drives (`ALL = false`: `counts[i]` +1
+    /// the first time site `i` topples in this avalanche) and the
+    /// all-sources activity (`ALL = true`: `counts[i]` +1 per toppling, and
+    /// each toppled site is listed once in `touched`). Returns the avalanche
+    /// and the number of entries written to `touched` (0 when `ALL` is
+    /// false).
     ///
     /// The generation stacks are fixed-length buffers with explicit lengths:
     /// every candidate is written unconditionally and the length advances only
@@ -202,17 +297,22 @@ impl Sandpile {
     /// unpredictable). Each list holds each site at most once, so a list never
     /// exceeds `L^2` entries; the buffers have 5 slots of slack for the
     /// speculative writes of the last toppling.
-    fn relax_from(&mut self, site: usize) -> Avalanche {
-        let stamp = self.next_stamp();
+    fn relax_core<const ALL: bool>(
+        &mut self,
+        site: usize,
+        stamp: u32,
+        counts: &mut [u64],
+        touched: &mut [u32],
+    ) -> (Avalanche, usize) {
         let side = self.side;
         let last = side - 1;
         let heights = &mut self.heights[..];
         let last_toppled = &mut self.last_toppled[..];
-        let activity = &mut self.activity[..];
         let mut current = std::mem::take(&mut self.current);
         let mut next = std::mem::take(&mut self.next);
         current[0] = pack(site % side, site / side);
         let mut n_current = 1usize;
+        let mut n_touched = 0usize;
         let mut a = Avalanche::default();
         while n_current > 0 {
             a.duration += 1;
@@ -226,7 +326,13 @@ impl Sandpile {
                 let first = u64::from(last_toppled[i] != stamp);
                 last_toppled[i] = stamp;
                 a.area += first;
-                activity[i] += first;
+                if ALL {
+                    counts[i] += 1;
+                    touched[n_touched] = packed;
+                    n_touched += first as usize;
+                } else {
+                    counts[i] += first;
+                }
                 next[n_next] = packed;
                 n_next += usize::from(heights[i] >= THRESHOLD);
                 // Each neighbour gains a grain; it joins the next generation
@@ -261,7 +367,7 @@ impl Sandpile {
         }
         self.current = current;
         self.next = next;
-        a
+        (a, n_touched)
     }
 }
 
@@ -278,6 +384,60 @@ fn unpack(p: u32) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_sources_activity_matches_a_hand_checked_3x3_case_and_naive_relaxation() {
+        // Centre at 3, the rest 0: only a grain at the centre topples (once,
+        // at the centre), so A = 1 at the centre and 0 elsewhere.
+        let mut s = Sandpile::new(3, 1, 0).unwrap();
+        let h = [0, 0, 0, 0, 3, 0, 0, 0, 0];
+        s.set_heights(&h).unwrap();
+        let mut a = [9u64; 9];
+        assert_eq!(s.site_activity_all_sources(&mut a).unwrap(), 1);
+        assert_eq!(a, [0, 0, 0, 0, 1, 0, 0, 0, 0]);
+        assert_eq!(s.heights(), &h);
+        // Random stable configurations of a 5 x 5 lattice against a naive
+        // sequential relaxation counting topplings per site.
+        let mut rng = SeqRng::new(5, 0);
+        let mut s = Sandpile::new(5, 1, 0).unwrap();
+        for _ in 0..20 {
+            let h: Vec<u8> = (0..25).map(|_| rng.below(4) as u8).collect();
+            s.set_heights(&h).unwrap();
+            let mut a = [0u64; 25];
+            let total = s.site_activity_all_sources(&mut a).unwrap();
+            assert_eq!(s.heights(), &h[..]);
+            let mut want = [0u64; 25];
+            for src in 0..25 {
+                let mut z = h.clone();
+                z[src] += 1;
+                while let Some(i) = z.iter().position(|&v| v >= 4) {
+                    z[i] -= 4;
+                    want[i] += 1;
+                    let (x, y) = (i % 5, i / 5);
+                    if x > 0 {
+                        z[i - 1] += 1;
+                    }
+                    if x < 4 {
+                        z[i + 1] += 1;
+                    }
+                    if y > 0 {
+                        z[i - 5] += 1;
+                    }
+                    if y < 4 {
+                        z[i + 5] += 1;
+                    }
+                }
+            }
+            assert_eq!(a, want);
+            assert_eq!(total, want.iter().sum::<u64>());
+        }
+        assert_eq!(
+            s.site_activity_all_sources(&mut [0u64; 8])
+                .unwrap_err()
+                .kind,
+            ErrorKind::InvalidSize
+        );
+    }
 
     #[test]
     fn a_single_toppling_in_the_centre_of_a_3x3_lattice() {

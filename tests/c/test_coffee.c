@@ -93,8 +93,49 @@ static void test_bad_input(void) {
     CHECK_STATUS(fk_coffee_destroy(cf), FK_OK);
 }
 
+/* The sequential (paper) rule: checkpoint cells + stream, continue bitwise;
+ * bad stream input leaves the cup unchanged. */
+static void test_sequential_restart(void) {
+    fk_coffee_params p = fk_coffee_params_default();
+    fk_coffee *a = NULL, *b = NULL;
+    uint64_t state[4], steps = 0;
+    p.side = N;
+    p.variant = FK_COFFEE_INTERACTING_SEQUENTIAL;
+    p.seed = 9;
+    CHECK_STATUS(fk_coffee_create(&p, &a), FK_OK);
+    p.seed = 1;
+    CHECK_STATUS(fk_coffee_create(&p, &b), FK_OK);
+    CHECK_STATUS(fk_coffee_step(a, 30), FK_OK);
+    CHECK_STATUS(fk_coffee_get_cells(a, cells_a, N * N, &steps), FK_OK);
+    CHECK(steps == 30);
+    CHECK_STATUS(fk_coffee_get_rng_state(a, state, 4), FK_OK);
+    CHECK_STATUS(fk_coffee_set_cells(b, cells_a, N * N, steps), FK_OK);
+    CHECK_STATUS(fk_coffee_set_rng_state(b, state, 4), FK_OK);
+    CHECK_STATUS(fk_coffee_step(a, 20), FK_OK);
+    CHECK_STATUS(fk_coffee_step(b, 20), FK_OK);
+    CHECK_STATUS(fk_coffee_get_cells(a, cells_a, N * N, NULL), FK_OK);
+    CHECK_STATUS(fk_coffee_get_cells(b, cells_b, N * N, NULL), FK_OK);
+    CHECK(memcmp(cells_a, cells_b, N * N) == 0);
+    CHECK(cream(cells_a) == N * N / 2);
+    /* bad input */
+    CHECK_STATUS(fk_coffee_get_rng_state(a, state, 3), FK_ERR_INVALID_SIZE);
+    CHECK_STATUS(fk_coffee_get_rng_state(NULL, state, 4), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_coffee_set_rng_state(a, NULL, 4), FK_ERR_NULL_POINTER);
+    state[3] |= (uint64_t)1 << 63;
+    CHECK_STATUS(fk_coffee_set_rng_state(a, state, 4), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("state[3]");
+    CHECK_STATUS(fk_coffee_set_rng_state((fk_coffee *)(void *)cells_b, state, 4),
+                 FK_ERR_WRONG_HANDLE);
+    p.variant = 3;
+    CHECK_STATUS(fk_coffee_create(&p, &b), FK_ERR_UNKNOWN_ENUM);
+    CHECK_STATUS(fk_coffee_destroy(a), FK_OK);
+    CHECK_STATUS(fk_coffee_destroy(b), FK_OK);
+}
+
 int main(void) {
     test_mixing(FK_COFFEE_INTERACTING);
+    test_mixing(FK_COFFEE_INTERACTING_SEQUENTIAL);
+    test_sequential_restart();
     test_mixing(FK_COFFEE_NON_INTERACTING);
     test_restart();
     test_bad_input();

@@ -158,10 +158,67 @@ static void test_bad_input(void) {
     CHECK_STATUS(fk_sandpile_destroy(NULL), FK_OK);
 }
 
+/* fk_sandpile_activity_all_sources: a hand-checked 3x3 case, the total
+ * against single-grain additions through the C API, the configuration left
+ * unchanged, and bad input (NULL, size mismatch, wrong handle) writing
+ * nothing. */
+static void test_activity_all_sources(void) {
+    fk_sandpile_params p = fk_sandpile_params_default();
+    fk_sandpile *sp = NULL, *b = make(5);
+    uint8_t h[9] = {0, 0, 0, 0, 3, 0, 0, 0, 0};
+    uint64_t a9[9], total = 0, sum = 0, s1, state[4] = {0, 0, 0, 0};
+    size_t i;
+    p.side = 3;
+    CHECK_STATUS(fk_sandpile_create(&p, &sp), FK_OK);
+    CHECK_STATUS(fk_sandpile_set_heights(sp, h, 9), FK_OK);
+    CHECK_STATUS(fk_sandpile_activity_all_sources(sp, a9, 9, &total), FK_OK);
+    CHECK(total == 1);
+    for (i = 0; i < 9; i++) CHECK(a9[i] == (i == 4 ? 1u : 0u));
+    CHECK_STATUS(fk_sandpile_activity_all_sources(sp, a9, 9, NULL), FK_OK);
+    CHECK_STATUS(fk_sandpile_destroy(sp), FK_OK);
+
+    /* a recurrent 24 x 24 configuration */
+    for (i = 0; i < NS; i++) h_a[i] = 3;
+    CHECK_STATUS(fk_sandpile_set_heights(b, h_a, NS), FK_OK);
+    CHECK_STATUS(fk_sandpile_drive(b, 3 * NS, NULL, NULL, NULL), FK_OK);
+    CHECK_STATUS(fk_sandpile_get_heights(b, h_a, NS), FK_OK);
+    CHECK_STATUS(fk_sandpile_activity_all_sources(b, act, NS, &total), FK_OK);
+    CHECK_STATUS(fk_sandpile_get_heights(b, h_b, NS), FK_OK);
+    CHECK(memcmp(h_a, h_b, NS) == 0);
+    for (i = 0; i < NS; i++) sum += act[i];
+    CHECK(sum == total);
+    /* total = sum over sources of the avalanche size of one grain */
+    sum = 0;
+    for (i = 0; i < NS; i++) {
+        CHECK_STATUS(fk_sandpile_set_heights(b, h_a, NS), FK_OK);
+        CHECK_STATUS(fk_sandpile_add_grains(b, &i, 1, &s1, NULL, NULL), FK_OK);
+        sum += s1;
+    }
+    CHECK(sum == total && total > 0);
+
+    /* bad input: nothing written */
+    for (i = 0; i < NS; i++) act[i] = 12345;
+    total = 777;
+    CHECK_STATUS(fk_sandpile_activity_all_sources(NULL, act, NS, &total), FK_ERR_NULL_POINTER);
+    CHECK_ERROR_MENTIONS("sp");
+    CHECK_STATUS(fk_sandpile_activity_all_sources(b, NULL, NS, &total), FK_ERR_NULL_POINTER);
+    CHECK_ERROR_MENTIONS("activity");
+    CHECK_STATUS(fk_sandpile_activity_all_sources(b, act, NS - 1, &total), FK_ERR_INVALID_SIZE);
+    CHECK_ERROR_MENTIONS("activity");
+    CHECK_STATUS(fk_sandpile_activity_all_sources(b, act, NS + 1, NULL), FK_ERR_INVALID_SIZE);
+    CHECK_STATUS(fk_sandpile_activity_all_sources((fk_sandpile *)(void *)state, act, NS, &total),
+                 FK_ERR_WRONG_HANDLE);
+    CHECK_ERROR_MENTIONS("fk_sandpile");
+    for (i = 0; i < NS; i++) CHECK(act[i] == 12345);
+    CHECK(total == 777);
+    CHECK_STATUS(fk_sandpile_destroy(b), FK_OK);
+}
+
 int main(void) {
     test_single_toppling();
     test_drive_and_checkpoint();
     test_abelian();
     test_bad_input();
+    test_activity_all_sources();
     return fk_check_summary();
 }
