@@ -54,6 +54,8 @@ struct Slot {
     epoch: u64,
     running: usize,
     shutdown: bool,
+    /// Workers that have finished starting (thread-runtime set-up included).
+    started: usize,
 }
 
 struct Shared {
@@ -83,6 +85,11 @@ fn claim_tasks(task: &Task<'_>, next: &AtomicUsize, n_tasks: usize) {
 }
 
 fn worker_loop(shared: &Shared) {
+    {
+        let mut slot = shared.slot.lock().unwrap_or_else(|p| p.into_inner());
+        slot.started += 1;
+        shared.done.notify_all();
+    }
     let mut seen = 0u64;
     loop {
         for _ in 0..SPIN_ITERATIONS {
@@ -138,6 +145,7 @@ impl Pool {
                 epoch: 0,
                 running: 0,
                 shutdown: false,
+                started: 0,
             }),
             wake: Condvar::new(),
             done: Condvar::new(),
