@@ -84,7 +84,29 @@ fn claim_tasks(task: &Task<'_>, next: &AtomicUsize, n_tasks: usize) {
     }
 }
 
+/// A function every worker thread runs once when it starts (before it takes
+/// jobs). For test instrumentation (allocation counting marks pool threads);
+/// set it before the pool is (re)built.
+#[doc(hidden)]
+pub fn set_worker_start_hook(hook: fn()) {
+    WORKER_START_HOOK.store(hook as *mut (), Ordering::Release);
+}
+
+static WORKER_START_HOOK: std::sync::atomic::AtomicPtr<()> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+fn run_worker_start_hook() {
+    let hook = WORKER_START_HOOK.load(Ordering::Acquire);
+    if !hook.is_null() {
+        // SAFETY: the only non-NULL value ever stored is a `fn()` pointer
+        // (`set_worker_start_hook`), and fn pointers round-trip through `*mut ()`.
+        let hook: fn() = unsafe { std::mem::transmute::<*mut (), fn()>(hook) };
+        hook();
+    }
+}
+
 fn worker_loop(shared: &Shared) {
+    run_worker_start_hook();
     {
         let mut slot = shared.slot.lock().unwrap_or_else(|p| p.into_inner());
         slot.started += 1;
