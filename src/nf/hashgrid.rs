@@ -225,6 +225,12 @@ impl HashGrid {
         }
     }
 
+    /// `enc = gamma(x)` for one point.
+    pub fn encode_point(&self, x: &[f32], enc: &mut [f32]) {
+        let p: [f32; 3] = std::array::from_fn(|k| if k < self.dims { x[k] } else { 0.0 });
+        self.point(p, &mut enc[..self.output_dim()], None);
+    }
+
     /// `enc = gamma(x)` for the first `nv` lane vectors of a tile.
     pub fn encode_tile(&self, nv: usize, x: &[Row], enc: &mut [Row]) {
         let width = self.output_dim();
