@@ -162,7 +162,11 @@ fn summary_table() {
          machine shared, best of several runs:",
         flop_per_point
     );
-    let peaks = [fma_peak(1), fma_peak(2)];
+    // The machine may be shared: take the best of three peak measurements.
+    let peaks = [
+        (0..3).map(|_| fma_peak(1)).fold(0.0, f64::max),
+        (0..3).map(|_| fma_peak(2)).fold(0.0, f64::max),
+    ];
     println!(
         "measured f32 FMA peak: {:.1} Gflop/s (1 thread), {:.1} Gflop/s (2 threads)",
         peaks[0] * 1e-9,

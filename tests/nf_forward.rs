@@ -11,8 +11,10 @@ mod support;
 
 use fieldkern::nf::{Activation, Encoding};
 use fieldkern::parallel::set_num_threads;
-use nf_ref::{encodings, random_net, random_points, RefNet, TestRng, ALL_ACTIVATIONS};
-use support::alloc::{count_allocations, exclusive};
+use nf_ref::{
+    encodings, fewest_allocations, random_net, random_points, RefNet, TestRng, ALL_ACTIVATIONS,
+};
+use support::alloc::exclusive;
 
 /// Worst `|y - y_ref| / scale` over a batch, with `scale` the sum of the
 /// magnitudes of the terms of the last dot product (`|b| + sum |W h|`).
@@ -205,13 +207,11 @@ fn forward_gradient_and_f64_calls_allocate_nothing() {
         let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
         let (mut y, mut g) = (vec![0f32; n], vec![0f32; 3 * n]);
         let (mut y64, mut g64) = (vec![0f64; n], vec![0f64; 3 * n]);
-        let ((), allocs) = count_allocations(|| {
-            for _ in 0..3 {
-                model.forward(&x, &mut y).unwrap();
-                model.gradient(&x, &mut y, &mut g).unwrap();
-                model.forward(&x64, &mut y64).unwrap();
-                model.jacobian(&x64, &mut y64, &mut g64).unwrap();
-            }
+        let allocs = fewest_allocations(|| {
+            model.forward(&x, &mut y).unwrap();
+            model.gradient(&x, &mut y, &mut g).unwrap();
+            model.forward(&x64, &mut y64).unwrap();
+            model.jacobian(&x64, &mut y64, &mut g64).unwrap();
         });
         assert_eq!(allocs, 0, "n = {n}");
         // The f64 entry converts per point: same values as the f32 call.
@@ -272,4 +272,65 @@ fn conditioned_forward_matches_f64_reference_for_concat_and_film() {
         "conditioned forward errors above 1e-5:\n{}",
         failures.join("\n")
     );
+}
+
+/// Tiles of up to POINT_PATH_MAX (6) points take the point-by-point path
+/// (outputs in lanes); it must give the same bits as the 16-point lane path for every
+/// encoding (hash grid included), activation, skip connection and latent
+/// concatenation.
+#[test]
+fn single_points_match_batched_points_bitwise_for_every_encoding_and_activation() {
+    let _g = exclusive();
+    let mut rng = TestRng(8);
+    let table: Vec<f32> = (0..5 * 256 * 2).map(|_| rng.sym(0.1) as f32).collect();
+    let grid = fieldkern::nf::hashgrid::HashGrid::new(3, 5, 2, 8, 3, 1.6, &table).unwrap();
+    let mut encs = encodings(3, &mut rng);
+    encs.push(Encoding::HashGrid(Box::new(grid)));
+    for enc in encs {
+        for act in ALL_ACTIVATIONS {
+            for (skip, concat) in [(None, false), (Some(1), false), (Some(2), true)] {
+                let enc0 = if matches!(enc, Encoding::HashGrid(_)) {
+                    Encoding::Identity
+                } else {
+                    enc.clone()
+                };
+                let mut net = random_net(3, enc0, &[19, 33], 3, act, skip, &mut rng);
+                if let Encoding::HashGrid(_) = &enc {
+                    // Re-wire the layers reading the encoding to its width.
+                    let width = enc.output_dim(3);
+                    net.encoding = enc.clone();
+                    for l in [Some(0), skip].into_iter().flatten() {
+                        let layer = &mut net.layers[l];
+                        layer.in_dim += width - 3;
+                        layer.w = (0..layer.out_dim * layer.in_dim)
+                            .map(|_| rng.sym(0.3) as f32)
+                            .collect();
+                    }
+                }
+                if concat {
+                    net.condition(2, true, &[], &mut rng);
+                }
+                let w = net.input_width();
+                let mut model = net.model(0);
+                let n = 40;
+                let x: Vec<f32> = (0..n * w).map(|_| (0.5 + rng.sym(0.5)) as f32).collect();
+                let mut batch = vec![0f32; n * 3];
+                model.forward(&x, &mut batch).unwrap();
+                for p in [0, 17, 39] {
+                    let mut one = [0f32; 3];
+                    model.forward(&x[p * w..(p + 1) * w], &mut one).unwrap();
+                    assert_eq!(
+                        bits(&one),
+                        bits(&batch[3 * p..3 * p + 3]),
+                        "{enc:?} {act:?} skip {skip:?} concat {concat} point {p}"
+                    );
+                    let mut two = [0f32; 6];
+                    model
+                        .forward(&x[p.min(38) * w..(p.min(38) + 2) * w], &mut two)
+                        .unwrap();
+                    assert_eq!(bits(&two), bits(&batch[3 * p.min(38)..3 * p.min(38) + 6]));
+                }
+            }
+        }
+    }
 }

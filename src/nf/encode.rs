@@ -35,6 +35,9 @@ pub enum Encoding {
         b: Vec<f32>,
         /// `2 pi B`, rounded once from f64.
         two_pi_b: Vec<f32>,
+        /// `2 pi B` transposed for single points: `[d][chunk]`, lane `r` of
+        /// chunk `c` = row `16 c + r` (zero past `m`).
+        two_pi_b_t: Vec<f32x16>,
         m: usize,
     },
     Positional {
@@ -72,13 +75,28 @@ impl Encoding {
                 format!("Fourier matrix B[{i}] = {} is not finite", b[i]),
             ));
         }
-        let two_pi_b = b
+        let two_pi_b: Vec<f32> = b
             .iter()
             .map(|&v| (std::f64::consts::TAU * f64::from(v)) as f32)
+            .collect();
+        let chunks = m.div_ceil(16);
+        let two_pi_b_t = (0..in_dim * chunks)
+            .map(|k| {
+                let (d, c) = (k / chunks, k % chunks);
+                f32x16::from(std::array::from_fn::<f32, 16, _>(|r| {
+                    let j = 16 * c + r;
+                    if j < m {
+                        two_pi_b[j * in_dim + d]
+                    } else {
+                        0.0
+                    }
+                }))
+            })
             .collect();
         Ok(Encoding::Fourier {
             b: b.to_vec(),
             two_pi_b,
+            two_pi_b_t,
             m,
         })
     }
@@ -195,6 +213,64 @@ impl Encoding {
                 }
             }
             Encoding::HashGrid(g) => g.encode_tile(nv, x, enc),
+        }
+    }
+
+    /// `enc = gamma(x)` for one point, features in lanes, with the same
+    /// per-feature operations as [`encode_tile`](Self::encode_tile) (so the
+    /// same bits).
+    pub fn encode_point(&self, in_dim: usize, x: &[f32], enc: &mut [f32]) {
+        match self {
+            Encoding::Identity => enc[..in_dim].copy_from_slice(&x[..in_dim]),
+            Encoding::Fourier { two_pi_b_t, m, .. } => {
+                let chunks = m.div_ceil(16);
+                for c in 0..chunks {
+                    let mut phase = f32x16::ZERO;
+                    for d in 0..in_dim {
+                        phase = two_pi_b_t[d * chunks + c].mul_add(f32x16::splat(x[d]), phase);
+                    }
+                    let (sv, cv) = phase.sin_cos();
+                    let (sv, cv) = (sv.to_array(), cv.to_array());
+                    let n = 16.min(m - 16 * c);
+                    enc[16 * c..16 * c + n].copy_from_slice(&sv[..n]);
+                    enc[m + 16 * c..m + 16 * c + n].copy_from_slice(&cv[..n]);
+                }
+            }
+            Encoding::Positional {
+                octaves,
+                include_input,
+            } => {
+                let base = if *include_input {
+                    enc[..in_dim].copy_from_slice(&x[..in_dim]);
+                    in_dim
+                } else {
+                    0
+                };
+                // Phases (k, d) in order, 16 at a time.
+                let total = octaves * in_dim;
+                let mut start = 0;
+                while start < total {
+                    let n = 16.min(total - start);
+                    let lanes: [f32; 16] = std::array::from_fn(|r| {
+                        let q = start + r;
+                        if r < n {
+                            x[q % in_dim] * Self::octave_frequency(q / in_dim)
+                        } else {
+                            0.0
+                        }
+                    });
+                    let (sv, cv) = f32x16::from(lanes).sin_cos();
+                    let (sv, cv) = (sv.to_array(), cv.to_array());
+                    for r in 0..n {
+                        let (k, d) = ((start + r) / in_dim, (start + r) % in_dim);
+                        let row = base + 2 * in_dim * k + d;
+                        enc[row] = sv[r];
+                        enc[row + in_dim] = cv[r];
+                    }
+                    start += n;
+                }
+            }
+            Encoding::HashGrid(g) => g.encode_point(x, enc),
         }
     }
 

@@ -23,6 +23,8 @@ use crate::simd::f32x16;
 const PRIMES: [u32; 3] = [1, 2_654_435_761, 805_459_861];
 /// Largest `L * F` (per-lane scratch on the stack).
 pub const MAX_OUTPUT: usize = 64;
+/// Largest `F`.
+pub const MAX_FEATURES: usize = 8;
 
 /// A hash-grid encoding with its table.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,6 +39,8 @@ pub struct HashGrid {
     pub resolution: Vec<u32>,
     /// `[L][T][F]`.
     pub table: Vec<f32>,
+    /// Per level: whether its vertices are indexed directly (they fit in T).
+    dense: Vec<bool>,
 }
 
 impl HashGrid {
@@ -55,10 +59,14 @@ impl HashGrid {
                 format!("hash grid: in_dim = {dims} must be 2 or 3"),
             ));
         }
-        if levels == 0 || features == 0 || levels * features > MAX_OUTPUT {
+        if levels == 0 || features == 0 || features > MAX_FEATURES || levels * features > MAX_OUTPUT
+        {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
-                format!("hash grid: levels * features = {levels} * {features} must be in 1..={MAX_OUTPUT}"),
+                format!(
+                    "hash grid: features = {features} must be in 1..={MAX_FEATURES} and \
+                     levels * features = {levels} * {features} in 1..={MAX_OUTPUT}"
+                ),
             ));
         }
         if !(4..=24).contains(&log2_table) || base_resolution == 0 || !(1.0..=8.0).contains(&growth)
@@ -97,7 +105,17 @@ impl HashGrid {
                 format!("hash grid table[{i}] = {} is not finite", table[i]),
             ));
         }
+        let t = 1usize << log2_table;
+        let dense = resolution
+            .iter()
+            .map(|&r| {
+                (r as usize + 1)
+                    .checked_pow(dims as u32)
+                    .is_some_and(|v| v <= t)
+            })
+            .collect();
         Ok(HashGrid {
+            dense,
             dims,
             levels,
             features,
@@ -118,8 +136,7 @@ impl HashGrid {
     fn slot(&self, l: usize, corner: [u32; 3]) -> usize {
         let t = 1usize << self.log2_table;
         let n1 = self.resolution[l] as usize + 1;
-        let dense = n1.checked_pow(self.dims as u32).is_some_and(|v| v <= t);
-        let index = if dense {
+        let index = if self.dense[l] {
             let mut i = 0usize;
             for k in (0..self.dims).rev() {
                 i = i * n1 + corner[k] as usize;
@@ -156,7 +173,7 @@ impl HashGrid {
             }
             let o = &mut out[l * self.features..(l + 1) * self.features];
             o.fill(0.0);
-            let mut dfrac = [[0f32; MAX_OUTPUT]; 3];
+            let mut dfrac = [[0f32; MAX_FEATURES]; 3];
             for corner in 0..(1u32 << d) {
                 let mut w = 1.0f32;
                 let mut c = [0u32; 3];
@@ -206,6 +223,12 @@ impl HashGrid {
                 acc[k] += gx[k];
             }
         }
+    }
+
+    /// `enc = gamma(x)` for one point.
+    pub fn encode_point(&self, x: &[f32], enc: &mut [f32]) {
+        let p: [f32; 3] = std::array::from_fn(|k| if k < self.dims { x[k] } else { 0.0 });
+        self.point(p, &mut enc[..self.output_dim()], None);
     }
 
     /// `enc = gamma(x)` for the first `nv` lane vectors of a tile.

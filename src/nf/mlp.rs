@@ -40,6 +40,11 @@ pub struct DenseLayer {
     /// Transposed panels for the backward pass:
     /// `panels_t[ib * out_dim + o][r] = W[o][ib * MR + r]`.
     panels_t: Vec<[f32; MR]>,
+    /// Columns for single points (outputs in lanes):
+    /// `columns[i * chunks + c]` lane `r` = `W[16 c + r][i]` (zero past `out_dim`).
+    columns: Vec<f32x16>,
+    /// `bias16[c]` lane `r` = `b[16 c + r]`.
+    bias16: Vec<f32x16>,
 }
 
 impl DenseLayer {
@@ -65,6 +70,8 @@ impl DenseLayer {
             panels: vec![[0.0; MR]; out_dim.div_ceil(MR) * in_dim],
             bias: vec![[0.0; MR]; out_dim.div_ceil(MR)],
             panels_t: vec![[0.0; MR]; in_dim.div_ceil(MR) * out_dim],
+            columns: vec![f32x16::ZERO; in_dim * out_dim.div_ceil(16)],
+            bias16: vec![f32x16::ZERO; out_dim.div_ceil(16)],
         };
         layer.repack(weight, bias)?;
         Ok(layer)
@@ -119,6 +126,30 @@ impl DenseLayer {
         }
         for o in 0..n_out {
             self.bias[o / MR][o % MR] = bias.map_or(0.0, |b| b[o]);
+        }
+        let chunks = n_out.div_ceil(16);
+        for i in 0..n_in {
+            for c in 0..chunks {
+                let lanes: [f32; 16] = std::array::from_fn(|r| {
+                    weight
+                        .get((16 * c + r) * n_in + i)
+                        .copied()
+                        .filter(|_| 16 * c + r < n_out)
+                        .unwrap_or(0.0)
+                });
+                self.columns[i * chunks + c] = f32x16::from(lanes);
+            }
+        }
+        for c in 0..chunks {
+            let lanes: [f32; 16] = std::array::from_fn(|r| {
+                let o = 16 * c + r;
+                if o < n_out {
+                    bias.map_or(0.0, |b| b[o])
+                } else {
+                    0.0
+                }
+            });
+            self.bias16[c] = f32x16::from(lanes);
         }
         Ok(())
     }
@@ -207,6 +238,36 @@ impl DenseLayer {
                 }
             },
         );
+    }
+
+    /// One point, outputs in lanes: `out[o] = a(b[o] + sum_i W[o][i] h[i])`
+    /// with the same per-output operation sequence as the tile kernel (bias,
+    /// then one FMA per input in order, then the activation), so a point
+    /// gets the same bits on either path.
+    #[inline]
+    pub fn forward_point(&self, h: &[f32], out: &mut [f32]) {
+        let chunks = self.out_dim.div_ceil(16);
+        let h = &h[..self.in_dim];
+        let mut c0 = 0;
+        while c0 < chunks {
+            let width = (chunks - c0).min(4);
+            let mut acc = [f32x16::ZERO; 4];
+            acc[..width].copy_from_slice(&self.bias16[c0..c0 + width]);
+            for (i, &hi) in h.iter().enumerate() {
+                let hv = f32x16::splat(hi);
+                let col = &self.columns[i * chunks + c0..i * chunks + c0 + width];
+                for (a, w) in acc.iter_mut().zip(col) {
+                    *a = w.mul_add(hv, *a);
+                }
+            }
+            for (k, a) in acc[..width].iter().enumerate() {
+                let v = self.activation.value(*a).to_array();
+                let o0 = 16 * (c0 + k);
+                let n = 16.min(self.out_dim - o0);
+                out[o0..o0 + n].copy_from_slice(&v[..n]);
+            }
+            c0 += width;
+        }
     }
 
     /// Backward pass through the weights on `nv` lane vectors:

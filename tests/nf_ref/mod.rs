@@ -7,6 +7,18 @@
 use fieldkern::nf::model::FilmSpec;
 use fieldkern::nf::{Activation, Encoding, LayerSpec, Model, ModelSpec};
 
+/// Allocations made while `f` runs, the fewest over three runs. The counter
+/// (tests/support/alloc.rs) sees every thread, and libtest's main thread may
+/// still be reporting the previous test (allocating) when this one starts;
+/// an allocation inside `f` itself would show up in every run, so the
+/// minimum is the calls' own count.
+pub fn fewest_allocations(mut f: impl FnMut()) -> u64 {
+    (0..3)
+        .map(|_| crate::support::alloc::count_allocations(&mut f).1)
+        .min()
+        .unwrap()
+}
+
 /// splitmix64 (Steele et al. 2014): deterministic test data.
 pub struct TestRng(pub u64);
 
