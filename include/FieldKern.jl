@@ -688,7 +688,7 @@ fk_nf_model_load(path, task_slots, out) =
     ccall((:fk_nf_model_load, libfieldkern), Int32, (Cstring, Csize_t, Ptr{Ptr{Cvoid}}, ), path, task_slots, out)
 
 fk_nf_model_destroy(model) =
-    ccall((:fk_nf_model_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), model)
+    ccall((:fk_nf_model_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), model)
 
 fk_nf_model_update_weights(model) =
     ccall((:fk_nf_model_update_weights, libfieldkern), Int32, (Ptr{Cvoid}, ), model)
@@ -721,7 +721,7 @@ fk_nf_renderer_create(params, out) =
     ccall((:fk_nf_renderer_create, libfieldkern), Int32, (Ref{fk_nf_render_params}, Ptr{Ptr{Cvoid}}, ), params, out)
 
 fk_nf_renderer_destroy(renderer) =
-    ccall((:fk_nf_renderer_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), renderer)
+    ccall((:fk_nf_renderer_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), renderer)
 
 fk_nf_render(renderer, model, n_rays, rays, counter_offset, rgb, depth, opacity) =
     ccall((:fk_nf_render, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Csize_t, Ptr{Cfloat}, UInt64, Ptr{Cfloat}, Ptr{Cfloat}, Ptr{Cfloat}, ), renderer, model, n_rays, rays, counter_offset, rgb, depth, opacity)
@@ -733,7 +733,7 @@ fk_nf_egnn_create(params, out) =
     ccall((:fk_nf_egnn_create, libfieldkern), Int32, (Ref{fk_nf_egnn_params}, Ptr{Ptr{Cvoid}}, ), params, out)
 
 fk_nf_egnn_destroy(egnn) =
-    ccall((:fk_nf_egnn_destroy, libfieldkern), Cvoid, (Ptr{Cvoid}, ), egnn)
+    ccall((:fk_nf_egnn_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), egnn)
 
 fk_nf_egnn_forward(egnn, n, x, h, x_out, h_out) =
     ccall((:fk_nf_egnn_forward, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{Cfloat}, Ptr{Cfloat}, Ptr{Cfloat}, Ptr{Cfloat}, ), egnn, n, x, h, x_out, h_out)

@@ -1460,11 +1460,12 @@ module fieldkern
       type(c_ptr), intent(out) :: out
     end function fk_nf_model_load
 
-    subroutine fk_nf_model_destroy(model) bind(C, name="fk_nf_model_destroy")
+    function fk_nf_model_destroy(model) bind(C, name="fk_nf_model_destroy")
       import
       implicit none
+      integer(c_int32_t) :: fk_nf_model_destroy
       type(c_ptr), value :: model
-    end subroutine fk_nf_model_destroy
+    end function fk_nf_model_destroy
 
     function fk_nf_model_update_weights(model) bind(C, name="fk_nf_model_update_weights")
       import
@@ -1571,11 +1572,12 @@ module fieldkern
       type(c_ptr), intent(out) :: out
     end function fk_nf_renderer_create
 
-    subroutine fk_nf_renderer_destroy(renderer) bind(C, name="fk_nf_renderer_destroy")
+    function fk_nf_renderer_destroy(renderer) bind(C, name="fk_nf_renderer_destroy")
       import
       implicit none
+      integer(c_int32_t) :: fk_nf_renderer_destroy
       type(c_ptr), value :: renderer
-    end subroutine fk_nf_renderer_destroy
+    end function fk_nf_renderer_destroy
 
     function fk_nf_render(renderer, model, n_rays, rays, counter_offset, rgb, depth, &
         opacity) bind(C, name="fk_nf_render")
@@ -1606,11 +1608,12 @@ module fieldkern
       type(c_ptr), intent(out) :: out
     end function fk_nf_egnn_create
 
-    subroutine fk_nf_egnn_destroy(egnn) bind(C, name="fk_nf_egnn_destroy")
+    function fk_nf_egnn_destroy(egnn) bind(C, name="fk_nf_egnn_destroy")
       import
       implicit none
+      integer(c_int32_t) :: fk_nf_egnn_destroy
       type(c_ptr), value :: egnn
-    end subroutine fk_nf_egnn_destroy
+    end function fk_nf_egnn_destroy
 
     function fk_nf_egnn_forward(egnn, n, x, h, x_out, h_out) bind(C, name="fk_nf_egnn_forward")
       import

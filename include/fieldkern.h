@@ -2803,14 +2803,14 @@ fk_status fk_nf_model_create(const struct fk_nf_params *params, struct fk_nf_mod
 fk_status fk_nf_model_load(const char *path, size_t task_slots, struct fk_nf_model **out);
 
 /**
- * Frees a model. NULL is a no-op. A pointer that is not a live model is
- * left alone (the error goes to `fk_last_error`). Not thread-safe with
- * other calls on the same model.
+ * Frees a model. NULL is a no-op (FK_OK). A pointer that is not a live model
+ * is left alone and reported (`FK_ERR_WRONG_HANDLE`; `FK_ERR_BUSY` if in use
+ * on another thread). Not thread-safe with other calls on the same model.
  *
  * # Safety
  * `model` must be NULL or a handle from `fk_nf_model_create`/`_load`.
  */
-void fk_nf_model_destroy(struct fk_nf_model *model);
+fk_status fk_nf_model_destroy(struct fk_nf_model *model);
 
 /**
  * Re-reads the borrowed dense weights and biases of a model made by
@@ -2952,12 +2952,13 @@ fk_status fk_nf_renderer_create(const struct fk_nf_render_params *params,
                                 struct fk_nf_renderer **out);
 
 /**
- * Frees a renderer; NULL is a no-op.
+ * Frees a renderer; NULL is a no-op; a pointer that is not a live renderer
+ * is left alone and reported (`FK_ERR_WRONG_HANDLE`).
  *
  * # Safety
  * `renderer` must be NULL or a live renderer.
  */
-void fk_nf_renderer_destroy(struct fk_nf_renderer *renderer);
+fk_status fk_nf_renderer_destroy(struct fk_nf_renderer *renderer);
 
 /**
  * Volume-renders `n_rays` rays through a radiance field `model` (R^3 ->
@@ -3006,12 +3007,13 @@ struct fk_nf_egnn_params fk_nf_egnn_params_default(void);
 fk_status fk_nf_egnn_create(const struct fk_nf_egnn_params *params, struct fk_nf_egnn **out);
 
 /**
- * Frees an EGNN layer; NULL is a no-op.
+ * Frees an EGNN layer; NULL is a no-op; a pointer that is not a live EGNN
+ * handle is left alone and reported (`FK_ERR_WRONG_HANDLE`).
  *
  * # Safety
  * `egnn` must be NULL or a live EGNN handle.
  */
-void fk_nf_egnn_destroy(struct fk_nf_egnn *egnn);
+fk_status fk_nf_egnn_destroy(struct fk_nf_egnn *egnn);
 
 /**
  * One EGNN layer on `n` nodes: `x` `[n][3]`, `h` `[n][features]` to `x_out`,

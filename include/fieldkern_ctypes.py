@@ -466,7 +466,7 @@ SIGNATURES = {
     'fk_nf_params_default': (fk_nf_params, []),
     'fk_nf_model_create': (ctypes.c_int32, [ctypes.POINTER(fk_nf_params), ctypes.POINTER(ctypes.c_void_p)]),
     'fk_nf_model_load': (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]),
-    'fk_nf_model_destroy': (None, [ctypes.c_void_p]),
+    'fk_nf_model_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_nf_model_update_weights': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_nf_model_dims': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_size_t)]),
     'fk_nf_forward': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.POINTER(ctypes.c_float)]),
@@ -477,11 +477,11 @@ SIGNATURES = {
     'fk_nf_jacobian_f64': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
     'fk_nf_render_params_default': (fk_nf_render_params, []),
     'fk_nf_renderer_create': (ctypes.c_int32, [ctypes.POINTER(fk_nf_render_params), ctypes.POINTER(ctypes.c_void_p)]),
-    'fk_nf_renderer_destroy': (None, [ctypes.c_void_p]),
+    'fk_nf_renderer_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_nf_render': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.c_uint64, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]),
     'fk_nf_egnn_params_default': (fk_nf_egnn_params, []),
     'fk_nf_egnn_create': (ctypes.c_int32, [ctypes.POINTER(fk_nf_egnn_params), ctypes.POINTER(ctypes.c_void_p)]),
-    'fk_nf_egnn_destroy': (None, [ctypes.c_void_p]),
+    'fk_nf_egnn_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_nf_egnn_forward': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_float)]),
 }
 

@@ -426,20 +426,17 @@ pub unsafe extern "C" fn fk_nf_model_load(
     })
 }
 
-/// Frees a model. NULL is a no-op. A pointer that is not a live model is
-/// left alone (the error goes to `fk_last_error`). Not thread-safe with
-/// other calls on the same model.
+/// Frees a model. NULL is a no-op (FK_OK). A pointer that is not a live model
+/// is left alone and reported (`FK_ERR_WRONG_HANDLE`; `FK_ERR_BUSY` if in use
+/// on another thread). Not thread-safe with other calls on the same model.
 ///
 /// # Safety
 /// `model` must be NULL or a handle from `fk_nf_model_create`/`_load`.
 #[no_mangle]
-pub unsafe extern "C" fn fk_nf_model_destroy(model: *mut fk_nf_model) {
-    guard_value("fk_nf_model_destroy", (), || {
-        // A wrong handle is reported through fk_last_error (no status to return).
-        let _ = guard("fk_nf_model_destroy", || {
-            // SAFETY: caller contract; the tag is checked first.
-            unsafe { handle::destroy::<fk_nf_model>(model, "model") }
-        });
+pub unsafe extern "C" fn fk_nf_model_destroy(model: *mut fk_nf_model) -> fk_status {
+    guard("fk_nf_model_destroy", || {
+        // SAFETY: caller contract; the tag is checked first.
+        unsafe { handle::destroy::<fk_nf_model>(model, "model") }
     })
 }
 
@@ -808,17 +805,16 @@ pub unsafe extern "C" fn fk_nf_renderer_create(
     })
 }
 
-/// Frees a renderer; NULL is a no-op.
+/// Frees a renderer; NULL is a no-op; a pointer that is not a live renderer
+/// is left alone and reported (`FK_ERR_WRONG_HANDLE`).
 ///
 /// # Safety
 /// `renderer` must be NULL or a live renderer.
 #[no_mangle]
-pub unsafe extern "C" fn fk_nf_renderer_destroy(renderer: *mut fk_nf_renderer) {
-    guard_value("fk_nf_renderer_destroy", (), || {
-        let _ = guard("fk_nf_renderer_destroy", || {
-            // SAFETY: caller contract; the tag is checked first.
-            unsafe { handle::destroy::<fk_nf_renderer>(renderer, "renderer") }
-        });
+pub unsafe extern "C" fn fk_nf_renderer_destroy(renderer: *mut fk_nf_renderer) -> fk_status {
+    guard("fk_nf_renderer_destroy", || {
+        // SAFETY: caller contract; the tag is checked first.
+        unsafe { handle::destroy::<fk_nf_renderer>(renderer, "renderer") }
     })
 }
 
@@ -1017,17 +1013,16 @@ pub unsafe extern "C" fn fk_nf_egnn_create(
     })
 }
 
-/// Frees an EGNN layer; NULL is a no-op.
+/// Frees an EGNN layer; NULL is a no-op; a pointer that is not a live EGNN
+/// handle is left alone and reported (`FK_ERR_WRONG_HANDLE`).
 ///
 /// # Safety
 /// `egnn` must be NULL or a live EGNN handle.
 #[no_mangle]
-pub unsafe extern "C" fn fk_nf_egnn_destroy(egnn: *mut fk_nf_egnn) {
-    guard_value("fk_nf_egnn_destroy", (), || {
-        let _ = guard("fk_nf_egnn_destroy", || {
-            // SAFETY: caller contract; the tag is checked first.
-            unsafe { handle::destroy::<fk_nf_egnn>(egnn, "egnn") }
-        });
+pub unsafe extern "C" fn fk_nf_egnn_destroy(egnn: *mut fk_nf_egnn) -> fk_status {
+    guard("fk_nf_egnn_destroy", || {
+        // SAFETY: caller contract; the tag is checked first.
+        unsafe { handle::destroy::<fk_nf_egnn>(egnn, "egnn") }
     })
 }
 
