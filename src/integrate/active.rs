@@ -22,9 +22,10 @@
 //! `6` (3D) of stream `Stream::ActiveRotationNoise.with_sub(stream)`.
 
 use super::common::{
-    finite, non_negative, positive, run_steps, sim_box, Needs, Workspace, UPDATE_SEGMENT,
+    axis_arrays, finite, for_each_noisy_segment, join, non_negative, positive, step_particles,
+    AxisArrays, Needs, ParticleScheme, Workspace, UPDATE_SEGMENT,
 };
-use super::noise::{element, NormalSource};
+use super::noise::element;
 use super::split::for_each_segment;
 use super::state::{Particles, SimBox};
 use crate::error::{Error, ErrorKind, Result};
@@ -87,11 +88,6 @@ pub struct ActiveBrownian {
     torque: Vec<f64>,
 }
 
-const NEEDS: Needs = Needs {
-    velocities: false,
-    orientation: true,
-};
-
 impl ActiveBrownian {
     pub fn new(dim: usize, capacity: usize, params: ActiveParams) -> Result<Self> {
         positive("dt", params.dt)?;
@@ -123,7 +119,7 @@ impl ActiveBrownian {
         }
         Ok(Self {
             params,
-            ws: Workspace::new(dim, capacity, NEEDS)?,
+            ws: Workspace::new(dim, capacity, Self::NEEDS)?,
             torque: vec![0.0; if steering { capacity } else { 0 }],
         })
     }
@@ -141,26 +137,34 @@ impl ActiveBrownian {
         step0: u64,
         n_steps: usize,
     ) -> (usize, Result<()>) {
-        if let Err(e) = self.ws.check(ff.as_deref(), p, NEEDS) {
-            return (0, Err(e));
+        step_particles(self, ff, p, step0, n_steps)
+    }
+}
+
+impl ParticleScheme for ActiveBrownian {
+    const NEEDS: Needs = Needs {
+        velocities: false,
+        orientation: true,
+    };
+    const CARRIES_FORCES: bool = false;
+
+    fn workspace(&mut self) -> &mut Workspace {
+        &mut self.ws
+    }
+
+    fn one_step(
+        &mut self,
+        ff: Option<&mut ForceField>,
+        p: &mut Particles,
+        step: u64,
+        b: &SimBox,
+    ) -> Result<()> {
+        self.ws.forces(ff, p, step)?;
+        if !self.torque.is_empty() {
+            steering_torques(&self.params, p, b, &mut self.torque);
         }
-        let b = sim_box(ff.as_deref(), p.dim);
-        run_steps(
-            self,
-            |s| &mut s.ws,
-            ff,
-            p,
-            step0,
-            n_steps,
-            |s, ff, p, step| {
-                s.ws.forces(ff, p, step)?;
-                if !s.torque.is_empty() {
-                    steering_torques(&s.params, p, &b, &mut s.torque);
-                }
-                active_update(&s.ws, &s.params, &s.torque, p, step, &b);
-                Ok(())
-            },
-        )
+        active_update(&self.ws, &self.params, &self.torque, p, step, b);
+        Ok(())
     }
 }
 
@@ -225,17 +229,13 @@ fn active_update(
     let mu = prm.mobility;
     let amp = (2.0 * prm.mobility * prm.kt * dt).sqrt();
     let ramp = (2.0 * prm.dr * dt).sqrt();
-    let (z, oz): (&mut [f64], &mut [f64]) = if three {
-        (&mut *p.z, &mut *p.oz)
-    } else {
-        (&mut [], &mut [])
-    };
-    for_each_segment(
-        [&mut *p.x, &mut *p.y, z, &mut *p.ox, &mut *p.oy, oz],
+    let AxisArrays { pos, orient, .. } = axis_arrays(p);
+    for_each_noisy_segment(
+        join(pos, orient),
         n,
         UPDATE_SEGMENT,
-        &|_, first, [x, y, z, ox, oy, oz]| {
-            let mut noise = NormalSource::new(prm.seed, Stream::ActiveRotationNoise, prm.stream);
+        (prm.seed, Stream::ActiveRotationNoise, prm.stream),
+        &|noise, first, [x, y, z, ox, oy, oz]| {
             for k in 0..x.len() {
                 let i = first + k;
                 let e = element(step, n, i, draws, 0);

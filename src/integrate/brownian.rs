@@ -8,9 +8,11 @@
 //! Noise: draw `a` of particle `i` at step `s` is normal element
 //! `(s n + i) dim + a` of stream `Stream::BrownianNoise.with_sub(stream)`.
 
-use super::common::{non_negative, positive, run_steps, sim_box, Needs, Workspace, UPDATE_SEGMENT};
-use super::noise::{element, NormalSource};
-use super::split::for_each_segment;
+use super::common::{
+    axis_arrays, for_each_noisy_segment, non_negative, positive, step_particles, Needs,
+    ParticleScheme, Workspace, UPDATE_SEGMENT,
+};
+use super::noise::element;
 use super::state::{Particles, SimBox};
 use crate::error::Result;
 use crate::forces::ForceField;
@@ -35,11 +37,6 @@ pub struct Brownian {
     ws: Workspace,
 }
 
-const NEEDS: Needs = Needs {
-    velocities: false,
-    orientation: false,
-};
-
 impl Brownian {
     pub fn new(dim: usize, capacity: usize, params: BrownianParams) -> Result<Self> {
         positive("dt", params.dt)?;
@@ -47,7 +44,7 @@ impl Brownian {
         non_negative("kT", params.kt)?;
         Ok(Self {
             params,
-            ws: Workspace::new(dim, capacity, NEEDS)?,
+            ws: Workspace::new(dim, capacity, Self::NEEDS)?,
         })
     }
 
@@ -63,23 +60,31 @@ impl Brownian {
         step0: u64,
         n_steps: usize,
     ) -> (usize, Result<()>) {
-        if let Err(e) = self.ws.check(ff.as_deref(), p, NEEDS) {
-            return (0, Err(e));
-        }
-        let b = sim_box(ff.as_deref(), p.dim);
-        run_steps(
-            self,
-            |s| &mut s.ws,
-            ff,
-            p,
-            step0,
-            n_steps,
-            |s, ff, p, step| {
-                s.ws.forces(ff, p, step)?;
-                brownian_update(&s.ws, &s.params, p, step, &b);
-                Ok(())
-            },
-        )
+        step_particles(self, ff, p, step0, n_steps)
+    }
+}
+
+impl ParticleScheme for Brownian {
+    const NEEDS: Needs = Needs {
+        velocities: false,
+        orientation: false,
+    };
+    const CARRIES_FORCES: bool = false;
+
+    fn workspace(&mut self) -> &mut Workspace {
+        &mut self.ws
+    }
+
+    fn one_step(
+        &mut self,
+        ff: Option<&mut ForceField>,
+        p: &mut Particles,
+        step: u64,
+        b: &SimBox,
+    ) -> Result<()> {
+        self.ws.forces(ff, p, step)?;
+        brownian_update(&self.ws, &self.params, p, step, b);
+        Ok(())
     }
 }
 
@@ -90,13 +95,12 @@ fn brownian_update(ws: &Workspace, prm: &BrownianParams, p: &mut Particles, step
     let dim = p.dim as u64;
     let drift = prm.mobility * prm.dt;
     let amp = (2.0 * prm.mobility * prm.kt * prm.dt).sqrt();
-    let z: &mut [f64] = if three { &mut *p.z } else { &mut [] };
-    for_each_segment(
-        [&mut *p.x, &mut *p.y, z],
+    for_each_noisy_segment(
+        axis_arrays(p).pos,
         n,
         UPDATE_SEGMENT,
-        &|_, first, [x, y, z]| {
-            let mut noise = NormalSource::new(prm.seed, Stream::BrownianNoise, prm.stream);
+        (prm.seed, Stream::BrownianNoise, prm.stream),
+        &|noise, first, [x, y, z]| {
             for k in 0..x.len() {
                 let i = first + k;
                 let e = element(step, n, i, dim, 0);

@@ -1,23 +1,23 @@
-//! Machinery shared by the particle integrators: force buffers reserved at
-//! create, argument checks, force evaluation, and the step loop that backs up
-//! the state when a force evaluation can fail, so a failed step leaves the
-//! particles at the last completed step.
+//! Machinery shared by the integrators: argument and capacity checks, force
+//! buffers reserved at create, force evaluation, the per-axis views of the
+//! particle arrays, segment loops with their noise source, the velocity kick,
+//! and the step driver that validates a call and backs up the state when a
+//! force evaluation can fail, so a failed step leaves the particles at the
+//! last completed step.
 
+use super::noise::NormalSource;
+use super::split::for_each_segment;
 use super::state::{check_finite, check_len, Particles, SimBox};
 use crate::error::{Error, ErrorKind, Result};
 use crate::forces::ForceField;
+use crate::rng::stream::Stream;
 
 /// Particles per segment of the integrator update loops.
 pub const UPDATE_SEGMENT: usize = 4096;
 
 /// Checks a positive, finite parameter.
 pub fn positive(name: &str, v: f64) -> Result<()> {
-    if !v.is_finite() {
-        return Err(Error::new(
-            ErrorKind::NonFinite,
-            format!("{name} = {v} must be finite"),
-        ));
-    }
+    finite(name, v)?;
     if v <= 0.0 {
         return Err(Error::new(
             ErrorKind::OutOfRange,
@@ -29,12 +29,7 @@ pub fn positive(name: &str, v: f64) -> Result<()> {
 
 /// Checks a non-negative, finite parameter.
 pub fn non_negative(name: &str, v: f64) -> Result<()> {
-    if !v.is_finite() {
-        return Err(Error::new(
-            ErrorKind::NonFinite,
-            format!("{name} = {v} must be finite"),
-        ));
-    }
+    finite(name, v)?;
     if v < 0.0 {
         return Err(Error::new(
             ErrorKind::OutOfRange,
@@ -50,6 +45,28 @@ pub fn finite(name: &str, v: f64) -> Result<()> {
         return Err(Error::new(
             ErrorKind::NonFinite,
             format!("{name} = {v} must be finite"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a capacity requested at create.
+pub fn nonzero_capacity(capacity: usize) -> Result<()> {
+    if capacity == 0 {
+        return Err(Error::new(
+            ErrorKind::OutOfRange,
+            "capacity (n) = 0 must be >= 1",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `n` items fit in the capacity reserved at create.
+pub fn within_capacity(n: usize, capacity: usize) -> Result<()> {
+    if n > capacity {
+        return Err(Error::new(
+            ErrorKind::Capacity,
+            format!("n = {n} exceeds the capacity {capacity} reserved at create"),
         ));
     }
     Ok(())
@@ -83,12 +100,7 @@ impl Workspace {
                 format!("dim = {dim} must be 2 or 3"),
             ));
         }
-        if capacity == 0 {
-            return Err(Error::new(
-                ErrorKind::OutOfRange,
-                "capacity (n) = 0 must be >= 1",
-            ));
-        }
+        nonzero_capacity(capacity)?;
         let z = if dim == 3 { capacity } else { 0 };
         if capacity
             .checked_mul(15 * 8)
@@ -131,15 +143,7 @@ impl Workspace {
             ));
         }
         let n = p.len();
-        if n > self.capacity {
-            return Err(Error::new(
-                ErrorKind::Capacity,
-                format!(
-                    "n = {n} exceeds the capacity {} reserved at create",
-                    self.capacity
-                ),
-            ));
-        }
+        within_capacity(n, self.capacity)?;
         let ntypes = ff.map_or(usize::MAX, |f| f.params().ntypes);
         p.validate(ntypes, needs.velocities)?;
         if needs.orientation {
@@ -211,30 +215,157 @@ pub fn sim_box(ff: Option<&ForceField>, dim: usize) -> SimBox {
     ff.map_or(SimBox::open(dim), |f| *f.sim_box())
 }
 
-/// Runs `n_steps` steps `step0, step0 + 1, ...` of `one_step`. If a step
-/// fails and the force field can fail mid-step, the particles are restored to
-/// the start of that step. Returns the completed steps and the first error.
-pub fn run_steps<S>(
-    state: &mut S,
-    ws: impl Fn(&mut S) -> &mut Workspace,
+/// A particle integration scheme, stepped by [`step_particles`].
+pub trait ParticleScheme {
+    /// Optional arrays the scheme reads and writes.
+    const NEEDS: Needs;
+    /// True for schemes that evaluate `F(x)` once at the start of a call and
+    /// carry it from step to step (each step ends with the forces of the next
+    /// one); false for schemes that evaluate forces at the start of each step.
+    const CARRIES_FORCES: bool;
+
+    fn workspace(&mut self) -> &mut Workspace;
+
+    /// Runs all `n_steps` steps by a path that cannot fail, if the scheme has
+    /// one for this force field; returns whether it did.
+    fn fused_steps(
+        &mut self,
+        _ff: Option<&ForceField>,
+        _p: &mut Particles,
+        _step0: u64,
+        _n_steps: usize,
+        _b: &SimBox,
+    ) -> bool {
+        false
+    }
+
+    /// Step `step`; with [`Self::CARRIES_FORCES`], the workspace holds the
+    /// forces at its start.
+    fn one_step(
+        &mut self,
+        ff: Option<&mut ForceField>,
+        p: &mut Particles,
+        step: u64,
+        b: &SimBox,
+    ) -> Result<()>;
+}
+
+/// Validates the call, then runs `n_steps` steps `step0, step0 + 1, ...` of
+/// `scheme`. If a step fails and the force field can fail mid-step, the
+/// particles are restored to the start of that step. Returns the completed
+/// steps and the first error.
+pub fn step_particles<S: ParticleScheme>(
+    scheme: &mut S,
     mut ff: Option<&mut ForceField>,
     p: &mut Particles,
     step0: u64,
     n_steps: usize,
-    mut one_step: impl FnMut(&mut S, Option<&mut ForceField>, &mut Particles, u64) -> Result<()>,
 ) -> (usize, Result<()>) {
+    if let Err(e) = scheme.workspace().check(ff.as_deref(), p, S::NEEDS) {
+        return (0, Err(e));
+    }
+    if n_steps == 0 {
+        return (0, Ok(()));
+    }
+    let b = sim_box(ff.as_deref(), p.dim);
+    if scheme.fused_steps(ff.as_deref(), p, step0, n_steps, &b) {
+        return (n_steps, Ok(()));
+    }
+    if S::CARRIES_FORCES {
+        if let Err(e) = scheme.workspace().forces(ff.as_deref_mut(), p, step0) {
+            return (0, Err(e));
+        }
+    }
     let may_fail = ff.as_deref().is_some_and(|f| f.may_fail());
     for s in 0..n_steps {
         let step = step0.wrapping_add(s as u64);
         if may_fail {
-            ws(state).save(p);
+            scheme.workspace().save(p);
         }
-        if let Err(e) = one_step(state, ff.as_deref_mut(), p, step) {
+        if let Err(e) = scheme.one_step(ff.as_deref_mut(), p, step, &b) {
             if may_fail {
-                ws(state).restore(p);
+                scheme.workspace().restore(p);
             }
             return (s, Err(e));
         }
     }
     (n_steps, Ok(()))
+}
+
+/// The per-axis arrays of particles: positions, velocities, orientations,
+/// each `[x, y, z]` with the `z` entry empty in 2D.
+pub struct AxisArrays<'p> {
+    pub pos: [&'p mut [f64]; 3],
+    pub vel: [&'p mut [f64]; 3],
+    pub orient: [&'p mut [f64]; 3],
+}
+
+/// Splits `p` into its per-axis arrays.
+pub fn axis_arrays<'p>(p: &'p mut Particles<'_>) -> AxisArrays<'p> {
+    if p.dim == 3 {
+        AxisArrays {
+            pos: [&mut *p.x, &mut *p.y, &mut *p.z],
+            vel: [&mut *p.vx, &mut *p.vy, &mut *p.vz],
+            orient: [&mut *p.ox, &mut *p.oy, &mut *p.oz],
+        }
+    } else {
+        AxisArrays {
+            pos: [&mut *p.x, &mut *p.y, &mut []],
+            vel: [&mut *p.vx, &mut *p.vy, &mut []],
+            orient: [&mut *p.ox, &mut *p.oy, &mut []],
+        }
+    }
+}
+
+/// `[a.., b..]`: two per-axis triples as one array list for
+/// [`for_each_segment`].
+pub fn join<'p>(
+    [a0, a1, a2]: [&'p mut [f64]; 3],
+    [b0, b1, b2]: [&'p mut [f64]; 3],
+) -> [&'p mut [f64]; 6] {
+    [a0, a1, a2, b0, b1, b2]
+}
+
+/// A noisy segment task: `(noise, first_index, parts)`.
+pub type NoisyTask<'a, const N: usize> =
+    dyn Fn(&mut NormalSource, usize, [&mut [f64]; N]) + Sync + 'a;
+
+/// [`for_each_segment`] with a fresh normal source on stream
+/// `tag.with_sub(stream)` of `seed` for every segment (draws are addressed by
+/// element, so they do not depend on the segments).
+pub fn for_each_noisy_segment<const N: usize>(
+    arrays: [&mut [f64]; N],
+    n: usize,
+    seg_len: usize,
+    (seed, tag, stream): (u64, Stream, u64),
+    task: &NoisyTask<'_, N>,
+) {
+    for_each_segment(arrays, n, seg_len, &|_, first, parts| {
+        let mut noise = NormalSource::new(seed, tag, stream);
+        task(&mut noise, first, parts);
+    });
+}
+
+/// `v += h F/m`.
+pub fn kick(ws: &Workspace, p: &mut Particles, h: f64) {
+    let n = p.len();
+    let im = p.inv_mass;
+    let (fx, fy, fz) = (&ws.fx[..n], &ws.fy[..n], &ws.fz[..]);
+    let three = p.dim == 3;
+    for_each_segment(
+        axis_arrays(p).vel,
+        n,
+        UPDATE_SEGMENT,
+        &|_, first, [vx, vy, vz]| {
+            for k in 0..vx.len() {
+                let i = first + k;
+                let w = h * if im.is_empty() { 1.0 } else { im[i] };
+                vx[k] += w * fx[i];
+                vy[k] += w * fy[i];
+                if three {
+                    vz[k] += w * fz[i];
+                }
+            }
+        },
+    );
 }

@@ -13,11 +13,13 @@
 
 use std::sync::Mutex;
 
-use super::common::{finite, non_negative, positive};
-use super::noise::{element, NormalSource};
-use super::split::{for_each_segment, segment_len, MAX_SEGMENTS};
+use super::common::{
+    finite, for_each_noisy_segment, non_negative, nonzero_capacity, positive, within_capacity,
+};
+use super::noise::element;
+use super::split::{segment_len, MAX_SEGMENTS};
 use super::state::{check_finite, check_len, wrap_into};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::parallel;
 use crate::rng::stream::Stream;
 
@@ -83,12 +85,7 @@ impl Kuramoto {
         positive("dt", params.dt)?;
         finite("coupling", params.coupling)?;
         non_negative("noise", params.noise)?;
-        if capacity == 0 {
-            return Err(Error::new(
-                ErrorKind::OutOfRange,
-                "capacity (n) = 0 must be >= 1",
-            ));
-        }
+        nonzero_capacity(capacity)?;
         Ok(Self {
             params,
             capacity,
@@ -111,15 +108,7 @@ impl Kuramoto {
         n_steps: usize,
     ) -> Result<usize> {
         let n = theta.len();
-        if n > self.capacity {
-            return Err(Error::new(
-                ErrorKind::Capacity,
-                format!(
-                    "n = {n} exceeds the capacity {} reserved at create",
-                    self.capacity
-                ),
-            ));
-        }
+        within_capacity(n, self.capacity)?;
         if !omega.is_empty() {
             check_len("omega", omega.len(), n)?;
             check_finite("omega", omega)?;
@@ -132,19 +121,24 @@ impl Kuramoto {
             let step = step0.wrapping_add(s as u64);
             let (c, sm) = mean_field(theta, &self.partial);
             let (kc, ks) = (prm.coupling * c, prm.coupling * sm);
-            for_each_segment([&mut *theta], n, SEGMENT, &|_, first, [th]| {
-                let mut noise = NormalSource::new(prm.seed, Stream::KuramotoNoise, prm.stream);
-                for k in 0..th.len() {
-                    let i = first + k;
-                    let (sn, cs) = th[k].sin_cos();
-                    let w = if omega.is_empty() { 0.0 } else { omega[i] };
-                    let mut next = th[k] + prm.dt * (w + ks * cs - kc * sn);
-                    if amp > 0.0 {
-                        next += amp * noise.normal(element(step, n, i, 1, 0));
+            for_each_noisy_segment(
+                [&mut *theta],
+                n,
+                SEGMENT,
+                (prm.seed, Stream::KuramotoNoise, prm.stream),
+                &|noise, first, [th]| {
+                    for k in 0..th.len() {
+                        let i = first + k;
+                        let (sn, cs) = th[k].sin_cos();
+                        let w = if omega.is_empty() { 0.0 } else { omega[i] };
+                        let mut next = th[k] + prm.dt * (w + ks * cs - kc * sn);
+                        if amp > 0.0 {
+                            next += amp * noise.normal(element(step, n, i, 1, 0));
+                        }
+                        th[k] = wrap_into(next, tau);
                     }
-                    th[k] = wrap_into(next, tau);
-                }
-            });
+                },
+            );
         }
         Ok(n_steps)
     }

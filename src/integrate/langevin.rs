@@ -10,11 +10,12 @@
 //! `(s n + i) dim + a` of stream `Stream::LangevinNoise.with_sub(stream)`
 //! (see [`super::noise`]).
 
-use super::common::{non_negative, positive, run_steps, sim_box, Needs, Workspace, UPDATE_SEGMENT};
+use super::common::{
+    axis_arrays, for_each_noisy_segment, join, kick, non_negative, positive, step_particles,
+    AxisArrays, Needs, NoisyTask, ParticleScheme, Workspace, UPDATE_SEGMENT,
+};
 use super::noise::{element, NormalSource};
-use super::split::for_each_segment;
 use super::state::{Particles, SimBox};
-use super::verlet::kick;
 use crate::error::Result;
 use crate::forces::ForceField;
 use crate::rng::stream::Stream;
@@ -40,11 +41,6 @@ pub struct Baoab {
     ws: Workspace,
 }
 
-const NEEDS: Needs = Needs {
-    velocities: true,
-    orientation: false,
-};
-
 impl Baoab {
     pub fn new(dim: usize, capacity: usize, params: LangevinParams) -> Result<Self> {
         positive("dt", params.dt)?;
@@ -52,7 +48,7 @@ impl Baoab {
         non_negative("kT", params.kt)?;
         Ok(Self {
             params,
-            ws: Workspace::new(dim, capacity, NEEDS)?,
+            ws: Workspace::new(dim, capacity, Self::NEEDS)?,
         })
     }
 
@@ -71,43 +67,56 @@ impl Baoab {
     /// [`super::verlet::VelocityVerlet::step`] for the contract.
     pub fn step(
         &mut self,
-        mut ff: Option<&mut ForceField>,
+        ff: Option<&mut ForceField>,
         p: &mut Particles,
         step0: u64,
         n_steps: usize,
     ) -> (usize, Result<()>) {
-        if let Err(e) = self.ws.check(ff.as_deref(), p, NEEDS) {
-            return (0, Err(e));
+        step_particles(self, ff, p, step0, n_steps)
+    }
+}
+
+impl ParticleScheme for Baoab {
+    const NEEDS: Needs = Needs {
+        velocities: true,
+        orientation: false,
+    };
+    const CARRIES_FORCES: bool = true;
+
+    fn workspace(&mut self) -> &mut Workspace {
+        &mut self.ws
+    }
+
+    /// Only one-body fields: the whole step in one pass per particle (6
+    /// arrays read and written instead of 15), same bits.
+    fn fused_steps(
+        &mut self,
+        ff: Option<&ForceField>,
+        p: &mut Particles,
+        step0: u64,
+        n_steps: usize,
+        b: &SimBox,
+    ) -> bool {
+        let Some(local) = ff.filter(|f| f.is_local()) else {
+            return false;
+        };
+        for s in 0..n_steps {
+            baoab_local(local, &self.params, p, step0.wrapping_add(s as u64), b);
         }
-        if n_steps == 0 {
-            return (0, Ok(()));
-        }
-        let b = sim_box(ff.as_deref(), p.dim);
-        if let Some(local) = ff.as_deref().filter(|f| f.is_local()) {
-            // Only one-body fields: the whole step in one pass per particle
-            // (6 arrays read and written instead of 15), same bits.
-            for s in 0..n_steps {
-                baoab_local(local, &self.params, p, step0.wrapping_add(s as u64), &b);
-            }
-            return (n_steps, Ok(()));
-        }
-        if let Err(e) = self.ws.forces(ff.as_deref_mut(), p, step0) {
-            return (0, Err(e));
-        }
-        run_steps(
-            self,
-            |s| &mut s.ws,
-            ff,
-            p,
-            step0,
-            n_steps,
-            |s, ff, p, step| {
-                baoa(&s.ws, &s.params, p, step, &b);
-                s.ws.forces(ff, p, step.wrapping_add(1))?;
-                kick(&s.ws, p, 0.5 * s.params.dt);
-                Ok(())
-            },
-        )
+        true
+    }
+
+    fn one_step(
+        &mut self,
+        ff: Option<&mut ForceField>,
+        p: &mut Particles,
+        step: u64,
+        b: &SimBox,
+    ) -> Result<()> {
+        baoa(&self.ws, &self.params, p, step, b);
+        self.ws.forces(ff, p, step.wrapping_add(1))?;
+        kick(&self.ws, p, 0.5 * self.params.dt);
+        Ok(())
     }
 }
 
@@ -121,42 +130,31 @@ fn baoa(ws: &Workspace, prm: &LangevinParams, p: &mut Particles, step: u64, b: &
     let h = 0.5 * prm.dt;
     let c1 = (-prm.gamma * prm.dt).exp();
     let c2 = ((1.0 - c1 * c1) * prm.kt).sqrt();
-    let (z, vz): (&mut [f64], &mut [f64]) = if three {
-        (&mut *p.z, &mut *p.vz)
-    } else {
-        (&mut [], &mut [])
-    };
-    for_each_segment(
-        [&mut *p.x, &mut *p.y, z, &mut *p.vx, &mut *p.vy, vz],
-        n,
-        UPDATE_SEGMENT,
-        &|_, first, [x, y, z, vx, vy, vz]| {
-            let mut noise = NormalSource::new(prm.seed, Stream::LangevinNoise, prm.stream);
-            for k in 0..x.len() {
-                let i = first + k;
-                let m1 = if im.is_empty() { 1.0 } else { im[i] };
-                let (w, s) = (h * m1, c2 * m1.sqrt());
-                let e = element(step, n, i, dim, 0);
-                let mut v = vx[k] + w * fx[i];
-                let mut q = x[k] + h * v;
-                v = c1 * v + s * noise.normal(e);
-                vx[k] = v;
-                x[k] = b.wrap(0, q + h * v);
-                v = vy[k] + w * fy[i];
-                q = y[k] + h * v;
-                v = c1 * v + s * noise.normal(e + 1);
-                vy[k] = v;
-                y[k] = b.wrap(1, q + h * v);
-                if three {
-                    v = vz[k] + w * fz[i];
-                    q = z[k] + h * v;
-                    v = c1 * v + s * noise.normal(e + 2);
-                    vz[k] = v;
-                    z[k] = b.wrap(2, q + h * v);
-                }
+    for_each_phase_segment(p, prm, &|noise, first, [x, y, z, vx, vy, vz]| {
+        for k in 0..x.len() {
+            let i = first + k;
+            let m1 = if im.is_empty() { 1.0 } else { im[i] };
+            let (w, s) = (h * m1, c2 * m1.sqrt());
+            let e = element(step, n, i, dim, 0);
+            let mut v = vx[k] + w * fx[i];
+            let mut q = x[k] + h * v;
+            v = c1 * v + s * noise.normal(e);
+            vx[k] = v;
+            x[k] = b.wrap(0, q + h * v);
+            v = vy[k] + w * fy[i];
+            q = y[k] + h * v;
+            v = c1 * v + s * noise.normal(e + 1);
+            vy[k] = v;
+            y[k] = b.wrap(1, q + h * v);
+            if three {
+                v = vz[k] + w * fz[i];
+                q = z[k] + h * v;
+                v = c1 * v + s * noise.normal(e + 2);
+                vz[k] = v;
+                z[k] = b.wrap(2, q + h * v);
             }
-        },
-    );
+        }
+    });
 }
 
 /// One whole BAOAB step for a local (one-body) force field, fused per
@@ -167,30 +165,27 @@ fn baoa(ws: &Workspace, prm: &LangevinParams, p: &mut Particles, step: u64, b: &
 fn baoab_local(ff: &ForceField, prm: &LangevinParams, p: &mut Particles, step: u64, b: &SimBox) {
     let n = p.len();
     let im = p.inv_mass;
-    let three = p.dim == 3;
-    let (z, vz): (&mut [f64], &mut [f64]) = if three {
-        (&mut *p.z, &mut *p.vz)
-    } else {
-        (&mut [], &mut [])
-    };
     let k = LocalKernel::new(ff, prm, b, p.dim, n);
-    for_each_segment(
-        [&mut *p.x, &mut *p.y, z, &mut *p.vx, &mut *p.vy, vz],
-        n,
-        UPDATE_SEGMENT,
-        &|_, first, [x, y, z, vx, vy, vz]| {
-            let mut noise = NormalSource::new(prm.seed, Stream::LangevinNoise, prm.stream);
-            let len = x.len();
-            let mut j = 0;
-            while j + 8 <= len {
-                k.eight(&mut noise, im, step, first, j, [x, y, z, vx, vy, vz]);
-                j += 8;
-            }
-            for j in j..len {
-                k.one(&mut noise, im, step, first + j, j, [x, y, z, vx, vy, vz]);
-            }
-        },
-    );
+    for_each_phase_segment(p, prm, &|noise, first, [x, y, z, vx, vy, vz]| {
+        let len = x.len();
+        let mut j = 0;
+        while j + 8 <= len {
+            k.eight(noise, im, step, first, j, [x, y, z, vx, vy, vz]);
+            j += 8;
+        }
+        for j in j..len {
+            k.one(noise, im, step, first + j, j, [x, y, z, vx, vy, vz]);
+        }
+    });
+}
+
+/// Runs `task(noise, first, [x, y, z, vx, vy, vz])` over the update segments
+/// of the positions and velocities, with the BAOAB noise source.
+fn for_each_phase_segment(p: &mut Particles, prm: &LangevinParams, task: &NoisyTask<'_, 6>) {
+    let n = p.len();
+    let AxisArrays { pos, vel, .. } = axis_arrays(p);
+    let noise = (prm.seed, Stream::LangevinNoise, prm.stream);
+    for_each_noisy_segment(join(pos, vel), n, UPDATE_SEGMENT, noise, task);
 }
 
 /// Constants of the fused local BAOAB step.

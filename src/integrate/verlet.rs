@@ -4,9 +4,12 @@
 //! Each step call evaluates `F(x)` once at its start (so the caller may edit
 //! positions between calls), then once per step.
 
-use super::common::{positive, run_steps, sim_box, Needs, Workspace, UPDATE_SEGMENT};
+use super::common::{
+    axis_arrays, join, kick, positive, step_particles, AxisArrays, Needs, ParticleScheme,
+    Workspace, UPDATE_SEGMENT,
+};
 use super::split::for_each_segment;
-use super::state::Particles;
+use super::state::{Particles, SimBox};
 use crate::error::Result;
 use crate::forces::ForceField;
 
@@ -17,17 +20,12 @@ pub struct VelocityVerlet {
     ws: Workspace,
 }
 
-const NEEDS: Needs = Needs {
-    velocities: true,
-    orientation: false,
-};
-
 impl VelocityVerlet {
     pub fn new(dim: usize, capacity: usize, dt: f64) -> Result<Self> {
         positive("dt", dt)?;
         Ok(Self {
             dt,
-            ws: Workspace::new(dim, capacity, NEEDS)?,
+            ws: Workspace::new(dim, capacity, Self::NEEDS)?,
         })
     }
 
@@ -36,52 +34,50 @@ impl VelocityVerlet {
     /// completed step).
     pub fn step(
         &mut self,
-        mut ff: Option<&mut ForceField>,
+        ff: Option<&mut ForceField>,
         p: &mut Particles,
         step0: u64,
         n_steps: usize,
     ) -> (usize, Result<()>) {
-        if let Err(e) = self.ws.check(ff.as_deref(), p, NEEDS) {
-            return (0, Err(e));
-        }
-        if n_steps == 0 {
-            return (0, Ok(()));
-        }
-        if let Err(e) = self.ws.forces(ff.as_deref_mut(), p, step0) {
-            return (0, Err(e));
-        }
-        let b = sim_box(ff.as_deref(), p.dim);
-        run_steps(
-            self,
-            |s| &mut s.ws,
-            ff,
-            p,
-            step0,
-            n_steps,
-            |s, ff, p, step| {
-                let dt = s.dt;
-                kick_drift(&s.ws, p, 0.5 * dt, dt, &b);
-                s.ws.forces(ff, p, step.wrapping_add(1))?;
-                kick(&s.ws, p, 0.5 * dt);
-                Ok(())
-            },
-        )
+        step_particles(self, ff, p, step0, n_steps)
+    }
+}
+
+impl ParticleScheme for VelocityVerlet {
+    const NEEDS: Needs = Needs {
+        velocities: true,
+        orientation: false,
+    };
+    const CARRIES_FORCES: bool = true;
+
+    fn workspace(&mut self) -> &mut Workspace {
+        &mut self.ws
+    }
+
+    fn one_step(
+        &mut self,
+        ff: Option<&mut ForceField>,
+        p: &mut Particles,
+        step: u64,
+        b: &SimBox,
+    ) -> Result<()> {
+        let dt = self.dt;
+        kick_drift(&self.ws, p, 0.5 * dt, dt, b);
+        self.ws.forces(ff, p, step.wrapping_add(1))?;
+        kick(&self.ws, p, 0.5 * dt);
+        Ok(())
     }
 }
 
 /// `v += h F/m; x = wrap(x + dt v)`.
-fn kick_drift(ws: &Workspace, p: &mut Particles, h: f64, dt: f64, b: &super::state::SimBox) {
+fn kick_drift(ws: &Workspace, p: &mut Particles, h: f64, dt: f64, b: &SimBox) {
     let n = p.len();
     let im = p.inv_mass;
     let (fx, fy, fz) = (&ws.fx[..n], &ws.fy[..n], &ws.fz[..]);
     let three = p.dim == 3;
-    let (z, vz): (&mut [f64], &mut [f64]) = if three {
-        (&mut *p.z, &mut *p.vz)
-    } else {
-        (&mut [], &mut [])
-    };
+    let AxisArrays { pos, vel, .. } = axis_arrays(p);
     for_each_segment(
-        [&mut *p.x, &mut *p.y, z, &mut *p.vx, &mut *p.vy, vz],
+        join(pos, vel),
         n,
         UPDATE_SEGMENT,
         &|_, first, [x, y, z, vx, vy, vz]| {
@@ -95,31 +91,6 @@ fn kick_drift(ws: &Workspace, p: &mut Particles, h: f64, dt: f64, b: &super::sta
                 if three {
                     vz[k] += w * fz[i];
                     z[k] = b.wrap(2, z[k] + dt * vz[k]);
-                }
-            }
-        },
-    );
-}
-
-/// `v += h F/m`.
-pub(crate) fn kick(ws: &Workspace, p: &mut Particles, h: f64) {
-    let n = p.len();
-    let im = p.inv_mass;
-    let (fx, fy, fz) = (&ws.fx[..n], &ws.fy[..n], &ws.fz[..]);
-    let three = p.dim == 3;
-    let vz: &mut [f64] = if three { &mut *p.vz } else { &mut [] };
-    for_each_segment(
-        [&mut *p.vx, &mut *p.vy, vz],
-        n,
-        UPDATE_SEGMENT,
-        &|_, first, [vx, vy, vz]| {
-            for k in 0..vx.len() {
-                let i = first + k;
-                let w = h * if im.is_empty() { 1.0 } else { im[i] };
-                vx[k] += w * fx[i];
-                vy[k] += w * fy[i];
-                if three {
-                    vz[k] += w * fz[i];
                 }
             }
         },
