@@ -675,9 +675,10 @@ pub unsafe extern "C" fn fk_forcefield_add_delayed_trap(
 
 /// Adds a user force field evaluated by `callback` once per force evaluation
 /// for all particles (see `fk_force_callback`); `user` is passed back
-/// unchanged. At most one callback per force field. This is also where a
-/// neural-field term plugs in. Errors: `FK_ERR_NULL_POINTER` (callback),
-/// `FK_ERR_CAPACITY` (second callback or more than 16 terms),
+/// unchanged. At most one batch term (callback or neural field, see
+/// `fk_forcefield_add_neural_field`) per force field. Errors:
+/// `FK_ERR_NULL_POINTER` (callback), `FK_ERR_CAPACITY` (a second batch term
+/// or more than 16 terms),
 /// `FK_ERR_WRONG_HANDLE`.
 ///
 /// # Safety

@@ -287,12 +287,12 @@ impl ForceField {
         Ok(id)
     }
 
-    /// Adds a batch field (user callback or, later, a neural field). At most one.
+    /// Adds a batch field (user callback or neural field). At most one.
     pub fn add_batch_field(&mut self, field: Box<dyn BatchField>) -> Result<usize> {
         if self.callback.is_some() {
             return Err(Error::new(
                 ErrorKind::Capacity,
-                "a force field holds at most one callback term",
+                "a force field holds at most one batch term (callback or neural field)",
             ));
         }
         let cap = self.params.capacity;
