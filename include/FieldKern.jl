@@ -21,6 +21,8 @@ const FK_PAIR_COULOMB_CUT = 5
 const FK_PAIR_GRAVITY = 6
 const FK_TRAP_HARMONIC = 0
 const FK_TRAP_ANNULAR = 1
+const FK_NF_POTENTIAL = 0
+const FK_NF_VECTOR_FIELD = 1
 const FK_ISING_METROPOLIS = 0
 const FK_ISING_HEAT_BATH = 1
 const FK_ISING_METROPOLIS_SEQUENTIAL = 2
@@ -353,6 +355,9 @@ fk_forcefield_add_delayed_trap(ff, shape, k, radius, cx, cy, cz, delay_steps, ou
 
 fk_forcefield_add_callback(ff, callback, user, out_term) =
     ccall((:fk_forcefield_add_callback, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Ptr{Cvoid}, Ptr{Csize_t}, ), ff, callback, user, out_term)
+
+fk_forcefield_add_neural_field(ff, model, mode, scale, out_term) =
+    ccall((:fk_forcefield_add_neural_field, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Int32, Cdouble, Ptr{Csize_t}, ), ff, model, mode, scale, out_term)
 
 fk_forcefield_compute(ff, p, step, fx, fy, fz) =
     ccall((:fk_forcefield_compute, libfieldkern), Int32, (Ptr{Cvoid}, Ref{fk_particles}, UInt64, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{Cdouble}, ), ff, p, step, fx, fy, fz)

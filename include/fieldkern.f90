@@ -19,6 +19,8 @@ module fieldkern
   integer(c_int32_t), parameter :: FK_PAIR_GRAVITY = 6
   integer(c_int32_t), parameter :: FK_TRAP_HARMONIC = 0
   integer(c_int32_t), parameter :: FK_TRAP_ANNULAR = 1
+  integer(c_int32_t), parameter :: FK_NF_POTENTIAL = 0
+  integer(c_int32_t), parameter :: FK_NF_VECTOR_FIELD = 1
   integer(c_int32_t), parameter :: FK_ISING_METROPOLIS = 0
   integer(c_int32_t), parameter :: FK_ISING_HEAT_BATH = 1
   integer(c_int32_t), parameter :: FK_ISING_METROPOLIS_SEQUENTIAL = 2
@@ -488,6 +490,18 @@ module fieldkern
       type(c_ptr), value :: user
       integer(c_size_t), intent(out) :: out_term
     end function fk_forcefield_add_callback
+
+    function fk_forcefield_add_neural_field(ff, model, mode, scale, out_term) bind(C, &
+        name="fk_forcefield_add_neural_field")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_add_neural_field
+      type(c_ptr), value :: ff
+      type(c_ptr), value :: model
+      integer(c_int32_t), value :: mode
+      real(c_double), value :: scale
+      integer(c_size_t), intent(out) :: out_term
+    end function fk_forcefield_add_neural_field
 
     function fk_forcefield_compute(ff, p, step, fx, fy, fz) bind(C, name="fk_forcefield_compute")
       import

@@ -62,6 +62,18 @@
 #define FK_TRAP_ANNULAR 1
 
 /**
+ * `fk_forcefield_add_neural_field` mode: the model (`out_dim == 1`) is a
+ * potential U(r); forces `-scale grad U(r_i)`, energy `scale sum_i U(r_i)`.
+ */
+#define FK_NF_POTENTIAL 0
+
+/**
+ * `fk_forcefield_add_neural_field` mode: the model (`out_dim == dim`) is a
+ * vector field f(r); forces `scale f(r_i)`, energy 0.
+ */
+#define FK_NF_VECTOR_FIELD 1
+
+/**
  * `fk_ising_sweep` update: checkerboard Metropolis (parallel, SIMD, one
  * Philox word per site); every side even.
  */
@@ -1432,9 +1444,10 @@ fk_status fk_forcefield_add_delayed_trap(struct fk_forcefield *ff,
 /**
  * Adds a user force field evaluated by `callback` once per force evaluation
  * for all particles (see `fk_force_callback`); `user` is passed back
- * unchanged. At most one callback per force field. This is also where a
- * neural-field term plugs in. Errors: `FK_ERR_NULL_POINTER` (callback),
- * `FK_ERR_CAPACITY` (second callback or more than 16 terms),
+ * unchanged. At most one batch term (callback or neural field, see
+ * `fk_forcefield_add_neural_field`) per force field. Errors:
+ * `FK_ERR_NULL_POINTER` (callback), `FK_ERR_CAPACITY` (a second batch term
+ * or more than 16 terms),
  * `FK_ERR_WRONG_HANDLE`.
  *
  * # Safety
@@ -1445,6 +1458,52 @@ fk_status fk_forcefield_add_callback(struct fk_forcefield *ff,
                                      fk_force_callback callback,
                                      void *user,
                                      size_t *out_term);
+
+/**
+ * Adds a neural-field term: at every force evaluation the model is evaluated
+ * once on all particle positions (converted to `float`, `[n][dim]`, absolute
+ * coordinates; wrapped into `[0, L)` in periodic boxes) and used as
+ *
+ * * `FK_NF_POTENTIAL` (model `out_dim == 1`): external potential U(r),
+ *   forces `-scale grad U(r_i)` (fused value + input gradient), term energy
+ *   `scale sum_i U(r_i)`;
+ * * `FK_NF_VECTOR_FIELD` (model `out_dim == dim`): forces
+ *   `scale f(r_i)`, term energy 0 (the field need not be conservative).
+ *
+ * The model computes in `float`; forces and energy are accumulated in
+ * `double`. Buffers are reserved here for the force field's capacity and the
+ * model's workspaces were reserved by its create, so steps allocate nothing;
+ * the model's batch split depends only on `n`, so results are bitwise
+ * identical for any thread count. The term is the force field's one batch
+ * term (exclusive with `fk_forcefield_add_callback`). `*out_term` (may be
+ * NULL) receives the term's index.
+ *
+ * Ownership: the model is BORROWED, not copied: it must stay alive (not
+ * destroyed) until the force field is destroyed; updating its weights
+ * (`fk_nf_model_update_weights`) between steps is allowed and takes effect
+ * at the next evaluation. A model destroyed first is reported as
+ * `FK_ERR_WRONG_HANDLE` by the next evaluation only as long as its memory was
+ * not reused: do not rely on it. Thread-safety: each evaluation claims the
+ * model like any call on it, so using the model (or another force field
+ * sharing it) from another thread at the same time gives `FK_ERR_BUSY`;
+ * sequential sharing between force fields is fine.
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (model), `FK_ERR_WRONG_HANDLE` (ff or model
+ * not a live handle of its kind), `FK_ERR_UNKNOWN_ENUM` (mode),
+ * `FK_ERR_INVALID_SIZE` (model `in_dim` != the field's dim, or `out_dim` not
+ * 1 / dim), `FK_ERR_NON_FINITE` (scale), `FK_ERR_CAPACITY` (a batch term
+ * already exists, or more than 16 terms), `FK_ERR_BUSY`. Not thread-safe;
+ * allocates (setup call).
+ *
+ * # Safety
+ * `ff` and `model` must be NULL or handles from their create functions;
+ * `out_term` NULL or writable; the model must outlive the force field.
+ */
+fk_status fk_forcefield_add_neural_field(struct fk_forcefield *ff,
+                                         struct fk_nf_model *model,
+                                         int32_t mode,
+                                         double scale,
+                                         size_t *out_term);
 
 /**
  * Evaluates the total force on every particle into `fx, fy, fz` (length

@@ -24,6 +24,8 @@ FK_PAIR_COULOMB_CUT = 5
 FK_PAIR_GRAVITY = 6
 FK_TRAP_HARMONIC = 0
 FK_TRAP_ANNULAR = 1
+FK_NF_POTENTIAL = 0
+FK_NF_VECTOR_FIELD = 1
 FK_ISING_METROPOLIS = 0
 FK_ISING_HEAT_BATH = 1
 FK_ISING_METROPOLIS_SEQUENTIAL = 2
@@ -355,6 +357,7 @@ SIGNATURES = {
     'fk_forcefield_add_annular': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.POINTER(ctypes.c_size_t)]),
     'fk_forcefield_add_delayed_trap': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
     'fk_forcefield_add_callback': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)]),
+    'fk_forcefield_add_neural_field': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_double, ctypes.POINTER(ctypes.c_size_t)]),
     'fk_forcefield_compute': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
     'fk_forcefield_term_count': (ctypes.c_size_t, [ctypes.c_void_p]),
     'fk_forcefield_term_energy': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),

@@ -28,9 +28,12 @@ use std::ffi::c_void;
 
 use super::boundary::{guard, guard_value, slice, slice_mut};
 use super::handle::{self, check_out, publish, read_params, value_mut, Guard, Opaque, Params};
+use super::nf::fk_nf_model;
 use super::status::fk_status;
 use crate::error::{Error, ErrorKind, Result};
-use crate::forces::{BatchField, ForceField, ForceFieldParams, PairKind, Trap};
+use crate::forces::{
+    BatchField, ForceField, ForceFieldParams, ModelSource, NeuralMode, PairKind, Trap,
+};
 use crate::integrate::active::{ActiveBrownian, ActiveParams};
 use crate::integrate::brownian::{Brownian, BrownianParams};
 use crate::integrate::kuramoto::{order_parameter, Kuramoto, KuramotoParams};
@@ -38,6 +41,7 @@ use crate::integrate::langevin::{Baoab, LangevinParams};
 use crate::integrate::state::kinetic_mv2;
 use crate::integrate::verlet::VelocityVerlet;
 use crate::integrate::{Particles, SimBox};
+use crate::nf::Model;
 
 /// Lennard-Jones truncated at `cutoff` (not shifted): strength = eps, length = sigma.
 pub const FK_PAIR_LJ: u32 = 0;
@@ -671,9 +675,10 @@ pub unsafe extern "C" fn fk_forcefield_add_delayed_trap(
 
 /// Adds a user force field evaluated by `callback` once per force evaluation
 /// for all particles (see `fk_force_callback`); `user` is passed back
-/// unchanged. At most one callback per force field. This is also where a
-/// neural-field term plugs in. Errors: `FK_ERR_NULL_POINTER` (callback),
-/// `FK_ERR_CAPACITY` (second callback or more than 16 terms),
+/// unchanged. At most one batch term (callback or neural field, see
+/// `fk_forcefield_add_neural_field`) per force field. Errors:
+/// `FK_ERR_NULL_POINTER` (callback), `FK_ERR_CAPACITY` (a second batch term
+/// or more than 16 terms),
 /// `FK_ERR_WRONG_HANDLE`.
 ///
 /// # Safety
@@ -696,6 +701,106 @@ pub unsafe extern "C" fn fk_forcefield_add_callback(
             ));
         };
         let id = st.ff.add_batch_field(Box::new(CallbackField { f, user }))?;
+        // SAFETY: NULL or writable.
+        unsafe { write_opt(out_term, id) };
+        Ok(())
+    })
+}
+
+/// `fk_forcefield_add_neural_field` mode: the model (`out_dim == 1`) is a
+/// potential U(r); forces `-scale grad U(r_i)`, energy `scale sum_i U(r_i)`.
+pub const FK_NF_POTENTIAL: i32 = 0;
+/// `fk_forcefield_add_neural_field` mode: the model (`out_dim == dim`) is a
+/// vector field f(r); forces `scale f(r_i)`, energy 0.
+pub const FK_NF_VECTOR_FIELD: i32 = 1;
+
+/// A model borrowed from its C handle for the duration of each evaluation.
+struct BorrowedModel(*mut fk_nf_model);
+
+// SAFETY: the pointer is only dereferenced through `handle::value_mut`, which
+// checks the tag and claims the model's busy flag, so concurrent use from
+// another thread is reported (FK_ERR_BUSY), never a data race; evaluation
+// happens on the thread that called the force-field function.
+unsafe impl Send for BorrowedModel {}
+// SAFETY: as above (no shared access without the busy flag).
+unsafe impl Sync for BorrowedModel {}
+
+impl ModelSource for BorrowedModel {
+    fn with_model(&mut self, f: &mut dyn FnMut(&mut Model) -> Result<()>) -> Result<()> {
+        // SAFETY: `fk_forcefield_add_neural_field` requires the model to
+        // outlive the force field; the tag is checked on every evaluation.
+        let mut h = unsafe { value_mut(self.0, "model (borrowed by the force field)") }?;
+        f(&mut h.model)
+    }
+}
+
+/// Adds a neural-field term: at every force evaluation the model is evaluated
+/// once on all particle positions (converted to `float`, `[n][dim]`, absolute
+/// coordinates; wrapped into `[0, L)` in periodic boxes) and used as
+///
+/// * `FK_NF_POTENTIAL` (model `out_dim == 1`): external potential U(r),
+///   forces `-scale grad U(r_i)` (fused value + input gradient), term energy
+///   `scale sum_i U(r_i)`;
+/// * `FK_NF_VECTOR_FIELD` (model `out_dim == dim`): forces
+///   `scale f(r_i)`, term energy 0 (the field need not be conservative).
+///
+/// The model computes in `float`; forces and energy are accumulated in
+/// `double`. Buffers are reserved here for the force field's capacity and the
+/// model's workspaces were reserved by its create, so steps allocate nothing;
+/// the model's batch split depends only on `n`, so results are bitwise
+/// identical for any thread count. The term is the force field's one batch
+/// term (exclusive with `fk_forcefield_add_callback`). `*out_term` (may be
+/// NULL) receives the term's index.
+///
+/// Ownership: the model is BORROWED, not copied: it must stay alive (not
+/// destroyed) until the force field is destroyed; updating its weights
+/// (`fk_nf_model_update_weights`) between steps is allowed and takes effect
+/// at the next evaluation. A model destroyed first is reported as
+/// `FK_ERR_WRONG_HANDLE` by the next evaluation only as long as its memory was
+/// not reused: do not rely on it. Thread-safety: each evaluation claims the
+/// model like any call on it, so using the model (or another force field
+/// sharing it) from another thread at the same time gives `FK_ERR_BUSY`;
+/// sequential sharing between force fields is fine.
+///
+/// Errors: `FK_ERR_NULL_POINTER` (model), `FK_ERR_WRONG_HANDLE` (ff or model
+/// not a live handle of its kind), `FK_ERR_UNKNOWN_ENUM` (mode),
+/// `FK_ERR_INVALID_SIZE` (model `in_dim` != the field's dim, or `out_dim` not
+/// 1 / dim), `FK_ERR_NON_FINITE` (scale), `FK_ERR_CAPACITY` (a batch term
+/// already exists, or more than 16 terms), `FK_ERR_BUSY`. Not thread-safe;
+/// allocates (setup call).
+///
+/// # Safety
+/// `ff` and `model` must be NULL or handles from their create functions;
+/// `out_term` NULL or writable; the model must outlive the force field.
+#[no_mangle]
+pub unsafe extern "C" fn fk_forcefield_add_neural_field(
+    ff: *mut fk_forcefield,
+    model: *mut fk_nf_model,
+    mode: i32,
+    scale: f64,
+    out_term: *mut usize,
+) -> fk_status {
+    guard("fk_forcefield_add_neural_field", || {
+        // SAFETY: header contract.
+        let mut st = unsafe { value_mut(ff, "ff") }?;
+        let (in_dim, out_dim) = {
+            // SAFETY: header contract; the tag is checked.
+            let h = unsafe { value_mut(model, "model") }?;
+            (h.model.in_dim(), h.model.out_dim())
+        };
+        let mode = match mode {
+            FK_NF_POTENTIAL => NeuralMode::Potential,
+            FK_NF_VECTOR_FIELD => NeuralMode::VectorField,
+            m => {
+                return Err(Error::new(
+                    ErrorKind::UnknownEnum,
+                    format!("mode = {m} is not FK_NF_POTENTIAL or FK_NF_VECTOR_FIELD"),
+                ))
+            }
+        };
+        let id = st
+            .ff
+            .add_neural_field(BorrowedModel(model), in_dim, out_dim, mode, scale)?;
         // SAFETY: NULL or writable.
         unsafe { write_opt(out_term, id) };
         Ok(())

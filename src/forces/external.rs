@@ -13,7 +13,7 @@
 //!   create), the current position stands in for the missing one.
 //! * a batch callback ([`BatchField`]): any user field, evaluated once per
 //!   force evaluation for all particles. This is also the seam for the
-//!   neural-field term: a trained model implements [`BatchField`].
+//!   neural-field term ([`super::neural::NeuralField`] implements it).
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::simd::f64x8;

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 
 use super::cells::NeighbourList;
 use super::external::{BatchField, DelayedTrap, External, Trap};
+use super::neural::{ModelSource, NeuralField, NeuralMode};
 use super::pair::{LongPair, PairKind, PairTerm, ShortPair};
 use crate::error::{Error, ErrorKind, Result};
 use crate::integrate::split::{for_each_segment, MAX_SEGMENTS};
@@ -286,12 +287,12 @@ impl ForceField {
         Ok(id)
     }
 
-    /// Adds a batch field (user callback or, later, a neural field). At most one.
+    /// Adds a batch field (user callback or neural field). At most one.
     pub fn add_batch_field(&mut self, field: Box<dyn BatchField>) -> Result<usize> {
         if self.callback.is_some() {
             return Err(Error::new(
                 ErrorKind::Capacity,
-                "a force field holds at most one callback term",
+                "a force field holds at most one batch term (callback or neural field)",
             ));
         }
         let cap = self.params.capacity;
@@ -300,6 +301,33 @@ impl ForceField {
         let id = self.next_term(TermKind::Callback)?;
         self.callback = Some((id, field));
         Ok(id)
+    }
+
+    /// Adds a neural-field term (see [`super::neural`]) evaluating the model
+    /// of `source` (`in_dim -> out_dim`) on all particles per evaluation, as a
+    /// potential or a vector field scaled by `scale`. It is this field's one
+    /// batch term (exclusive with a callback). Reserves its buffers for the
+    /// field's capacity. Errors: `InvalidSize` (in_dim != dim, out_dim not 1
+    /// for a potential or dim for a vector field), `NonFinite` (scale),
+    /// `Capacity` (a batch term exists or too many terms).
+    pub fn add_neural_field<S: ModelSource + 'static>(
+        &mut self,
+        source: S,
+        in_dim: usize,
+        out_dim: usize,
+        mode: NeuralMode,
+        scale: f64,
+    ) -> Result<usize> {
+        let term = NeuralField::new(
+            source,
+            in_dim,
+            out_dim,
+            mode,
+            scale,
+            self.params.sbox.dim,
+            self.params.capacity,
+        )?;
+        self.add_batch_field(Box::new(term))
     }
 
     /// Energy and virial of term `t` from the last evaluation with energies.

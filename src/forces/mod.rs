@@ -1,12 +1,15 @@
 //! Force fields for the particle integrators: pair potentials
-//! ([`pair`]), neighbour search ([`cells`]), external fields ([`external`])
-//! and their composition into one handle evaluated in one pass ([`field`]).
+//! ([`pair`]), neighbour search ([`cells`]), external fields ([`external`]),
+//! neural-field terms ([`neural`]) and their composition into one handle
+//! evaluated in one pass ([`field`]).
 
 pub mod cells;
 pub mod external;
 pub mod field;
+pub mod neural;
 pub mod pair;
 
 pub use external::{BatchField, Trap};
 pub use field::{ForceField, ForceFieldParams, TermKind};
+pub use neural::{ModelSource, NeuralField, NeuralMode};
 pub use pair::PairKind;
