@@ -7,7 +7,8 @@
 //! counter holds the 64-bit block index in its low half and the 64-bit stream
 //! in its high half. Block `b` yields four 32-bit words `w0..w3`.
 
-use crate::simd::u32x16;
+use crate::simd::u64x8;
+use crate::simd::widening::{mul_low32_wide, pack_low32};
 
 const M0: u32 = 0xD251_1F53;
 const M1: u32 = 0xCD9E_8D57;
@@ -73,40 +74,55 @@ impl Philox {
         )
     }
 
-    /// Blocks `first .. first + 16` in SIMD (16 lanes: one AVX-512 register per
-    /// word, two AVX2 registers otherwise). Bitwise equal to [`Self::block`].
+    /// Blocks `first .. first + 16` in SIMD. Bitwise equal to [`Self::block`].
+    ///
+    /// Each 32-bit Philox word lives in the low half of a 64-bit lane (eight
+    /// blocks per `u64x8`), so the 32 x 32 -> 64-bit products of a round are
+    /// plain lane multiplies (`vpmuludq` on x86: the compiler sees the operands
+    /// fit in 32 bits) with the high word one shift away: no shuffles inside
+    /// the ten rounds, only one pack per output word at the end.
     #[inline]
     pub fn blocks16(&self, first: u64) -> BlockBatch {
-        let mut lo = [0u32; BATCH_BLOCKS];
-        let mut hi = [0u32; BATCH_BLOCKS];
-        for j in 0..BATCH_BLOCKS {
-            let b = first.wrapping_add(j as u64);
-            lo[j] = b as u32;
-            hi[j] = (b >> 32) as u32;
-        }
-        let mut c0 = u32x16::new(lo);
-        let mut c1 = u32x16::new(hi);
-        let mut c2 = u32x16::splat(self.stream[0]);
-        let mut c3 = u32x16::splat(self.stream[1]);
-        let (mut k0, mut k1) = (self.key[0], self.key[1]);
-        let m0 = u32x16::splat(M0);
-        let m1 = u32x16::splat(M1);
-        for round in 0..10 {
-            if round > 0 {
-                k0 = k0.wrapping_add(W0);
-                k1 = k1.wrapping_add(W1);
-            }
-            let (lo0, hi0) = c0.mul_keep_low_high(m0);
-            let (lo1, hi1) = c2.mul_keep_low_high(m1);
-            (c0, c1, c2, c3) = (
-                hi1 ^ c1 ^ u32x16::splat(k0),
-                lo1,
-                hi0 ^ c3 ^ u32x16::splat(k1),
-                lo0,
-            );
-        }
-        [c0.to_array(), c1.to_array(), c2.to_array(), c3.to_array()]
+        let low = u64x8::splat(0xFFFF_FFFF);
+        let lanes = |start: u64| {
+            let b: [u64; 8] = core::array::from_fn(|j| start.wrapping_add(j as u64));
+            let b = u64x8::new(b);
+            (b & low, b >> 32)
+        };
+        let (lo_a, hi_a) = lanes(first);
+        let (lo_b, hi_b) = lanes(first.wrapping_add(8));
+        let a = philox_rounds_u64x8([lo_a, hi_a], self.stream, self.key);
+        let b = philox_rounds_u64x8([lo_b, hi_b], self.stream, self.key);
+        core::array::from_fn(|w| pack_low32(a[w], b[w]).to_array())
     }
+}
+
+/// Ten Philox4x32 rounds on eight blocks, one 32-bit word per 64-bit lane:
+/// `block = (c0, c1)` low counter words; `stream`, `key` as in [`Philox`].
+/// Only the low 32 bits of each returned lane are the output word.
+#[inline(always)]
+fn philox_rounds_u64x8(block: [u64x8; 2], stream: [u32; 2], key: [u32; 2]) -> [u64x8; 4] {
+    let [mut c0, mut c1] = block;
+    let mut c2 = u64x8::splat(u64::from(stream[0]));
+    let mut c3 = u64x8::splat(u64::from(stream[1]));
+    let (mut k0, mut k1) = (key[0], key[1]);
+    let m0 = u64x8::splat(u64::from(M0));
+    let m1 = u64x8::splat(u64::from(M1));
+    for round in 0..10 {
+        if round > 0 {
+            k0 = k0.wrapping_add(W0);
+            k1 = k1.wrapping_add(W1);
+        }
+        let p0 = mul_low32_wide(c0, m0);
+        let p1 = mul_low32_wide(c2, m1);
+        (c0, c1, c2, c3) = (
+            (p1 >> 32) ^ c1 ^ u64x8::splat(u64::from(k0)),
+            p1,
+            (p0 >> 32) ^ c3 ^ u64x8::splat(u64::from(k1)),
+            p0,
+        );
+    }
+    [c0, c1, c2, c3]
 }
 
 #[cfg(test)]
