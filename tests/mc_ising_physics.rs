@@ -656,7 +656,7 @@ fn worm_closed_configurations_follow_the_high_temperature_weights_on_3x3() {
                 + (links >> (n + s) & 1)
                 + (links >> left & 1)
                 + (links >> (n + down) & 1);
-            deg % 2 == 0
+            deg.is_multiple_of(2)
         })
     };
     let states: Vec<u32> = (0u32..1 << (2 * n)).filter(|&b| even(b)).collect();

@@ -106,7 +106,7 @@ pub struct Coffee {
 impl Coffee {
     /// An `n x n` cup (n even, 2..=65536), cream in rows `0..n/2`.
     pub fn new(n: usize, variant: CoffeeVariant, seed: u64, stream: u64) -> Result<Self> {
-        if n < 2 || n % 2 != 0 || n > 1 << 16 {
+        if n < 2 || !n.is_multiple_of(2) || n > 1 << 16 {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
                 format!("side = {n} must be even and in 2..=65536"),
@@ -280,7 +280,7 @@ impl Coffee {
             let mut block = [0u32; 4];
             for (i, p) in part.iter_mut().enumerate() {
                 let k = first + i as u64;
-                if k % 64 == 0 || i == 0 {
+                if k.is_multiple_of(64) || i == 0 {
                     block = rng.block(base + k / 64);
                 }
                 let bit = (k % 64) * 2;
@@ -434,7 +434,7 @@ impl<'a> BitSource<'a> {
             rng,
             base,
             bit: first_bit,
-            block: if first_bit % 128 == 0 {
+            block: if first_bit.is_multiple_of(128) {
                 [0; 4] // fetched by the first `next`
             } else {
                 rng.block(base + first_bit / 128)
@@ -444,7 +444,7 @@ impl<'a> BitSource<'a> {
 
     #[inline]
     fn next(&mut self) -> bool {
-        if self.bit % 128 == 0 {
+        if self.bit.is_multiple_of(128) {
             self.block = self.rng.block(self.base + self.bit / 128);
         }
         let b = self.bit % 128;

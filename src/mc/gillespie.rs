@@ -458,7 +458,7 @@ fn observation_normal(g: &Philox, k: u64, o: u64) -> f64 {
     let u2 = u01_f64(b[2], b[3]);
     let r = (-2.0 * u1.ln()).sqrt();
     let phi = std::f64::consts::TAU * (u2 - 0.5);
-    if o % 2 == 0 {
+    if o.is_multiple_of(2) {
         r * phi.cos()
     } else {
         r * phi.sin()

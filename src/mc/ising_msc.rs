@@ -92,7 +92,7 @@ impl IsingMsc {
                 format!("dim = {}: multi-spin coding is 2D only", p.dim),
             ));
         }
-        if p.lx == 0 || p.lx % 32 != 0 || p.ly == 0 || p.ly % 128 != 0 {
+        if p.lx == 0 || !p.lx.is_multiple_of(32) || p.ly == 0 || !p.ly.is_multiple_of(128) {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
                 format!(

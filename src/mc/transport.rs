@@ -121,7 +121,7 @@ impl MassLattice {
     /// `sites` (even, >= 2) sites, all of mass `initial_mass`.
     pub fn new(sites: usize, rule: TransportRule, seed: u64, stream: u64) -> Result<Self> {
         rule.validate()?;
-        if sites < 2 || sites % 2 != 0 {
+        if sites < 2 || !sites.is_multiple_of(2) {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
                 format!("sites = {sites} must be even and >= 2"),

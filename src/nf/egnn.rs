@@ -135,7 +135,10 @@ impl Egnn {
     ) -> Result<()> {
         let (f, m) = (self.features, self.message_dim);
         let n = x.len() / 3;
-        if x.len() % 3 != 0 || h.len() != n * f || x_out.len() != x.len() || h_out.len() != h.len()
+        if !x.len().is_multiple_of(3)
+            || h.len() != n * f
+            || x_out.len() != x.len()
+            || h_out.len() != h.len()
         {
             return Err(Error::new(
                 ErrorKind::InvalidSize,

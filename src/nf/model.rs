@@ -497,7 +497,7 @@ impl Model {
         extra_per_point: usize,
     ) -> Result<usize> {
         let (d, m) = (self.net.in_dim, self.net.out_dim);
-        if input.len() % d != 0 {
+        if !input.len().is_multiple_of(d) {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
                 format!(

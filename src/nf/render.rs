@@ -121,7 +121,7 @@ impl Renderer {
         depth: &mut [f32],
         opacity: &mut [f32],
     ) -> Result<()> {
-        if rays.len() % 8 != 0 {
+        if !rays.len().is_multiple_of(8) {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
                 format!("rays length {} is not a multiple of 8", rays.len()),

@@ -16,8 +16,11 @@ pub fn mul_low32_wide(a: u64x8, b: u64x8) -> u64x8 {
         // (wide's u64x8 is a repr(transparent) wrapper of __m512i with
         // avx512f), and the build enables avx512f, so the intrinsic exists.
         unsafe {
-            let (x, y): (__m512i, __m512i) = (core::mem::transmute(a), core::mem::transmute(b));
-            core::mem::transmute(_mm512_mul_epu32(x, y))
+            let (x, y) = (
+                core::mem::transmute::<u64x8, __m512i>(a),
+                core::mem::transmute::<u64x8, __m512i>(b),
+            );
+            core::mem::transmute::<__m512i, u64x8>(_mm512_mul_epu32(x, y))
         }
     }
     #[cfg(not(target_feature = "avx512f"))]
@@ -36,9 +39,12 @@ pub fn pack_low32(a: u64x8, b: u64x8) -> u32x16 {
         // SAFETY: as in `mul_low32_wide` (plain 64-byte integer vectors, avx512f
         // enabled); the index vector selects the even 32-bit words of a then b.
         unsafe {
-            let (x, y): (__m512i, __m512i) = (core::mem::transmute(a), core::mem::transmute(b));
+            let (x, y) = (
+                core::mem::transmute::<u64x8, __m512i>(a),
+                core::mem::transmute::<u64x8, __m512i>(b),
+            );
             let idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-            core::mem::transmute(_mm512_permutex2var_epi32(x, idx, y))
+            core::mem::transmute::<__m512i, u32x16>(_mm512_permutex2var_epi32(x, idx, y))
         }
     }
     #[cfg(not(target_feature = "avx512f"))]
