@@ -1,6 +1,7 @@
 //! Ising throughput in attempted spin flips per nanosecond:
 //! * checkerboard Metropolis and heat bath on the 2D L = 4096 lattice at Tc,
-//!   1 and 2 threads (one Philox word per site);
+//!   1 and 2 threads (one independent 32-bit uniform per site visit; its
+//!   low 16 bits are drawn only in the one visit in 65536 that needs them);
 //! * the baseline: `benches/ising_baseline.c`, the straightforward C loop
 //!   (typewriter sweep, one xoshiro256** draw per site), compiled here with
 //!   `cc -O3 -march=native` and run as a subprocess;

@@ -75,7 +75,8 @@
 
 /**
  * `fk_ising_sweep` update: checkerboard Metropolis (parallel, SIMD, one
- * Philox word per site); every side even.
+ * independent 32-bit Philox uniform per (sweep, site), of which the low 16
+ * bits are generated only when needed); every side even.
  */
 #define FK_ISING_METROPOLIS 0
 

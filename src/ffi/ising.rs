@@ -65,7 +65,8 @@ unsafe impl Params for fk_ising_params {
 }
 
 /// `fk_ising_sweep` update: checkerboard Metropolis (parallel, SIMD, one
-/// Philox word per site); every side even.
+/// independent 32-bit Philox uniform per (sweep, site), of which the low 16
+/// bits are generated only when needed); every side even.
 pub const FK_ISING_METROPOLIS: i32 = 0;
 /// `fk_ising_sweep` update: checkerboard heat bath (Glauber); every side even.
 pub const FK_ISING_HEAT_BATH: i32 = 1;

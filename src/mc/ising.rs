@@ -21,14 +21,20 @@
 //! updates are available (the checkerboard is not bipartite with periodic wrap
 //! at odd length, so a checkerboard sweep is rejected with `InvalidSize`).
 //!
-//! ## Updates and their random numbers (one 32-bit Philox word per site visit)
+//! ## Updates and their random numbers
 //! * Checkerboard Metropolis / heat bath: colour 0 then colour 1, each colour
-//!   in parallel over rows. Site `(colour c, row r, half-index k = x/2)` in
-//!   sweep `n` uses, of generator `(seed, Stream::IsingMetropolis or
-//!   IsingHeatBath .with_sub(stream))`, block
-//!   `((2 n + c) rows + r) B + 16 (k / 64) + k mod 16`, word `(k mod 64) / 16`,
-//!   where `B = 16 ceil((lx/2) / 64)` blocks per row (so one 16-block SIMD
-//!   Philox batch feeds 64 sites). Every word is used by one `(sweep, site)`.
+//!   in parallel over rows, 64 sites per SIMD step. Every site visit draws one
+//!   independent uniform `w` of 32 bits, of which only the top half is
+//!   usually needed: site `(colour c, row r, half-index k = x/2)` in sweep `n`
+//!   reads, of generator `(seed, Stream::IsingMetropolis or IsingHeatBath
+//!   .with_sub(stream))`, the 16-bit half `k mod 2` (0 = low) of word
+//!   `(k mod 128) / 32` of block `b = ((2 n + c) rows + r) B + 16 floor(k / 128)
+//!   + (k mod 32) / 2`, where `B = 16 ceil((lx/2) / 128)` blocks per row (one
+//!   16-block SIMD Philox batch feeds 128 sites); these are the high 16 bits
+//!   of `w`. Its low 16 bits are the same half of the same word of block
+//!   `2^63 + b`, and are generated only when the high half alone cannot decide
+//!   (when it equals the threshold's high half: one site in 65536). So every
+//!   `(sweep, site)` has its own exact 32-bit uniform, at half the Philox cost.
 //! * Sequential Metropolis / heat bath (any sizes): sites in row-major order;
 //!   site `s` in sweep `n` uses element `e = n N + s` (block `e / 4`, word
 //!   `e mod 4`) of `(seed, Stream::IsingMetropolisSequential or
@@ -52,8 +58,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::parallel::{for_each_chunk_mut, run};
 use crate::rng::philox::Philox;
 use crate::rng::stream::Stream;
-use crate::simd::u32x16;
-use wide::{i16x16, i32x16, i8x16};
+use crate::simd::checkerboard::update64;
 
 use super::wolff::WolffState;
 
@@ -166,6 +171,14 @@ impl FastDiv {
     }
 }
 
+/// Checkerboard sites fed by one 16-block Philox batch (64 words, 16 bits
+/// per site).
+const SITES_PER_BATCH: usize = 128;
+
+/// Block-index bit of the refinement draws (module docs): primary blocks stay
+/// below it, which the sweep-count check enforces.
+const REFINE_BLOCK: u64 = 1 << 63;
+
 /// Sites per parallel task: large enough to amortise dispatch, small enough to
 /// balance 2 to dozens of threads at L = 1024 and up.
 const TASK_SITES: usize = 1 << 15;
@@ -200,9 +213,10 @@ impl Geometry {
                         ),
                     )
                 })?;
-        let checkerboard = p.lx % 2 == 0 && p.ly % 2 == 0 && (p.dim == 2 || lz % 2 == 0);
+        let checkerboard =
+            p.lx.is_multiple_of(2) && p.ly.is_multiple_of(2) && (p.dim == 2 || lz % 2 == 0);
         let half_width = p.lx / 2;
-        let blocks_per_row = 16 * half_width.div_ceil(64) as u64;
+        let blocks_per_row = 16 * half_width.div_ceil(SITES_PER_BATCH) as u64;
         let rows_per_task = (TASK_SITES / half_width.max(1)).max(1);
         Ok(Self {
             dim: p.dim,
@@ -581,7 +595,8 @@ impl IsingLattice {
         let last = self
             .sweeps
             .checked_add(n as u64)
-            .and_then(|s| s.checked_mul(per_sweep).map(|b| (s, b)));
+            .and_then(|s| s.checked_mul(per_sweep))
+            .filter(|&b| !checkerboard || b < REFINE_BLOCK);
         if last.is_none() {
             return Err(Error::new(
                 ErrorKind::OutOfRange,
@@ -636,7 +651,7 @@ impl IsingLattice {
         };
         let philox = Philox::new(self.seed, tag.with_sub(self.stream));
         let g = self.geom;
-        let table = u32x16::new(*table);
+        let thresholds = SplitThresholds::new(table);
         for color in 0..2 {
             let first_block = (2 * self.sweeps + color as u64) * g.rows as u64 * g.blocks_per_row;
             let (c0, c1) = self.spins.split_at_mut(g.n / 2);
@@ -647,7 +662,29 @@ impl IsingLattice {
                 for (i, row) in part.chunks_exact_mut(w).enumerate() {
                     let r = r0 + i;
                     let base = first_block + r as u64 * g.blocks_per_row;
-                    update_row::<HEAT_BATH>(&g, row, other, r, color, table, &philox, base);
+                    if g.dim == 2 {
+                        update_row::<HEAT_BATH, 4>(
+                            &g,
+                            row,
+                            other,
+                            r,
+                            color,
+                            &thresholds,
+                            &philox,
+                            base,
+                        );
+                    } else {
+                        update_row::<HEAT_BATH, 6>(
+                            &g,
+                            row,
+                            other,
+                            r,
+                            color,
+                            &thresholds,
+                            &philox,
+                            base,
+                        );
+                    }
                 }
             });
         }
@@ -749,41 +786,85 @@ fn neighbour_rows(g: &Geometry, r: usize) -> [usize; 5] {
     ]
 }
 
-/// Sixteen spins `row[k0 + shift ..]` with periodic wrap; lanes past the row
-/// end are 0 (computed and discarded).
-#[inline]
-fn load16(row: &[i8], k0: usize, shift: isize) -> i8x16 {
-    let w = row.len();
-    let start = k0 as isize + shift;
-    if start >= 0 && start as usize + 16 <= w {
-        let s = start as usize;
-        return i8x16::from_slice_unaligned(&row[s..s + 16]);
-    }
-    let mut lanes = [0i8; 16];
-    for (l, v) in lanes.iter_mut().enumerate() {
-        if k0 + l < w {
-            let k = (k0 + l) as isize + shift;
-            *v = row[k.rem_euclid(w as isize) as usize];
+/// A threshold table (accept iff the 32-bit word `w <= t`, see
+/// [`acceptance_threshold`]) split for 16-bit draws: `w = (r << 16) | v` is
+/// accepted iff `r < hi`, or `r == hi` and `v <= lo`, with `hi = (t + 1) >> 16`
+/// and `lo = (t + 1) mod 2^16 - 1` (wrapping), i.e. `w < t + 1` in two halves.
+struct SplitThresholds {
+    /// `hi` per key (32 entries: the kernel indexes `key mod 32`).
+    hi: [u16; 32],
+    /// Whether `r == hi` with refinement `v` accepts: `v < (t + 1) mod 2^16`.
+    lo: [u32; 32],
+}
+
+impl SplitThresholds {
+    fn new(table: &[u32; 16]) -> Self {
+        let mut hi = [u16::MAX; 32];
+        let mut lo = [0u32; 32];
+        for (key, &t) in table.iter().enumerate() {
+            let bound = u64::from(t) + 1; // accept iff w < bound, bound in 1..=2^32
+            if bound == 1 << 32 {
+                // Always accepted: r < 2^16 holds for every r, except that
+                // r == 0xFFFF needs `v < 2^16`, which always holds.
+                hi[key] = u16::MAX;
+                lo[key] = 1 << 16;
+            } else {
+                hi[key] = (bound >> 16) as u16;
+                lo[key] = (bound & 0xFFFF) as u32;
+            }
         }
+        Self { hi, lo }
     }
-    i8x16::new(lanes)
+
+    /// The decision for a lane with `r == hi[key]`, from its refinement `v`.
+    #[inline]
+    fn refined_accept(&self, key: usize, v: u16) -> bool {
+        u32::from(v) < self.lo[key & 31]
+    }
+}
+
+/// Sixty-four spins `row[k0 + shift ..]` (`shift` in -1..=1) with periodic
+/// wrap; lanes past the row end are 0 (computed and discarded).
+#[inline]
+fn load64(row: &[i8], k0: usize, shift: isize) -> [i8; 64] {
+    let w = row.len();
+    let lanes = (w - k0).min(64);
+    let mut out = [0i8; 64];
+    let start = k0 as isize + shift;
+    if start >= 0 && start as usize + lanes <= w {
+        out[..lanes].copy_from_slice(&row[start as usize..start as usize + lanes]);
+        return out;
+    }
+    for (l, v) in out[..lanes].iter_mut().enumerate() {
+        let k = (k0 + l) as isize + shift;
+        let k = if k < 0 {
+            k + w as isize
+        } else if k >= w as isize {
+            k - w as isize
+        } else {
+            k
+        };
+        *v = row[k as usize];
+    }
+    out
 }
 
 #[inline]
-fn widen(v: i8x16) -> i32x16 {
-    i32x16::from(i16x16::from(v))
+fn chunk(row: &[i8], k: usize) -> &[i8; 64] {
+    row[k..k + 64].try_into().expect("64-site chunk")
 }
 
-/// Updates one checkerboard row of colour `color`, 64 sites per Philox batch.
+/// Updates one checkerboard row of colour `color`, 128 sites per Philox batch
+/// (the block/word/half mapping is in the module docs).
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn update_row<const HEAT_BATH: bool>(
+fn update_row<const HEAT_BATH: bool, const D: usize>(
     g: &Geometry,
     row: &mut [i8],
     other: &[i8],
     r: usize,
     color: usize,
-    table: u32x16,
+    thresholds: &SplitThresholds,
     philox: &Philox,
     base: u64,
 ) {
@@ -796,90 +877,117 @@ fn update_row<const HEAT_BATH: bool>(
     // Colour-c sites of this row sit at x = 2k + o; their side neighbour other
     // than half-index k is k - 1 (o = 0) or k + 1 (o = 1).
     let shift: isize = if (color + parity) & 1 == 0 { -1 } else { 1 };
-    let three_d = g.dim == 3;
-    let offset = i32x16::splat(2 * g.dim as i32);
-    let full_chunks = w >= 18;
-    let mut update_group = |group: usize, batch: &crate::rng::philox::BlockBatch| {
-        for (q, words) in batch.iter().enumerate() {
-            let k0 = 64 * group + 16 * q;
+    let dims = D;
+    let offset = D as i8;
+    for batch_index in 0..w.div_ceil(SITES_PER_BATCH) {
+        let batch = philox.blocks16(base + 16 * batch_index as u64);
+        for half in 0..2 {
+            let k0 = SITES_PER_BATCH * batch_index + 64 * half;
             if k0 >= w {
                 break;
             }
-            let words = u32x16::new(*words);
-            if full_chunks && k0 >= 1 && k0 + 17 <= w {
-                // Interior chunk: every load is a plain unaligned 16-byte load.
-                let at = |r: &[i8], k: usize| i8x16::from_slice_unaligned(&r[k..k + 16]);
-                let side = (k0 as isize + shift) as usize;
-                let mut nb8 = at(same, k0) + at(same, side) + at(yp, k0) + at(ym, k0);
-                if three_d {
-                    nb8 = nb8 + at(zp, k0) + at(zm, k0);
-                }
-                let new = chunk_update::<HEAT_BATH>(at(row, k0), nb8, words, table, offset);
-                row[k0..k0 + 16].copy_from_slice(&new);
+            let words = [&batch[2 * half], &batch[2 * half + 1]];
+            let refine = if k0 + 64 <= w {
+                // Full chunk: plain 64-byte loads, except the side neighbours
+                // of a chunk at the row's wrap-around edge.
+                let side = k0 as isize + shift;
+                let staged;
+                let side_nb = if side >= 0 && side as usize + 64 <= w {
+                    chunk(same, side as usize)
+                } else {
+                    staged = load64(same, k0, shift);
+                    &staged
+                };
+                let all = [
+                    chunk(same, k0),
+                    side_nb,
+                    chunk(yp, k0),
+                    chunk(ym, k0),
+                    chunk(zp, k0),
+                    chunk(zm, k0),
+                ];
+                let nbs: [&[i8; 64]; D] = core::array::from_fn(|i| all[i]);
+                let spins: &mut [i8; 64] = (&mut row[k0..k0 + 64]).try_into().expect("64 sites");
+                update64::<HEAT_BATH, D>(spins, &nbs, offset, words, &thresholds.hi)
             } else {
-                let s8 = load16(row, k0, 0);
-                let mut nb8 = load16(same, k0, 0)
-                    + load16(same, k0, shift)
-                    + load16(yp, k0, 0)
-                    + load16(ym, k0, 0);
-                if three_d {
-                    nb8 = nb8 + load16(zp, k0, 0) + load16(zm, k0, 0);
-                }
-                let new = chunk_update::<HEAT_BATH>(s8, nb8, words, table, offset);
-                let lanes = (w - k0).min(16);
-                row[k0..k0 + lanes].copy_from_slice(&new[..lanes]);
+                let nbs = [
+                    load64(same, k0, 0),
+                    load64(same, k0, shift),
+                    load64(yp, k0, 0),
+                    load64(ym, k0, 0),
+                    load64(zp, k0, 0),
+                    load64(zm, k0, 0),
+                ];
+                let refs: [&[i8; 64]; D] = core::array::from_fn(|i| &nbs[i]);
+                let mut spins = load64(row, k0, 0);
+                let lanes = (w - k0).min(64);
+                let refine =
+                    update64::<HEAT_BATH, D>(&mut spins, &refs, offset, words, &thresholds.hi);
+                row[k0..k0 + lanes].copy_from_slice(&spins[..lanes]);
+                refine & (u64::MAX >> (64 - lanes))
+            };
+            if refine != 0 {
+                refine_lanes::<HEAT_BATH>(
+                    row,
+                    [same, yp, ym, zp, zm],
+                    shift,
+                    dims,
+                    k0,
+                    refine,
+                    thresholds,
+                    philox,
+                    base + 16 * batch_index as u64,
+                );
             }
         }
-    };
-    // Two independent Philox batches per iteration: their ten-round latency
-    // chains overlap in the out-of-order window.
-    let groups = w.div_ceil(64);
-    let mut group = 0;
-    while group < groups {
-        let first = philox.blocks16(base + 16 * group as u64);
-        if group + 1 < groups {
-            let second = philox.blocks16(base + 16 * (group + 1) as u64);
-            update_group(group, &first);
-            update_group(group + 1, &second);
-        } else {
-            update_group(group, &first);
+    }
+}
+
+/// Completes the lanes whose 16-bit draw equalled their threshold (about one
+/// site in 65536): their decision uses the refinement half-word `v` at the same
+/// (word, half) position of block `REFINE_BLOCK | b`, where `b` is the site's
+/// primary block. The kernel left those lanes rejected; the spin there is the
+/// old spin (Metropolis) or `-1` (heat bath), and the key is recomputed from
+/// the neighbours (the heat-bath table does not depend on the spin).
+#[allow(clippy::too_many_arguments)]
+#[cold]
+fn refine_lanes<const HEAT_BATH: bool>(
+    row: &mut [i8],
+    [same, yp, ym, zp, zm]: [&[i8]; 5],
+    shift: isize,
+    dims: usize,
+    k0: usize,
+    mut refine: u64,
+    thresholds: &SplitThresholds,
+    philox: &Philox,
+    batch_block: u64,
+) {
+    let w = row.len();
+    while refine != 0 {
+        let lane = refine.trailing_zeros() as usize;
+        refine &= refine - 1;
+        let k = k0 + lane;
+        let side = (k as isize + shift).rem_euclid(w as isize) as usize;
+        let mut nb =
+            i32::from(same[k]) + i32::from(same[side]) + i32::from(yp[k]) + i32::from(ym[k]);
+        if dims == 6 {
+            nb += i32::from(zp[k]) + i32::from(zm[k]);
         }
-        group += 2;
+        let key = (nb + dims as i32 + i32::from(row[k] < 0)) as usize;
+        let (block, word, high) = site_draw(k);
+        let v = (philox.block(REFINE_BLOCK | (batch_block + block))[word] >> (16 * high)) as u16;
+        if thresholds.refined_accept(key, v) {
+            row[k] = if HEAT_BATH { 1 } else { -row[k] };
+        }
     }
 }
 
-/// New spins of 16 sites from their spins `s8`, neighbour sums `nb8` and
-/// random words: `key = nb + 2 dim + (s < 0)` picks the threshold (16-entry
-/// permute); Metropolis flips `s` where `w <= threshold`
-/// (`s ^ -2 = -s` for `s = +-1`), heat bath sets `+1` there and `-1` elsewhere.
-#[inline(always)]
-fn chunk_update<const HEAT_BATH: bool>(
-    s8: i8x16,
-    nb8: i8x16,
-    words: u32x16,
-    table: u32x16,
-    offset: i32x16,
-) -> [i8; 16] {
-    let s = widen(s8);
-    let key = widen(nb8) + offset - s.simd_lt(i32x16::splat(0));
-    let threshold = table.shuffle(bytemuck_u32(key));
-    let accept = words.simd_le(threshold).to_array();
-    let s8 = s8.to_array();
-    let mut new = [0i8; 16];
-    for l in 0..16 {
-        let m = accept[l] as i8;
-        new[l] = if HEAT_BATH {
-            (m & 2) - 1
-        } else {
-            s8[l] ^ (m & -2)
-        };
-    }
-    new
-}
-
+/// `(block within the site's 16-block batch, word, half)` of the 16-bit draw
+/// of half-index `k` (module docs).
 #[inline]
-fn bytemuck_u32(v: i32x16) -> u32x16 {
-    wide::bytemuck::cast(v)
+fn site_draw(k: usize) -> (u64, usize, usize) {
+    let within = k % SITES_PER_BATCH;
+    (((within % 32) / 2) as u64, within / 32, within % 2)
 }
 
 /// `(bond sum, spin sum)` in checkerboard storage: every bond has exactly one
