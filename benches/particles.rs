@@ -1,9 +1,13 @@
 //! Particle-integrator throughput.
 //!
 //! * WCA fluid, N = 32768, rho = 0.8, 3D, BAOAB: particle-steps/s at 1 and 2
-//!   threads (criterion group `baoab_wca_32768`).
-//! * Cost per particle-step of the same WCA fluid from N = 10^3 to 10^6
-//!   (summary table; the goal is flat within 1.3x).
+//!   threads (criterion group `baoab_wca_32768`). Compared per thread count
+//!   with OpenMM's CPU platform on the same workload when
+//!   `benches/results/openmm_baseline.csv` exists
+//!   (`python3 benches/openmm_baseline.py`, needs `pip install openmm`).
+//! * Cost per particle-step of the same WCA fluid from N = 10^3 to 10^6,
+//!   neighbour-list rebuilds included (summary table; the goal is
+//!   flat within 1.3x).
 //! * BAOAB with only a harmonic trap, N = 10^7: bytes moved per second, as a
 //!   fraction of a STREAM triad measured in the same run. One-body fields
 //!   take the fused path: one pass per step reading and writing x, y, z, vx,
@@ -173,6 +177,23 @@ fn fma_peak(threads: usize) -> f64 {
     (threads as f64) * (iters as f64) * 16.0 / t
 }
 
+/// OpenMM's CPU-platform rate on the same WCA workload at `threads`, from the
+/// CSV written by `benches/openmm_baseline.py` (absent unless someone ran it
+/// on this machine: OpenMM is not a build dependency).
+fn openmm_rate(threads: usize) -> Option<f64> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/results/openmm_baseline.csv"
+    );
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split(',').collect();
+        (f.len() == 3 && f[0] == "wca_32768_langevin" && f[1].parse() == Ok(threads))
+            .then(|| f[2].parse().ok())
+            .flatten()
+    })
+}
+
 fn summary_table() {
     println!("\nparticles summary (machine shared; best of several runs):");
     // WCA at 1 and 2 threads, N = 32768.
@@ -186,28 +207,47 @@ fn summary_table() {
             lg.step(Some(&mut ff), &mut s.view(), step, 20).1.unwrap();
             step += 20;
         });
-        println!(
-            "  BAOAB WCA N=32768 rho=0.8, {threads} thread(s): {:.3e} particle-steps/s",
-            (n * 20) as f64 / t
-        );
+        let rate = (n * 20) as f64 / t;
+        let vs_openmm = openmm_rate(threads)
+            .map(|o| {
+                format!(
+                    " = {:.2}x OpenMM CPU ({o:.3e}, benches/results/openmm_baseline.csv)",
+                    rate / o
+                )
+            })
+            .unwrap_or_default();
+        println!("  BAOAB WCA N=32768 rho=0.8, {threads} thread(s): {rate:.3e} particle-steps/s{vs_openmm}");
     }
-    set_num_threads(2).unwrap();
-    println!("  WCA cost per particle-step vs N (2 threads):");
-    for m in [10usize, 22, 46, 100] {
-        let (mut s, mut ff, mut lg) = wca_fluid(m);
-        let n = s.x.len();
-        let steps = (2_000_000 / n).clamp(2, 200);
-        lg.step(Some(&mut ff), &mut s.view(), 0, 20).1.unwrap();
-        let mut step = 20u64;
-        let t = best_of(2, || {
-            lg.step(Some(&mut ff), &mut s.view(), step, steps)
-                .1
-                .unwrap();
-            step += steps as u64;
-        });
+    // Every size is equilibrated for the same physical time (60 steps from
+    // the lattice) and timed over 30 steps, so the window holds the same
+    // number of neighbour-list rebuilds (~3) at every N: the cost per
+    // particle-step includes its share of rebuilds.
+    for threads in [1, 2] {
+        set_num_threads(threads).unwrap();
+        println!("  WCA cost per particle-step vs N ({threads} thread(s), rebuilds included):");
+        let mut costs = Vec::new();
+        for m in [10usize, 22, 46, 100] {
+            let (mut s, mut ff, mut lg) = wca_fluid(m);
+            let n = s.x.len();
+            let steps = 30;
+            lg.step(Some(&mut ff), &mut s.view(), 0, 60).1.unwrap();
+            let builds = ff.neighbour_builds();
+            let start = Instant::now();
+            lg.step(Some(&mut ff), &mut s.view(), 60, steps).1.unwrap();
+            let t = start.elapsed().as_secs_f64();
+            let cost = t / (n * steps) as f64 * 1e9;
+            costs.push(cost);
+            println!(
+                "    N = {n:>8}: {cost:.1} ns per particle-step ({} rebuilds in the window)",
+                ff.neighbour_builds() - builds
+            );
+        }
+        let (lo, hi) = costs
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), &c| (lo.min(c), hi.max(c)));
         println!(
-            "    N = {n:>8}: {:.1} ns per particle-step",
-            t / (n * steps) as f64 * 1e9
+            "    max / min cost = {:.2} (goal: flat within 1.3)",
+            hi / lo
         );
     }
     // Harmonic-only BAOAB, N = 10^7, bytes/s vs STREAM triad.
