@@ -395,6 +395,8 @@ fn zero_heap_allocations_per_step_including_neighbour_rebuilds() {
     let ((), allocs) = count_allocations(|| {
         abp.step(None, &mut a.view(), 2, 50).1.unwrap();
         ku.step(&mut th, &[], 2, 50).unwrap();
+        // The order-parameter query (fk_kuramoto_order) allocates nothing either.
+        std::hint::black_box(fieldkern::integrate::kuramoto::order_parameter(&th));
     });
     assert_eq!(allocs, 0);
 }

@@ -47,9 +47,10 @@ pub struct Kuramoto {
 }
 
 /// `(r, psi)` of phases `theta`: `r e^{i psi} = mean of e^{i theta}`.
-/// Deterministic for any thread count.
+/// Deterministic for any thread count; allocates nothing (the per-segment
+/// partial sums live on the stack).
 pub fn order_parameter(theta: &[f64]) -> (f64, f64) {
-    let slots: Vec<Mutex<[f64; 2]>> = (0..MAX_SEGMENTS).map(|_| Mutex::new([0.0; 2])).collect();
+    let slots: [Mutex<[f64; 2]>; MAX_SEGMENTS] = core::array::from_fn(|_| Mutex::new([0.0; 2]));
     let (c, s) = mean_field(theta, &slots);
     ((c * c + s * s).sqrt(), s.atan2(c))
 }
