@@ -61,6 +61,8 @@ pub struct EgnnForce<S: EgnnSource> {
     /// `[ntypes][F]`, or empty for zero features.
     table: Vec<f32>,
     h: Vec<f32>,
+    /// Positions packed `[x, y, z]` (z = 0 in 2D).
+    r: Vec<[f64; 3]>,
     delta: Vec<[f64; 3]>,
 }
 
@@ -133,6 +135,7 @@ impl<S: EgnnSource> EgnnForce<S> {
             ntypes,
             table: type_features.to_vec(),
             h: vec![0.0; capacity * features],
+            r: vec![[0.0; 3]; capacity],
             delta: vec![[0.0; 3]; capacity],
         })
     }
@@ -188,25 +191,39 @@ impl<S: EgnnSource> BatchField for EgnnForce<S> {
                 row.copy_from_slice(&self.table[t * f..(t + 1) * f]);
             }
         }
-        let b = &self.sbox;
         let three = pos.dim == 3;
-        let sep = |i: usize, j: usize| {
-            let mut d = [
-                pos.x[i] - pos.x[j],
-                pos.y[i] - pos.y[j],
-                if three { pos.z[i] - pos.z[j] } else { 0.0 },
-            ];
-            if b.periodic {
-                for a in 0..pos.dim {
-                    d[a] -= b.lengths[a] * (d[a] * b.inv_lengths[a]).round_ties_even();
-                }
+        for (i, q) in self.r[..n].iter_mut().enumerate() {
+            *q = [pos.x[i], pos.y[i], if three { pos.z[i] } else { 0.0 }];
+        }
+        let r = &self.r[..n];
+        let (len, inv) = (self.sbox.lengths, self.sbox.inv_lengths);
+        // In 2D the third length is unused: z separations are 0 and stay 0.
+        let (len, inv) = if three {
+            (len, inv)
+        } else {
+            ([len[0], len[1], 1.0], [inv[0], inv[1], 1.0])
+        };
+        let open = |i: usize, j: usize| {
+            let (a, b) = (r[i], r[j]);
+            [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+        };
+        let periodic = |i: usize, j: usize| {
+            let mut d = open(i, j);
+            for a in 0..3 {
+                d[a] -= len[a] * (d[a] * inv[a]).round_ties_even();
             }
             d
         };
         let h = &self.h[..n * f];
         let delta = &mut self.delta[..n];
-        self.source
-            .with_egnn(&mut |g| g.coordinate_update(n, sep, h, delta))?;
+        let is_periodic = self.sbox.periodic;
+        self.source.with_egnn(&mut |g| {
+            if is_periodic {
+                g.coordinate_update(n, periodic, h, delta)
+            } else {
+                g.coordinate_update(n, open, h, delta)
+            }
+        })?;
         let s = self.scale;
         for (i, d) in self.delta[..n].iter().enumerate() {
             fx[i] = s * d[0];
