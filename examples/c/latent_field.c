@@ -377,7 +377,7 @@ int main(int argc, char **argv) {
     }
     ok = max_diff(&s, &r) == 0.0 && memcmp(s.vx, r.vx, 3 * n * sizeof(double)) == 0;
     report("5 Langevin, one call vs 10-step calls: max |dx|", max_diff(&s, &r), 0.0, ok);
-    printf("      T_kin = %.4f (bath kT = %.2f; the non-conservative EGNN force may heat it), R_g = %.3f\n",
+    printf("      T_kin = %.4f (bath kT = %.2f; with a non-conservative force it need not be kT), R_g = %.3f\n",
            2.0 * kinetic(&s) / (3.0 * (double)n), kt, gyration(&s));
     printf("throughput: %.3g particle-steps/s (%zu steps of %zu particles in %.3f s)\n",
            (double)(n * steps) / elapsed, steps, n, elapsed);
