@@ -100,7 +100,12 @@ fn random_state(dim: usize, n: usize, half_width: f64, seed: u64) -> State {
             s.vz[i] = rng.sym(0.3);
         }
     }
-    s.types = (0..n).map(|i| (i % 3 == 0) as u32).collect();
+    s.types = (0..n)
+        .map(|i| match i % 3 {
+            0 => 1,
+            _ => 0,
+        })
+        .collect();
     s
 }
 
