@@ -359,6 +359,9 @@ fk_forcefield_add_callback(ff, callback, user, out_term) =
 fk_forcefield_add_neural_field(ff, model, mode, scale, out_term) =
     ccall((:fk_forcefield_add_neural_field, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Int32, Cdouble, Ptr{Csize_t}, ), ff, model, mode, scale, out_term)
 
+fk_forcefield_add_egnn(ff, egnn, type_features, n_type_features, scale, out_term) =
+    ccall((:fk_forcefield_add_egnn, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Ptr{Cfloat}, Csize_t, Cdouble, Ptr{Csize_t}, ), ff, egnn, type_features, n_type_features, scale, out_term)
+
 fk_forcefield_compute(ff, p, step, fx, fy, fz) =
     ccall((:fk_forcefield_compute, libfieldkern), Int32, (Ptr{Cvoid}, Ref{fk_particles}, UInt64, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{Cdouble}, ), ff, p, step, fx, fy, fz)
 

@@ -503,6 +503,19 @@ module fieldkern
       integer(c_size_t), intent(out) :: out_term
     end function fk_forcefield_add_neural_field
 
+    function fk_forcefield_add_egnn(ff, egnn, type_features, n_type_features, scale, &
+        out_term) bind(C, name="fk_forcefield_add_egnn")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_add_egnn
+      type(c_ptr), value :: ff
+      type(c_ptr), value :: egnn
+      real(c_float), intent(in) :: type_features(*)
+      integer(c_size_t), value :: n_type_features
+      real(c_double), value :: scale
+      integer(c_size_t), intent(out) :: out_term
+    end function fk_forcefield_add_egnn
+
     function fk_forcefield_compute(ff, p, step, fx, fy, fz) bind(C, name="fk_forcefield_compute")
       import
       implicit none

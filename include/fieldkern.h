@@ -1445,11 +1445,11 @@ fk_status fk_forcefield_add_delayed_trap(struct fk_forcefield *ff,
 /**
  * Adds a user force field evaluated by `callback` once per force evaluation
  * for all particles (see `fk_force_callback`); `user` is passed back
- * unchanged. At most one batch term (callback or neural field, see
- * `fk_forcefield_add_neural_field`) per force field. Errors:
- * `FK_ERR_NULL_POINTER` (callback), `FK_ERR_CAPACITY` (a second batch term
- * or more than 16 terms),
- * `FK_ERR_WRONG_HANDLE`.
+ * unchanged. Batch terms (callbacks, neural fields, EGNN terms) may be
+ * combined in one force field, each with its own force buffers; they are
+ * evaluated in the order they were added. Errors:
+ * `FK_ERR_NULL_POINTER` (callback), `FK_ERR_CAPACITY` (more than 16
+ * terms), `FK_ERR_WRONG_HANDLE`.
  *
  * # Safety
  * `callback` must be safe to call with the documented arguments while the
@@ -1475,9 +1475,9 @@ fk_status fk_forcefield_add_callback(struct fk_forcefield *ff,
  * `double`. Buffers are reserved here for the force field's capacity and the
  * model's workspaces were reserved by its create, so steps allocate nothing;
  * the model's batch split depends only on `n`, so results are bitwise
- * identical for any thread count. The term is the force field's one batch
- * term (exclusive with `fk_forcefield_add_callback`). `*out_term` (may be
- * NULL) receives the term's index.
+ * identical for any thread count. It may be combined with other batch terms
+ * (callbacks, other neural fields, `fk_forcefield_add_egnn`), each with its
+ * own buffers. `*out_term` (may be NULL) receives the term's index.
  *
  * Ownership: the model is BORROWED, not copied: it must stay alive (not
  * destroyed) until the force field is destroyed; updating its weights
@@ -1492,8 +1492,8 @@ fk_status fk_forcefield_add_callback(struct fk_forcefield *ff,
  * Errors: `FK_ERR_NULL_POINTER` (model), `FK_ERR_WRONG_HANDLE` (ff or model
  * not a live handle of its kind), `FK_ERR_UNKNOWN_ENUM` (mode),
  * `FK_ERR_INVALID_SIZE` (model `in_dim` != the field's dim, or `out_dim` not
- * 1 / dim), `FK_ERR_NON_FINITE` (scale), `FK_ERR_CAPACITY` (a batch term
- * already exists, or more than 16 terms), `FK_ERR_BUSY`. Not thread-safe;
+ * 1 / dim), `FK_ERR_NON_FINITE` (scale), `FK_ERR_CAPACITY` (more than 16
+ * terms), `FK_ERR_BUSY`. Not thread-safe;
  * allocates (setup call).
  *
  * # Safety
@@ -1505,6 +1505,63 @@ fk_status fk_forcefield_add_neural_field(struct fk_forcefield *ff,
                                          int32_t mode,
                                          double scale,
                                          size_t *out_term);
+
+/**
+ * Adds an EGNN force term (latent force-field models): at every force
+ * evaluation the EGNN layer's coordinate update is computed over the
+ * particles and used as the force,
+ *
+ * `F_i = scale * coord_scale * sum_{j != i, r_ij <= cutoff} r_ij phi_x(m_ij)`,
+ * `m_ij = phi_e(h_i, h_j, |r_ij|^2)`, `r_ij = r_i - r_j`,
+ *
+ * with the layer's own `cutoff` and `coord_scale` (see
+ * `fk_nf_egnn_params`) and minimum-image separations in periodic boxes
+ * (only the nearest image of each pair interacts, also with an infinite
+ * cutoff). 2D particles lie in the plane z = 0. Node features are per
+ * particle type: `h_i = type_features[type_i * F .. (type_i + 1) * F]`
+ * with `F` the layer's feature width; `type_features` holds
+ * `n_type_features = ntypes * F` floats (copied now), or is NULL with
+ * `n_type_features = 0` for `h_i = 0`. The term's energy is 0 (the EGNN
+ * force is not conservative in general); its virial is `sum_i r_i . F_i`.
+ * With a single type, forces are central and pairwise antisymmetric (total
+ * force 0).
+ *
+ * Cost per evaluation: all `n (n - 1)` pairs are tested (not the force
+ * field's neighbour list), plus one `phi_e` and `phi_x` evaluation per pair
+ * within the cutoff; the MLPs compute in `float`, separations and sums in
+ * `double`. The layer's edge buffers were reserved by its create (its
+ * `max_nodes` must be >= the force field's capacity); the term's buffers
+ * are reserved here, so steps allocate nothing. Results are bitwise
+ * identical for any thread count. Combines with any other terms, including
+ * neural fields and callbacks. `*out_term` (may be NULL) receives the
+ * term's index.
+ *
+ * Ownership: the layer is BORROWED, not copied: it must stay alive (not
+ * destroyed) until the force field is destroyed. A layer destroyed first is
+ * reported as `FK_ERR_WRONG_HANDLE` by the next evaluation only as long as
+ * its memory was not reused: do not rely on it. Thread-safety: each
+ * evaluation claims the layer like any call on it (`FK_ERR_BUSY` if used
+ * from another thread at the same time).
+ *
+ * Errors (nothing added): `FK_ERR_NULL_POINTER` (egnn, or type_features
+ * with `n_type_features > 0`), `FK_ERR_WRONG_HANDLE` (ff or egnn not a live
+ * handle of its kind), `FK_ERR_INVALID_SIZE` (`n_type_features` neither 0
+ * nor `ntypes * F`), `FK_ERR_NON_FINITE` (scale or a feature),
+ * `FK_ERR_CAPACITY` (the layer's `max_nodes` < the force field's capacity,
+ * or more than 16 terms), `FK_ERR_BUSY`. Not thread-safe; allocates (setup
+ * call).
+ *
+ * # Safety
+ * `ff` and `egnn` must be NULL or handles from their create functions;
+ * `type_features` must hold `n_type_features` floats; `out_term` NULL or
+ * writable; the layer must outlive the force field.
+ */
+fk_status fk_forcefield_add_egnn(struct fk_forcefield *ff,
+                                 struct fk_nf_egnn *egnn,
+                                 const float *type_features,
+                                 size_t n_type_features,
+                                 double scale,
+                                 size_t *out_term);
 
 /**
  * Evaluates the total force on every particle into `fx, fy, fz` (length

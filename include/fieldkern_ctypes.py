@@ -358,6 +358,7 @@ SIGNATURES = {
     'fk_forcefield_add_delayed_trap': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
     'fk_forcefield_add_callback': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)]),
     'fk_forcefield_add_neural_field': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32, ctypes.c_double, ctypes.POINTER(ctypes.c_size_t)]),
+    'fk_forcefield_add_egnn': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.c_double, ctypes.POINTER(ctypes.c_size_t)]),
     'fk_forcefield_compute': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
     'fk_forcefield_term_count': (ctypes.c_size_t, [ctypes.c_void_p]),
     'fk_forcefield_term_energy': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),

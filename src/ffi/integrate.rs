@@ -28,11 +28,11 @@ use std::ffi::c_void;
 
 use super::boundary::{guard, guard_value, slice, slice_mut};
 use super::handle::{self, check_out, publish, read_params, value_mut, Guard, Opaque, Params};
-use super::nf::fk_nf_model;
+use super::nf::{fk_nf_egnn, fk_nf_model};
 use super::status::fk_status;
 use crate::error::{Error, ErrorKind, Result};
 use crate::forces::{
-    BatchField, ForceField, ForceFieldParams, ModelSource, NeuralMode, PairKind, Trap,
+    BatchField, EgnnSource, ForceField, ForceFieldParams, ModelSource, NeuralMode, PairKind, Trap,
 };
 use crate::integrate::active::{ActiveBrownian, ActiveParams};
 use crate::integrate::brownian::{Brownian, BrownianParams};
@@ -41,6 +41,7 @@ use crate::integrate::langevin::{Baoab, LangevinParams};
 use crate::integrate::state::kinetic_mv2;
 use crate::integrate::verlet::VelocityVerlet;
 use crate::integrate::{Particles, SimBox};
+use crate::nf::egnn::Egnn;
 use crate::nf::Model;
 
 /// Lennard-Jones truncated at `cutoff` (not shifted): strength = eps, length = sigma.
@@ -675,11 +676,11 @@ pub unsafe extern "C" fn fk_forcefield_add_delayed_trap(
 
 /// Adds a user force field evaluated by `callback` once per force evaluation
 /// for all particles (see `fk_force_callback`); `user` is passed back
-/// unchanged. At most one batch term (callback or neural field, see
-/// `fk_forcefield_add_neural_field`) per force field. Errors:
-/// `FK_ERR_NULL_POINTER` (callback), `FK_ERR_CAPACITY` (a second batch term
-/// or more than 16 terms),
-/// `FK_ERR_WRONG_HANDLE`.
+/// unchanged. Batch terms (callbacks, neural fields, EGNN terms) may be
+/// combined in one force field, each with its own force buffers; they are
+/// evaluated in the order they were added. Errors:
+/// `FK_ERR_NULL_POINTER` (callback), `FK_ERR_CAPACITY` (more than 16
+/// terms), `FK_ERR_WRONG_HANDLE`.
 ///
 /// # Safety
 /// `callback` must be safe to call with the documented arguments while the
@@ -748,9 +749,9 @@ impl ModelSource for BorrowedModel {
 /// `double`. Buffers are reserved here for the force field's capacity and the
 /// model's workspaces were reserved by its create, so steps allocate nothing;
 /// the model's batch split depends only on `n`, so results are bitwise
-/// identical for any thread count. The term is the force field's one batch
-/// term (exclusive with `fk_forcefield_add_callback`). `*out_term` (may be
-/// NULL) receives the term's index.
+/// identical for any thread count. It may be combined with other batch terms
+/// (callbacks, other neural fields, `fk_forcefield_add_egnn`), each with its
+/// own buffers. `*out_term` (may be NULL) receives the term's index.
 ///
 /// Ownership: the model is BORROWED, not copied: it must stay alive (not
 /// destroyed) until the force field is destroyed; updating its weights
@@ -765,8 +766,8 @@ impl ModelSource for BorrowedModel {
 /// Errors: `FK_ERR_NULL_POINTER` (model), `FK_ERR_WRONG_HANDLE` (ff or model
 /// not a live handle of its kind), `FK_ERR_UNKNOWN_ENUM` (mode),
 /// `FK_ERR_INVALID_SIZE` (model `in_dim` != the field's dim, or `out_dim` not
-/// 1 / dim), `FK_ERR_NON_FINITE` (scale), `FK_ERR_CAPACITY` (a batch term
-/// already exists, or more than 16 terms), `FK_ERR_BUSY`. Not thread-safe;
+/// 1 / dim), `FK_ERR_NON_FINITE` (scale), `FK_ERR_CAPACITY` (more than 16
+/// terms), `FK_ERR_BUSY`. Not thread-safe;
 /// allocates (setup call).
 ///
 /// # Safety
@@ -801,6 +802,95 @@ pub unsafe extern "C" fn fk_forcefield_add_neural_field(
         let id = st
             .ff
             .add_neural_field(BorrowedModel(model), in_dim, out_dim, mode, scale)?;
+        // SAFETY: NULL or writable.
+        unsafe { write_opt(out_term, id) };
+        Ok(())
+    })
+}
+
+/// An EGNN layer borrowed from its C handle for the duration of each evaluation.
+struct BorrowedEgnn(*mut fk_nf_egnn);
+
+// SAFETY: as for `BorrowedModel`: the pointer is only dereferenced through
+// `handle::value_mut` (tag check + busy flag), on the calling thread.
+unsafe impl Send for BorrowedEgnn {}
+// SAFETY: as above.
+unsafe impl Sync for BorrowedEgnn {}
+
+impl EgnnSource for BorrowedEgnn {
+    fn with_egnn(&mut self, f: &mut dyn FnMut(&mut Egnn) -> Result<()>) -> Result<()> {
+        // SAFETY: `fk_forcefield_add_egnn` requires the layer to outlive the
+        // force field; the tag is checked on every evaluation.
+        let mut h = unsafe { value_mut(self.0, "egnn (borrowed by the force field)") }?;
+        f(&mut h)
+    }
+}
+
+/// Adds an EGNN force term (latent force-field models): at every force
+/// evaluation the EGNN layer's coordinate update is computed over the
+/// particles and used as the force,
+///
+/// `F_i = scale * coord_scale * sum_{j != i, r_ij <= cutoff} r_ij phi_x(m_ij)`,
+/// `m_ij = phi_e(h_i, h_j, |r_ij|^2)`, `r_ij = r_i - r_j`,
+///
+/// with the layer's own `cutoff` and `coord_scale` (see
+/// `fk_nf_egnn_params`) and minimum-image separations in periodic boxes
+/// (only the nearest image of each pair interacts, also with an infinite
+/// cutoff). 2D particles lie in the plane z = 0. Node features are per
+/// particle type: `h_i = type_features[type_i * F .. (type_i + 1) * F]`
+/// with `F` the layer's feature width; `type_features` holds
+/// `n_type_features = ntypes * F` floats (copied now), or is NULL with
+/// `n_type_features = 0` for `h_i = 0`. The term's energy is 0 (the EGNN
+/// force is not conservative in general); its virial is `sum_i r_i . F_i`.
+/// With a single type, forces are central and pairwise antisymmetric (total
+/// force 0).
+///
+/// Cost per evaluation: all `n (n - 1)` pairs are tested (not the force
+/// field's neighbour list), plus one `phi_e` and `phi_x` evaluation per pair
+/// within the cutoff; the MLPs compute in `float`, separations and sums in
+/// `double`. The layer's edge buffers were reserved by its create (its
+/// `max_nodes` must be >= the force field's capacity); the term's buffers
+/// are reserved here, so steps allocate nothing. Results are bitwise
+/// identical for any thread count. Combines with any other terms, including
+/// neural fields and callbacks. `*out_term` (may be NULL) receives the
+/// term's index.
+///
+/// Ownership: the layer is BORROWED, not copied: it must stay alive (not
+/// destroyed) until the force field is destroyed. A layer destroyed first is
+/// reported as `FK_ERR_WRONG_HANDLE` by the next evaluation only as long as
+/// its memory was not reused: do not rely on it. Thread-safety: each
+/// evaluation claims the layer like any call on it (`FK_ERR_BUSY` if used
+/// from another thread at the same time).
+///
+/// Errors (nothing added): `FK_ERR_NULL_POINTER` (egnn, or type_features
+/// with `n_type_features > 0`), `FK_ERR_WRONG_HANDLE` (ff or egnn not a live
+/// handle of its kind), `FK_ERR_INVALID_SIZE` (`n_type_features` neither 0
+/// nor `ntypes * F`), `FK_ERR_NON_FINITE` (scale or a feature),
+/// `FK_ERR_CAPACITY` (the layer's `max_nodes` < the force field's capacity,
+/// or more than 16 terms), `FK_ERR_BUSY`. Not thread-safe; allocates (setup
+/// call).
+///
+/// # Safety
+/// `ff` and `egnn` must be NULL or handles from their create functions;
+/// `type_features` must hold `n_type_features` floats; `out_term` NULL or
+/// writable; the layer must outlive the force field.
+#[no_mangle]
+pub unsafe extern "C" fn fk_forcefield_add_egnn(
+    ff: *mut fk_forcefield,
+    egnn: *mut fk_nf_egnn,
+    type_features: *const f32,
+    n_type_features: usize,
+    scale: f64,
+    out_term: *mut usize,
+) -> fk_status {
+    guard("fk_forcefield_add_egnn", || {
+        // SAFETY: header contract.
+        let mut st = unsafe { value_mut(ff, "ff") }?;
+        // SAFETY: header contract; checks the tag (the term checks it again).
+        drop(unsafe { value_mut(egnn, "egnn") }?);
+        // SAFETY: the caller provides n_type_features floats.
+        let table = unsafe { slice(type_features, n_type_features, "type_features") }?;
+        let id = st.ff.add_egnn(BorrowedEgnn(egnn), table, scale)?;
         // SAFETY: NULL or writable.
         unsafe { write_opt(out_term, id) };
         Ok(())

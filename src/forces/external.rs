@@ -16,6 +16,7 @@
 //!   neural-field term ([`super::neural::NeuralField`] implements it).
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::integrate::state::Positions;
 use crate::simd::f64x8;
 
 /// A user-supplied (or neural) field evaluated for a whole batch at once:
@@ -31,6 +32,19 @@ pub trait BatchField: Send + Sync {
         fy: &mut [f64],
         fz: &mut [f64],
     ) -> Result<f64>;
+
+    /// [`Self::eval`] with the full particle view (types included), which
+    /// is what the force field calls; fields that need more than positions
+    /// (e.g. the EGNN term's per-type features) override it.
+    fn eval_particles(
+        &mut self,
+        pos: &Positions,
+        fx: &mut [f64],
+        fy: &mut [f64],
+        fz: &mut [f64],
+    ) -> Result<f64> {
+        self.eval(pos.x, pos.y, pos.z, fx, fy, fz)
+    }
 }
 
 /// Shape of a trap potential.

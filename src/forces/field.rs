@@ -1,6 +1,12 @@
 //! Force-field composition: pair terms (short-range over neighbour lists,
-//! long-range over all pairs in SIMD), external fields and a batch callback,
-//! evaluated in one pass over the particles.
+//! long-range over all pairs in SIMD), external fields and batch terms
+//! (callbacks, neural fields, EGNN forces), evaluated in one pass over the
+//! particles.
+//!
+//! Batch terms are evaluated first, each for all particles into its own
+//! force buffers (reserved when the term is added), in the order they were
+//! added; the per-particle pass then adds pair, external and batch forces
+//! in that order (batch terms in their order of addition).
 //!
 //! Parallel evaluation gathers per particle (each particle sums the forces
 //! its neighbours exert on it; no scatter, no write races). Particles are
@@ -16,6 +22,7 @@
 use std::sync::Mutex;
 
 use super::cells::NeighbourList;
+use super::egnn::{EgnnForce, EgnnSource};
 use super::external::{BatchField, DelayedTrap, External, Trap};
 use super::neural::{ModelSource, NeuralField, NeuralMode};
 use super::pair::{LongPair, PairKind, PairTerm, ShortPair};
@@ -52,7 +59,17 @@ pub enum TermKind {
     Uniform,
     Trap,
     DelayedTrap,
+    /// A batch term: user callback or neural field.
     Callback,
+    /// The EGNN force term ([`super::egnn`]).
+    Egnn,
+}
+
+/// A batch term with its force buffers (`[x, y, z]`, `z` empty in 2D).
+struct BatchSlot {
+    id: usize,
+    field: Box<dyn BatchField>,
+    force: [Vec<f64>; 3],
 }
 
 /// A composed force field.
@@ -62,8 +79,7 @@ pub struct ForceField {
     short: Vec<(usize, ShortPair)>,
     long: Vec<(usize, LongPair)>,
     external: Vec<(usize, External)>,
-    callback: Option<(usize, Box<dyn BatchField>)>,
-    cb_force: [Vec<f64>; 3],
+    batch: Vec<BatchSlot>,
     nlist: Option<NeighbourList>,
     /// Positions packed as `[x, y, z, 0]` for the neighbour loops (one cache
     /// line per neighbour instead of three), reserved with the first
@@ -117,8 +133,7 @@ impl ForceField {
             short: Vec::new(),
             long: Vec::new(),
             external: Vec::new(),
-            callback: None,
-            cb_force: [Vec::new(), Vec::new(), Vec::new()],
+            batch: Vec::with_capacity(MAX_TERMS),
             nlist: None,
             packed: Vec::new(),
             use_neighbour_list: true,
@@ -150,7 +165,7 @@ impl ForceField {
     /// Whether an evaluation can fail after validation (neighbour capacity,
     /// callback), so integrators keep a backup of the step's start state.
     pub fn may_fail(&self) -> bool {
-        self.nlist.is_some() || self.callback.is_some()
+        self.nlist.is_some() || !self.batch.is_empty()
     }
 
     /// Whether every term is a local external field (uniform or trap): the
@@ -160,7 +175,7 @@ impl ForceField {
     pub fn is_local(&self) -> bool {
         self.short.is_empty()
             && self.long.is_empty()
-            && self.callback.is_none()
+            && self.batch.is_empty()
             && self
                 .external
                 .iter()
@@ -287,29 +302,59 @@ impl ForceField {
         Ok(id)
     }
 
-    /// Adds a batch field (user callback or neural field). At most one.
+    /// Adds a batch field (user callback or neural field) with its own
+    /// force buffers, reserved now for the field's capacity. Any number of
+    /// batch terms may coexist (up to [`MAX_TERMS`] terms in all).
     pub fn add_batch_field(&mut self, field: Box<dyn BatchField>) -> Result<usize> {
-        if self.callback.is_some() {
+        self.add_batch(field, TermKind::Callback)
+    }
+
+    fn add_batch(&mut self, field: Box<dyn BatchField>, kind: TermKind) -> Result<usize> {
+        if self.kinds.len() == MAX_TERMS {
             return Err(Error::new(
                 ErrorKind::Capacity,
-                "a force field holds at most one batch term (callback or neural field)",
+                format!("a force field holds at most {MAX_TERMS} terms"),
             ));
         }
         let cap = self.params.capacity;
         let z = if self.params.sbox.dim == 3 { cap } else { 0 };
-        self.cb_force = [vec![0.0; cap], vec![0.0; cap], vec![0.0; z]];
-        let id = self.next_term(TermKind::Callback)?;
-        self.callback = Some((id, field));
+        let force = [vec![0.0; cap], vec![0.0; cap], vec![0.0; z]];
+        let id = self.next_term(kind)?;
+        self.batch.push(BatchSlot { id, field, force });
         Ok(id)
+    }
+
+    /// Adds an EGNN force term (see [`super::egnn`]): the coordinate update
+    /// of the layer from `source`, times `scale`, is the force on each
+    /// particle; node features `type_features` (`[ntypes][F]`, or empty for
+    /// zeros). Its energy is 0. Reserves its buffers now. Errors:
+    /// `NonFinite` (scale, a feature), `InvalidSize` (table length),
+    /// `Capacity` (layer `max_nodes` below the field's capacity, or too
+    /// many terms).
+    pub fn add_egnn<S: EgnnSource + 'static>(
+        &mut self,
+        source: S,
+        type_features: &[f32],
+        scale: f64,
+    ) -> Result<usize> {
+        let term = EgnnForce::new(
+            source,
+            type_features,
+            scale,
+            self.params.sbox,
+            self.params.ntypes,
+            self.params.capacity,
+        )?;
+        self.add_batch(Box::new(term), TermKind::Egnn)
     }
 
     /// Adds a neural-field term (see [`super::neural`]) evaluating the model
     /// of `source` (`in_dim -> out_dim`) on all particles per evaluation, as a
-    /// potential or a vector field scaled by `scale`. It is this field's one
-    /// batch term (exclusive with a callback). Reserves its buffers for the
-    /// field's capacity. Errors: `InvalidSize` (in_dim != dim, out_dim not 1
-    /// for a potential or dim for a vector field), `NonFinite` (scale),
-    /// `Capacity` (a batch term exists or too many terms).
+    /// potential or a vector field scaled by `scale`. It is a batch term
+    /// (it may coexist with callbacks, EGNN and other neural terms).
+    /// Reserves its buffers for the field's capacity. Errors: `InvalidSize`
+    /// (in_dim != dim, out_dim not 1 for a potential or dim for a vector
+    /// field), `NonFinite` (scale), `Capacity` (too many terms).
     pub fn add_neural_field<S: ModelSource + 'static>(
         &mut self,
         source: S,
@@ -395,15 +440,15 @@ impl ForceField {
         with_energy: bool,
     ) -> Result<()> {
         let n = pos.len();
-        let mut cb_energy = 0.0;
-        if let Some((_, cb)) = self.callback.as_mut() {
-            let [cx, cy, cz] = &mut self.cb_force;
+        let mut batch_energy = [0.0; MAX_TERMS];
+        for (k, slot) in self.batch.iter_mut().enumerate() {
+            let [cx, cy, cz] = &mut slot.force;
             let (cx, cy) = (&mut cx[..n], &mut cy[..n]);
             let cz: &mut [f64] = if pos.dim == 3 { &mut cz[..n] } else { &mut [] };
             cx.fill(0.0);
             cy.fill(0.0);
             cz.fill(0.0);
-            cb_energy = cb.eval(pos.x, pos.y, pos.z, cx, cy, cz)?;
+            batch_energy[k] = slot.field.eval_particles(pos, cx, cy, cz)?;
         }
         if !self.short.is_empty() {
             let three = pos.dim == 3;
@@ -462,8 +507,8 @@ impl ForceField {
                     self.virial[t] += a[2 * t + 1];
                 }
             }
-            if let Some((id, _)) = &self.callback {
-                self.energy[*id] = cb_energy;
+            for (k, slot) in self.batch.iter().enumerate() {
+                self.energy[slot.id] = batch_energy[k];
             }
         }
         Ok(())
@@ -527,17 +572,17 @@ impl ForceField {
                 acc[2 * id + 1] += (0..dim).map(|a| ri[a] * fe[a]).sum::<f64>();
             }
         }
-        if let Some((id, _)) = &self.callback {
+        for slot in &self.batch {
             let cf = [
-                self.cb_force[0][i],
-                self.cb_force[1][i],
-                if dim == 3 { self.cb_force[2][i] } else { 0.0 },
+                slot.force[0][i],
+                slot.force[1][i],
+                if dim == 3 { slot.force[2][i] } else { 0.0 },
             ];
             for a in 0..dim {
                 f[a] += cf[a];
             }
             if with_energy {
-                acc[2 * id + 1] += (0..dim).map(|a| ri[a] * cf[a]).sum::<f64>();
+                acc[2 * slot.id + 1] += (0..dim).map(|a| ri[a] * cf[a]).sum::<f64>();
             }
         }
         f

@@ -124,6 +124,91 @@ impl Egnn {
         self.features
     }
 
+    /// Largest node count per call.
+    pub fn max_nodes(&self) -> usize {
+        self.max_nodes
+    }
+
+    /// Interaction cutoff (`f32::INFINITY`: all pairs).
+    pub fn cutoff(&self) -> f32 {
+        self.cutoff2.sqrt()
+    }
+
+    /// The coordinate update alone, in `f64`, for `n` nodes whose pair
+    /// separations `x_i - x_j` are given by `sep(i, j)` (e.g. minimum-image
+    /// separations of particles in a periodic box):
+    ///
+    /// `delta_i = C sum_{j != i, |sep(i,j)| <= cutoff} sep(i, j) phi_x(m_ij)`,
+    /// `m_ij = phi_e(h_i, h_j, |sep(i, j)|^2)`.
+    ///
+    /// This is `x_i' - x_i` of [`Self::forward`] without the `f32` rounding
+    /// of positions and of the sum (separations, squared distances and the
+    /// sum are `f64`; the MLPs see `f32` inputs and compute in `f32`); `phi_h`
+    /// is not evaluated. Edges are visited in `(i, j)` order and summed in
+    /// that order, so results do not depend on the thread count. Cost: `n(n -
+    /// 1)` separations and distance tests, plus one `phi_e` and `phi_x`
+    /// evaluation per edge within the cutoff. Allocates nothing. `sep` must
+    /// be antisymmetric and finite, `h` `[n][F]` finite (not checked here).
+    /// Errors: `InvalidSize` (`h`, `delta` lengths), `Capacity` (`n >
+    /// max_nodes`).
+    pub fn coordinate_update(
+        &mut self,
+        n: usize,
+        sep: impl Fn(usize, usize) -> [f64; 3],
+        h: &[f32],
+        delta: &mut [[f64; 3]],
+    ) -> Result<()> {
+        let (f, m) = (self.features, self.message_dim);
+        if h.len() != n * f || delta.len() != n {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!("h must be [n][{f}] and delta [n][3] (n = {n})"),
+            ));
+        }
+        if n > self.max_nodes {
+            return Err(Error::new(
+                ErrorKind::Capacity,
+                format!("n = {n} nodes exceeds max_nodes = {}", self.max_nodes),
+            ));
+        }
+        self.edges.clear();
+        let w = 2 * f + 1;
+        let cutoff2 = f64::from(self.cutoff2);
+        for i in 0..n {
+            for j in 0..n {
+                if i == j {
+                    continue;
+                }
+                let d = sep(i, j);
+                let d2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                if d2 <= cutoff2 {
+                    let e = self.edges.len();
+                    let row = &mut self.edge_in[e * w..(e + 1) * w];
+                    row[..f].copy_from_slice(&h[i * f..(i + 1) * f]);
+                    row[f..2 * f].copy_from_slice(&h[j * f..(j + 1) * f]);
+                    row[2 * f] = d2 as f32;
+                    self.edges.push((i as u32, j as u32));
+                }
+            }
+        }
+        let ne = self.edges.len();
+        self.phi_e
+            .forward(&self.edge_in[..ne * w], &mut self.messages[..ne * m])?;
+        self.phi_x
+            .forward(&self.messages[..ne * m], &mut self.weights[..ne])?;
+        delta.fill([0.0; 3]);
+        let c = f64::from(self.coord_scale);
+        for (e, &(i, j)) in self.edges.iter().enumerate() {
+            let (i, j) = (i as usize, j as usize);
+            let d = sep(i, j);
+            let wx = c * f64::from(self.weights[e]);
+            for a in 0..3 {
+                delta[i][a] += d[a] * wx;
+            }
+        }
+        Ok(())
+    }
+
     /// One layer: `x` `[n][3]`, `h` `[n][F]` to `x_out` `[n][3]`, `h_out`
     /// `[n][F]`. Allocates nothing (`n <= max_nodes`).
     pub fn forward(

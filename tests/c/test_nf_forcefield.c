@@ -192,12 +192,15 @@ static void test_bad_input(void) {
                  FK_ERR_NON_FINITE);
     CHECK(term == 42);
     CHECK(fk_forcefield_term_count(ff) == 0);
-    /* one batch term per force field */
+    /* batch terms coexist (each with its own buffers); 16 terms at most */
     CHECK_STATUS(fk_forcefield_add_neural_field(ff, scalar, FK_NF_POTENTIAL, 1.0, &term), FK_OK);
-    CHECK_STATUS(fk_forcefield_add_neural_field(ff, scalar, FK_NF_POTENTIAL, 1.0, NULL),
-                 FK_ERR_CAPACITY);
+    CHECK_STATUS(fk_forcefield_add_neural_field(ff, scalar, FK_NF_POTENTIAL, 1.0, NULL), FK_OK);
+    CHECK_STATUS(fk_forcefield_add_callback(ff, dummy_cb, NULL, NULL), FK_OK);
+    CHECK(fk_forcefield_term_count(ff) == 3);
+    for (int k = 3; k < 16; k++)
+        CHECK_STATUS(fk_forcefield_add_callback(ff, dummy_cb, NULL, NULL), FK_OK);
     CHECK_STATUS(fk_forcefield_add_callback(ff, dummy_cb, NULL, NULL), FK_ERR_CAPACITY);
-    CHECK(fk_forcefield_term_count(ff) == 1);
+    CHECK(fk_forcefield_term_count(ff) == 16);
 
     fk_forcefield_destroy(ff3);
     fk_forcefield_destroy(ff);
