@@ -225,19 +225,17 @@ impl Shape {
     }
 }
 
-/// One bucket of a group's acceptance table (see the module docs): the
-/// accepting replicas at `lo = 0` (`m0`) and the one replica `bit` that
+/// One bucket of a group's acceptance table (see the module docs), 16 bytes:
+/// the accepting replicas at `lo = 0` (`m0`) and the one replica `bit` that
 /// stops accepting once `lo > tl`, stored as `tlp = tl + 2^24` (`tl =
 /// NO_END`: none). `tlp` has bit 31 set when the bucket has more than one
-/// such replica: then all of them are in the extra list at
-/// `extra_start .. + extra_len` (indices into the whole list).
+/// such replica: then all of them are in the group's extra list (range in
+/// `Acceptance::crowded`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Bucket {
     m0: u64,
     tlp: u32,
-    bit: u8,
-    extra_start: u16,
-    extra_len: u16,
+    bit: u32,
 }
 
 /// Low-24-bit mask; a `tl` of `NO_END` never removes (`lo <= 2^24 - 1`).
@@ -246,29 +244,16 @@ const NO_END: u32 = (1 << 24) - 1;
 const CROWDED: u32 = 1 << 31;
 
 impl Bucket {
+    /// Accepting replicas, or `None` for a crowded bucket.
     #[inline(always)]
-    fn accept(&self, lo: u32, extra: &[(u32, u64)]) -> u64 {
+    fn accept(&self, lo: u32) -> Option<u64> {
+        if self.tlp & CROWDED != 0 {
+            return None;
+        }
         // Bit 24 of tl + 2^24 - lo is 1 iff lo <= tl (no compare: a select
         // here is turned into an unpredictable branch).
         let gone = u64::from(!self.tlp.wrapping_sub(lo) >> 24 & 1) << self.bit;
-        let a = self.m0 ^ gone;
-        if self.tlp & CROWDED != 0 {
-            return self.accept_crowded(lo, extra);
-        }
-        a
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn accept_crowded(&self, lo: u32, extra: &[(u32, u64)]) -> u64 {
-        let start = usize::from(self.extra_start);
-        let mut a = self.m0;
-        for &(tl, x) in &extra[start..start + usize::from(self.extra_len)] {
-            if lo > tl {
-                a ^= x;
-            }
-        }
-        a
+        Some(self.m0 ^ gone)
     }
 }
 
@@ -293,9 +278,12 @@ struct Acceptance {
     ferro: bool,
     /// Groups the kernel loops over: `n_groups` (<= 4) or `MAX_CLASSES`.
     stride: usize,
-    /// Buckets `[hi][group]`.
-    buckets: Vec<[Bucket; MAX_CLASSES]>,
-    /// `[group][64]` extra ends `(tl, bit)`.
+    /// Buckets `[hi][stride]` (stride groups per `hi`, compact so the used
+    /// part stays in L1).
+    buckets: Vec<Bucket>,
+    /// Extra-list range `(start, len)` of crowded buckets, `[group][hi]`.
+    crowded: Vec<(u16, u16)>,
+    /// Extra ends `(tl, bit)`, `[group][64]`.
     extra: Vec<(u32, u64)>,
 }
 
@@ -339,9 +327,14 @@ impl Acceptance {
     fn new() -> Result<Self> {
         let mut buckets = Vec::new();
         buckets
-            .try_reserve_exact(256)
+            .try_reserve_exact(256 * MAX_CLASSES)
             .map_err(|_| Error::new(ErrorKind::OutOfMemory, "acceptance tables"))?;
-        buckets.resize(256, [Bucket::default(); MAX_CLASSES]);
+        buckets.resize(256 * MAX_CLASSES, Bucket::default());
+        let mut crowded = Vec::new();
+        crowded
+            .try_reserve_exact(256 * MAX_CLASSES)
+            .map_err(|_| Error::new(ErrorKind::OutOfMemory, "acceptance tables"))?;
+        crowded.resize(256 * MAX_CLASSES, (0, 0));
         let mut extra = Vec::new();
         extra
             .try_reserve_exact(MAX_CLASSES * REPLICAS)
@@ -354,6 +347,7 @@ impl Acceptance {
             ferro: false,
             stride: 1,
             buckets,
+            crowded,
             extra,
         })
     }
@@ -392,14 +386,15 @@ impl Acceptance {
         } else {
             MAX_CLASSES
         };
-        self.buckets
-            .iter_mut()
-            .for_each(|b| *b = [Bucket::default(); MAX_CLASSES]);
+        self.buckets.iter_mut().for_each(|b| *b = Bucket::default());
         for g in 0..self.n_groups {
             let tg = &t[group_t[g]];
             let mut n_extra = g * REPLICAS;
             for hi in 0..256usize {
-                self.buckets[hi][g] = bucket_of(tg, hi, &mut self.extra, &mut n_extra);
+                let start = n_extra;
+                self.buckets[hi * self.stride + g] =
+                    bucket_of(tg, hi, &mut self.extra, &mut n_extra);
+                self.crowded[g * 256 + hi] = (start as u16, (n_extra - start) as u16);
             }
         }
     }
@@ -407,7 +402,26 @@ impl Acceptance {
     /// Accepting replicas of group `g` for word `w` (tests).
     #[cfg(test)]
     fn accept(&self, g: usize, w: u32) -> u64 {
-        self.buckets[(w >> 24) as usize][g].accept(w & NO_END, &self.extra)
+        let hi = (w >> 24) as usize;
+        self.buckets[hi * self.stride + g]
+            .accept(w & NO_END)
+            .unwrap_or_else(|| self.accept_crowded(g, hi, w & NO_END))
+    }
+
+    /// Accepting replicas of a crowded bucket: `m0` minus the extra ends
+    /// with `lo > tl`.
+    #[cold]
+    #[inline(never)]
+    fn accept_crowded(&self, g: usize, hi: usize, lo: u32) -> u64 {
+        let (start, len) = self.crowded[g * 256 + hi];
+        let (start, len) = (usize::from(start), usize::from(len));
+        let mut a = self.buckets[hi * self.stride + g].m0;
+        for &(tl, x) in &self.extra[start..start + len] {
+            if lo > tl {
+                a ^= x;
+            }
+        }
+        a
     }
 }
 
@@ -425,8 +439,6 @@ fn bucket_of(
         m0: 0,
         bit: 0,
         tlp: NO_END + (1 << 24),
-        extra_start: *n_extra as u16,
-        extra_len: 0,
     };
     let mut ends = [(0u32, 0u64); REPLICAS];
     let mut n_ends = 0;
@@ -443,12 +455,11 @@ fn bucket_of(
     }
     if n_ends == 1 {
         bucket.tlp = ends[0].0 + (1 << 24);
-        bucket.bit = ends[0].1.trailing_zeros() as u8;
+        bucket.bit = ends[0].1.trailing_zeros();
     } else if n_ends > 1 {
         bucket.tlp |= CROWDED;
         extra[*n_extra..*n_extra + n_ends].copy_from_slice(&ends[..n_ends]);
         *n_extra += n_ends;
-        bucket.extra_len = n_ends as u16;
     }
     bucket
 }
@@ -940,7 +951,7 @@ fn update_row<const STRIDE: usize, const FERRO: bool>(
     let shift = sh.side_shift(color, r);
     let three_d = sh.dim == 3;
     let z = 2 * sh.dim;
-    let table: &[[Bucket; MAX_CLASSES]; 256] = acc.buckets.as_slice().try_into().unwrap();
+    let table = &acc.buckets[..256 * STRIDE];
     let all = u64x8::splat(u64::MAX);
     for group in 0..w.div_ceil(64) {
         let batch: BlockBatch = philox.blocks16(base + 16 * group as u64);
@@ -992,11 +1003,15 @@ fn update_row<const STRIDE: usize, const FERRO: bool>(
             let lanes = (w - k0).min(8);
             for l in 0..lanes {
                 let wd = words[l];
-                let buckets = &table[(wd >> 24) as usize];
+                let hi = (wd >> 24) as usize;
+                let lo = wd & NO_END;
                 let mut flip = base_flip[l];
                 // Groups past n_groups (padding) have empty class sets and buckets.
                 for g in 0..STRIDE {
-                    flip |= masks[g][l] & buckets[g].accept(wd & NO_END, &acc.extra);
+                    let a = table[hi * STRIDE + g]
+                        .accept(lo)
+                        .unwrap_or_else(|| acc.accept_crowded(g, hi, lo));
+                    flip |= masks[g][l] & a;
                 }
                 row[k0 + l] = spins[l] ^ flip;
             }
@@ -1162,9 +1177,11 @@ mod tests {
         (acc.n_groups, acc.stride) = (1, 1);
         let mut n_extra = 0;
         for hi in 0..256usize {
-            acc.buckets[hi][0] = bucket_of(&t, hi, &mut acc.extra, &mut n_extra);
+            let start = n_extra;
+            acc.buckets[hi] = bucket_of(&t, hi, &mut acc.extra, &mut n_extra);
+            acc.crowded[hi] = (start as u16, (n_extra - start) as u16);
         }
-        assert_eq!(acc.buckets[128][0].extra_len, 64);
+        assert_eq!(acc.crowded[128].1, 64);
         let mut st = 3u64;
         for i in 0..100_000u32 {
             let w = if i % 2 == 0 {
