@@ -1,4 +1,4 @@
-//! Replica multi-spin coding: 64 independent Ising replicas of one periodic
+//! Replica multi-spin coding: 64 uncoupled Ising replicas of one periodic
 //! 2D square or 3D cubic lattice, one replica per bit, updated together by
 //! checkerboard Metropolis with bitwise logic. Each replica has its own
 //! temperature, so one sweep is a whole temperature scan.
