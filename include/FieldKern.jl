@@ -29,6 +29,7 @@ const FK_ISING_METROPOLIS_SEQUENTIAL = 2
 const FK_ISING_HEAT_BATH_SEQUENTIAL = 3
 const FK_HOPFIELD_GLAUBER = 0
 const FK_HOPFIELD_METROPOLIS = 1
+const FK_ISING_REPLICAS = 64
 const FK_COFFEE_INTERACTING = 0
 const FK_COFFEE_NON_INTERACTING = 1
 const FK_COFFEE_INTERACTING_SEQUENTIAL = 2
@@ -189,6 +190,19 @@ struct fk_hopfield_params
     update::Int32
     seed::UInt64
     stream::UInt64
+end
+
+struct fk_ising_replicas_params
+    struct_size::UInt32
+    dim::UInt32
+    lx::Csize_t
+    ly::Csize_t
+    lz::Csize_t
+    coupling::Cdouble
+    field::Cdouble
+    seed::UInt64
+    stream::UInt64
+    hot_start::UInt32
 end
 
 struct fk_sandpile_params
@@ -583,6 +597,42 @@ fk_hopfield_get_sweep_count(handle, out_sweeps) =
 
 fk_hopfield_set_sweep_count(handle, sweeps) =
     ccall((:fk_hopfield_set_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), handle, sweeps)
+
+fk_ising_replicas_params_default() =
+    ccall((:fk_ising_replicas_params_default, libfieldkern), fk_ising_replicas_params, ())
+
+fk_ising_replicas_create(params, temperatures, n, out) =
+    ccall((:fk_ising_replicas_create, libfieldkern), Int32, (Ref{fk_ising_replicas_params}, Ptr{Cdouble}, Csize_t, Ptr{Ptr{Cvoid}}, ), params, temperatures, n, out)
+
+fk_ising_replicas_destroy(handle) =
+    ccall((:fk_ising_replicas_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), handle)
+
+fk_ising_replicas_num_sites(handle, out_sites) =
+    ccall((:fk_ising_replicas_num_sites, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Csize_t}, ), handle, out_sites)
+
+fk_ising_replicas_set_temperatures(handle, temperatures, n) =
+    ccall((:fk_ising_replicas_set_temperatures, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Csize_t, ), handle, temperatures, n)
+
+fk_ising_replicas_set_spins(handle, spins, n) =
+    ccall((:fk_ising_replicas_set_spins, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, spins, n)
+
+fk_ising_replicas_get_spins(handle, spins, n) =
+    ccall((:fk_ising_replicas_get_spins, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Int8}, Csize_t, ), handle, spins, n)
+
+fk_ising_replicas_get_replica_spins(handle, replica, spins, n) =
+    ccall((:fk_ising_replicas_get_replica_spins, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{Int8}, Csize_t, ), handle, replica, spins, n)
+
+fk_ising_replicas_sweep(handle, n_sweeps, energy, magnetisation) =
+    ccall((:fk_ising_replicas_sweep, libfieldkern), Int32, (Ptr{Cvoid}, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, ), handle, n_sweeps, energy, magnetisation)
+
+fk_ising_replicas_observables(handle, energy, magnetisation, n) =
+    ccall((:fk_ising_replicas_observables, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cdouble}, Ptr{Cdouble}, Csize_t, ), handle, energy, magnetisation, n)
+
+fk_ising_replicas_get_sweep_count(handle, out_sweeps) =
+    ccall((:fk_ising_replicas_get_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, ), handle, out_sweeps)
+
+fk_ising_replicas_set_sweep_count(handle, sweeps) =
+    ccall((:fk_ising_replicas_set_sweep_count, libfieldkern), Int32, (Ptr{Cvoid}, UInt64, ), handle, sweeps)
 
 fk_sandpile_params_default() =
     ccall((:fk_sandpile_params_default, libfieldkern), fk_sandpile_params, ())

@@ -27,6 +27,7 @@ module fieldkern
   integer(c_int32_t), parameter :: FK_ISING_HEAT_BATH_SEQUENTIAL = 3
   integer(c_int32_t), parameter :: FK_HOPFIELD_GLAUBER = 0
   integer(c_int32_t), parameter :: FK_HOPFIELD_METROPOLIS = 1
+  integer(c_int32_t), parameter :: FK_ISING_REPLICAS = 64
   integer(c_int32_t), parameter :: FK_COFFEE_INTERACTING = 0
   integer(c_int32_t), parameter :: FK_COFFEE_NON_INTERACTING = 1
   integer(c_int32_t), parameter :: FK_COFFEE_INTERACTING_SEQUENTIAL = 2
@@ -188,6 +189,19 @@ module fieldkern
     integer(c_int64_t) :: seed
     integer(c_int64_t) :: stream
   end type fk_hopfield_params
+
+  type, bind(C) :: fk_ising_replicas_params
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: dim
+    integer(c_size_t) :: lx
+    integer(c_size_t) :: ly
+    integer(c_size_t) :: lz
+    real(c_double) :: coupling
+    real(c_double) :: field
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: stream
+    integer(c_int32_t) :: hot_start
+  end type fk_ising_replicas_params
 
   type, bind(C) :: fk_sandpile_params
     integer(c_int32_t) :: struct_size
@@ -1158,6 +1172,120 @@ module fieldkern
       type(c_ptr), value :: handle
       integer(c_int64_t), value :: sweeps
     end function fk_hopfield_set_sweep_count
+
+    function fk_ising_replicas_params_default() bind(C, name="fk_ising_replicas_params_default")
+      import
+      implicit none
+      type(fk_ising_replicas_params) :: fk_ising_replicas_params_default
+    end function fk_ising_replicas_params_default
+
+    function fk_ising_replicas_create(params, temperatures, n, out) bind(C, &
+        name="fk_ising_replicas_create")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_replicas_create
+      type(fk_ising_replicas_params), intent(in) :: params
+      real(c_double), intent(in) :: temperatures(*)
+      integer(c_size_t), value :: n
+      type(c_ptr), intent(out) :: out
+    end function fk_ising_replicas_create
+
+    function fk_ising_replicas_destroy(handle) bind(C, name="fk_ising_replicas_destroy")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_replicas_destroy
+      type(c_ptr), value :: handle
+    end function fk_ising_replicas_destroy
+
+    function fk_ising_replicas_num_sites(handle, out_sites) bind(C, &
+        name="fk_ising_replicas_num_sites")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_replicas_num_sites
+      type(c_ptr), value :: handle
+      integer(c_size_t), intent(out) :: out_sites
+    end function fk_ising_replicas_num_sites
+
+    function fk_ising_replicas_set_temperatures(handle, temperatures, n) bind(C, &
+        name="fk_ising_replicas_set_temperatures")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_replicas_set_temperatures
+      type(c_ptr), value :: handle
+      real(c_double), intent(in) :: temperatures(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_replicas_set_temperatures
+
+    function fk_ising_replicas_set_spins(handle, spins, n) bind(C, &
+        name="fk_ising_replicas_set_spins")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_replicas_set_spins
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(in) :: spins(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_replicas_set_spins
+
+    function fk_ising_replicas_get_spins(handle, spins, n) bind(C, &
+        name="fk_ising_replicas_get_spins")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_replicas_get_spins
+      type(c_ptr), value :: handle
+      integer(c_int8_t), intent(inout) :: spins(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_replicas_get_spins
+
+    function fk_ising_replicas_get_replica_spins(handle, replica, spins, n) bind(C, &
+        name="fk_ising_replicas_get_replica_spins")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_replicas_get_replica_spins
+      type(c_ptr), value :: handle
+      integer(c_size_t), value :: replica
+      integer(c_int8_t), intent(inout) :: spins(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_replicas_get_replica_spins
+
+    function fk_ising_replicas_sweep(handle, n_sweeps, energy, magnetisation) bind(C, &
+        name="fk_ising_replicas_sweep")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_replicas_sweep
+      type(c_ptr), value :: handle
+      integer(c_size_t), value :: n_sweeps
+      real(c_double), intent(inout) :: energy(*)
+      real(c_double), intent(inout) :: magnetisation(*)
+    end function fk_ising_replicas_sweep
+
+    function fk_ising_replicas_observables(handle, energy, magnetisation, n) bind(C, &
+        name="fk_ising_replicas_observables")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_replicas_observables
+      type(c_ptr), value :: handle
+      real(c_double), intent(inout) :: energy(*)
+      real(c_double), intent(inout) :: magnetisation(*)
+      integer(c_size_t), value :: n
+    end function fk_ising_replicas_observables
+
+    function fk_ising_replicas_get_sweep_count(handle, out_sweeps) bind(C, &
+        name="fk_ising_replicas_get_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_replicas_get_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), intent(out) :: out_sweeps
+    end function fk_ising_replicas_get_sweep_count
+
+    function fk_ising_replicas_set_sweep_count(handle, sweeps) bind(C, &
+        name="fk_ising_replicas_set_sweep_count")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_ising_replicas_set_sweep_count
+      type(c_ptr), value :: handle
+      integer(c_int64_t), value :: sweeps
+    end function fk_ising_replicas_set_sweep_count
 
     function fk_sandpile_params_default() bind(C, name="fk_sandpile_params_default")
       import

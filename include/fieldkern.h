@@ -109,6 +109,11 @@
 #define FK_HOPFIELD_METROPOLIS 1
 
 /**
+ * Number of replicas of an `fk_ising_replicas` lattice (bits per site word).
+ */
+#define FK_ISING_REPLICAS 64
+
+/**
  * `fk_coffee_params.variant`: at most one cream particle per cell; adjacent
  * cells exchange (symmetric exclusion).
  */
@@ -356,6 +361,15 @@ typedef struct fk_ising fk_ising;
  * rules as `fk_ising`.
  */
 typedef struct fk_ising_msc fk_ising_msc;
+
+/**
+ * Opaque handle of 64 Ising replicas of one periodic 2D / 3D lattice, one
+ * replica per bit of a 64-bit site word, each replica at its own
+ * temperature, updated together by checkerboard Metropolis (replica
+ * multi-spin coding). Created by `fk_ising_replicas_create`, freed by
+ * `fk_ising_replicas_destroy`. Same threading rules as `fk_ising`.
+ */
+typedef struct fk_ising_replicas fk_ising_replicas;
 
 /**
  * Opaque handle of a worm-algorithm sampler of the 2D Ising high-temperature
@@ -805,6 +819,49 @@ typedef struct fk_hopfield_params {
      */
     uint64_t stream;
 } fk_hopfield_params;
+
+/**
+ * Parameters of `fk_ising_replicas_create`; defaults from
+ * `fk_ising_replicas_params_default()`. Temperatures are passed to create.
+ */
+typedef struct fk_ising_replicas_params {
+    /**
+     * `sizeof(fk_ising_replicas_params)`.
+     */
+    uint32_t struct_size;
+    /**
+     * 2 (square) or 3 (cubic). Default 2.
+     */
+    uint32_t dim;
+    /**
+     * Sides, each even and >= 2 (`lz` ignored for dim 2), at most 2^32 - 1
+     * sites. Default 64 x 64.
+     */
+    size_t lx;
+    size_t ly;
+    size_t lz;
+    /**
+     * Coupling J (finite, any sign). Default 1.
+     */
+    double coupling;
+    /**
+     * Field h (finite). Default 0.
+     */
+    double field;
+    /**
+     * Key of the random streams. Default 0.
+     */
+    uint64_t seed;
+    /**
+     * User stream (low 48 bits). Default 0.
+     */
+    uint64_t stream;
+    /**
+     * 0: all spins +1 (default); 1: independent random spins in every
+     * replica from (seed, stream).
+     */
+    uint32_t hot_start;
+} fk_ising_replicas_params;
 
 /**
  * Parameters of `fk_sandpile_create`. Get defaults from
@@ -2373,6 +2430,175 @@ fk_status fk_hopfield_get_sweep_count(const struct fk_hopfield *handle, uint64_t
  * `handle` from `fk_hopfield_create`.
  */
 fk_status fk_hopfield_set_sweep_count(struct fk_hopfield *handle, uint64_t sweeps);
+
+/**
+ * Default parameters: 2D, 64 x 64, J = 1, h = 0, seed 0, stream 0, cold
+ * start. Thread-safe.
+ */
+struct fk_ising_replicas_params fk_ising_replicas_params_default(void);
+
+/**
+ * Creates 64 replicas of a periodic lattice. `temperatures[0..n)`,
+ * 1 <= n <= 64, each finite and > 0 (copied): replica b runs at
+ * `temperatures[b % n]` (so every replica is used; pass 64 values for a
+ * 64-point temperature scan, or 4 values for 16 replicas at each of 4
+ * temperatures). Allocates 8 bytes per site plus ~90 KB of acceptance
+ * tables; no later call allocates.
+ *
+ * Storage, update and random numbers (documented in
+ * `src/mc/ising_replicas.rs`): bit b of a site's 64-bit word is replica b's
+ * spin (1 = +1). Checkerboard Metropolis; ONE 32-bit Philox word w per
+ * (sweep, colour, site), keyed by (seed, stream), shared by the replicas:
+ * replica b uses `w_b = (w + b 2^26) mod 2^32` and flips iff
+ * `w_b < ceil(p 2^32)`, `p = min(1, exp(-dE / T_b))`. Each replica alone is
+ * exactly the single-spin checkerboard Metropolis chain (its words are
+ * independent uniforms); different replicas are correlated through the
+ * shared w (fixed relative rotation, stratified rather than identical
+ * decisions): estimate errors of replica averages from per-sweep averages
+ * binned in time.
+ *
+ * Errors: `FK_ERR_NULL_POINTER` (params, temperatures or out NULL),
+ * `FK_ERR_STRUCT_SIZE`, `FK_ERR_OUT_OF_RANGE` (dim not 2 or 3, a
+ * temperature <= 0, hot_start > 1), `FK_ERR_INVALID_SIZE` (a side odd or
+ * < 2, more than 2^32 - 1 sites, n = 0 or n > 64), `FK_ERR_NON_FINITE`
+ * (J, h or a temperature NaN / infinite; the message names the index),
+ * `FK_ERR_OUT_OF_MEMORY`. `*out` is written only on success.
+ *
+ * # Safety
+ * `params` readable (or NULL); `temperatures` readable for `n` doubles;
+ * `out` writable (or NULL).
+ */
+fk_status fk_ising_replicas_create(const struct fk_ising_replicas_params *params,
+                                   const double *temperatures,
+                                   size_t n,
+                                   struct fk_ising_replicas **out);
+
+/**
+ * Frees a replica lattice; NULL is a no-op; a pointer that is not a live
+ * `fk_ising_replicas` is left alone and reported (`FK_ERR_WRONG_HANDLE`).
+ *
+ * # Safety
+ * `handle` is NULL or from `fk_ising_replicas_create`, not used again.
+ */
+fk_status fk_ising_replicas_destroy(struct fk_ising_replicas *handle);
+
+/**
+ * Number of sites N = `lx * ly (* lz)` of each replica into `*out_sites`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_replicas_create`; `out_sites` writable.
+ */
+fk_status fk_ising_replicas_num_sites(const struct fk_ising_replicas *handle, size_t *out_sites);
+
+/**
+ * Sets 1 to 64 temperatures for the following sweeps (replica b at
+ * `temperatures[b % n]`, as in create); rebuilds the acceptance tables in
+ * place (no allocation). Errors as in create; unchanged on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_replicas_create`; `temperatures` readable for `n`.
+ */
+fk_status fk_ising_replicas_set_temperatures(struct fk_ising_replicas *handle,
+                                             const double *temperatures,
+                                             size_t n);
+
+/**
+ * Replaces the spins of all replicas from `spins[0..n)`, `n = 64 N`,
+ * layout `[replica][site]` (replica b's row-major lattice at `b N`), each
+ * +1 or -1. Borrowed for the call only.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE` (n != 64 N),
+ * `FK_ERR_OUT_OF_RANGE` (a spin not +-1; index, replica and site named),
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. Unchanged on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_replicas_create`; `spins` readable for `n`.
+ */
+fk_status fk_ising_replicas_set_spins(struct fk_ising_replicas *handle,
+                                      const int8_t *spins,
+                                      size_t n);
+
+/**
+ * Copies the spins of all replicas into `spins[0..n)`, `n = 64 N`, layout
+ * `[replica][site]` as in `fk_ising_replicas_set_spins`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE`,
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. `spins` untouched on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_replicas_create`; `spins` writable for `n`.
+ */
+fk_status fk_ising_replicas_get_spins(const struct fk_ising_replicas *handle,
+                                      int8_t *spins,
+                                      size_t n);
+
+/**
+ * Copies replica `replica`'s spins (row-major int8, `n = N`).
+ *
+ * Errors: `FK_ERR_OUT_OF_RANGE` (replica >= 64), `FK_ERR_NULL_POINTER`,
+ * `FK_ERR_INVALID_SIZE`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_replicas_create`; `spins` writable for `n`.
+ */
+fk_status fk_ising_replicas_get_replica_spins(const struct fk_ising_replicas *handle,
+                                              size_t replica,
+                                              int8_t *spins,
+                                              size_t n);
+
+/**
+ * Runs `n_sweeps` checkerboard Metropolis sweeps of all 64 replicas. If
+ * `energy` / `magnetisation` are not NULL they must hold `64 n_sweeps`
+ * doubles and receive, `[sweep][replica]`, the energy per spin `H / N` and
+ * magnetisation per spin of each replica after each sweep. Parallel over
+ * rows; allocates nothing; bitwise identical for any thread count and any
+ * split of the sweeps into calls (the sweep counter is in the handle).
+ *
+ * Errors: `FK_ERR_INVALID_SIZE` (64 n_sweeps overflows),
+ * `FK_ERR_OUT_OF_RANGE` (sweep counter overflow), `FK_ERR_MISALIGNED`,
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. Nothing changes on error.
+ *
+ * # Safety
+ * `handle` from `fk_ising_replicas_create`; non-NULL arrays writable for
+ * `64 n_sweeps` doubles.
+ */
+fk_status fk_ising_replicas_sweep(struct fk_ising_replicas *handle,
+                                  size_t n_sweeps,
+                                  double *energy,
+                                  double *magnetisation);
+
+/**
+ * Energy per spin and magnetisation per spin of each replica's current
+ * spins into `energy[0..n)` and `magnetisation[0..n)`, `n = 64`.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE` (n != 64),
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`.
+ *
+ * # Safety
+ * `handle` from `fk_ising_replicas_create`; both arrays writable for `n`.
+ */
+fk_status fk_ising_replicas_observables(const struct fk_ising_replicas *handle,
+                                        double *energy,
+                                        double *magnetisation,
+                                        size_t n);
+
+/**
+ * Sweeps done so far (keys the next sweep's random numbers).
+ *
+ * # Safety
+ * `handle` from `fk_ising_replicas_create`; `out_sweeps` writable.
+ */
+fk_status fk_ising_replicas_get_sweep_count(const struct fk_ising_replicas *handle,
+                                            uint64_t *out_sweeps);
+
+/**
+ * Sets the sweep counter (restore a checkpoint together with the spins:
+ * the resumed run is bitwise identical to an unbroken one).
+ *
+ * # Safety
+ * `handle` from `fk_ising_replicas_create`.
+ */
+fk_status fk_ising_replicas_set_sweep_count(struct fk_ising_replicas *handle, uint64_t sweeps);
 
 /**
  * Default sandpile parameters: L = 64, seed 0, stream 0, `struct_size` set.

@@ -32,6 +32,7 @@ FK_ISING_METROPOLIS_SEQUENTIAL = 2
 FK_ISING_HEAT_BATH_SEQUENTIAL = 3
 FK_HOPFIELD_GLAUBER = 0
 FK_HOPFIELD_METROPOLIS = 1
+FK_ISING_REPLICAS = 64
 FK_COFFEE_INTERACTING = 0
 FK_COFFEE_NON_INTERACTING = 1
 FK_COFFEE_INTERACTING_SEQUENTIAL = 2
@@ -212,6 +213,21 @@ class fk_hopfield_params(ctypes.Structure):
         ('update', ctypes.c_int32),
         ('seed', ctypes.c_uint64),
         ('stream', ctypes.c_uint64),
+    ]
+
+
+class fk_ising_replicas_params(ctypes.Structure):
+    _fields_ = [
+        ('struct_size', ctypes.c_uint32),
+        ('dim', ctypes.c_uint32),
+        ('lx', ctypes.c_size_t),
+        ('ly', ctypes.c_size_t),
+        ('lz', ctypes.c_size_t),
+        ('coupling', ctypes.c_double),
+        ('field', ctypes.c_double),
+        ('seed', ctypes.c_uint64),
+        ('stream', ctypes.c_uint64),
+        ('hot_start', ctypes.c_uint32),
     ]
 
 
@@ -433,6 +449,18 @@ SIGNATURES = {
     'fk_hopfield_set_temperature': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double]),
     'fk_hopfield_get_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_hopfield_set_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
+    'fk_ising_replicas_params_default': (fk_ising_replicas_params, []),
+    'fk_ising_replicas_create': (ctypes.c_int32, [ctypes.POINTER(fk_ising_replicas_params), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]),
+    'fk_ising_replicas_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
+    'fk_ising_replicas_num_sites': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)]),
+    'fk_ising_replicas_set_temperatures': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
+    'fk_ising_replicas_set_spins': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_ising_replicas_get_spins': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_ising_replicas_get_replica_spins': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int8), ctypes.c_size_t]),
+    'fk_ising_replicas_sweep': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_ising_replicas_observables': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t]),
+    'fk_ising_replicas_get_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_ising_replicas_set_sweep_count': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint64]),
     'fk_sandpile_params_default': (fk_sandpile_params, []),
     'fk_sandpile_create': (ctypes.c_int32, [ctypes.POINTER(fk_sandpile_params), ctypes.POINTER(ctypes.c_void_p)]),
     'fk_sandpile_destroy': (ctypes.c_int32, [ctypes.c_void_p]),

@@ -1358,3 +1358,399 @@ pub unsafe extern "C" fn fk_hopfield_set_sweep_count(
         Ok(())
     })
 }
+
+const ISING_REPLICAS_MAGIC: u64 = 0x464B_4953_5245_5031; // "FKISREP1"
+
+/// Number of replicas of an `fk_ising_replicas` lattice (bits per site word).
+pub const FK_ISING_REPLICAS: usize = 64;
+
+/// Opaque handle of 64 Ising replicas of one periodic 2D / 3D lattice, one
+/// replica per bit of a 64-bit site word, each replica at its own
+/// temperature, updated together by checkerboard Metropolis (replica
+/// multi-spin coding). Created by `fk_ising_replicas_create`, freed by
+/// `fk_ising_replicas_destroy`. Same threading rules as `fk_ising`.
+#[allow(non_camel_case_types)]
+pub struct fk_ising_replicas {
+    _opaque: [u8; 0],
+}
+
+impl Opaque for fk_ising_replicas {
+    type Value = crate::mc::ising_replicas::IsingReplicas;
+    const MAGIC: u64 = ISING_REPLICAS_MAGIC;
+    const KIND: &'static str = "fk_ising_replicas";
+}
+
+/// Parameters of `fk_ising_replicas_create`; defaults from
+/// `fk_ising_replicas_params_default()`. Temperatures are passed to create.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct fk_ising_replicas_params {
+    /// `sizeof(fk_ising_replicas_params)`.
+    pub struct_size: u32,
+    /// 2 (square) or 3 (cubic). Default 2.
+    pub dim: u32,
+    /// Sides, each even and >= 2 (`lz` ignored for dim 2), at most 2^32 - 1
+    /// sites. Default 64 x 64.
+    pub lx: usize,
+    pub ly: usize,
+    pub lz: usize,
+    /// Coupling J (finite, any sign). Default 1.
+    pub coupling: f64,
+    /// Field h (finite). Default 0.
+    pub field: f64,
+    /// Key of the random streams. Default 0.
+    pub seed: u64,
+    /// User stream (low 48 bits). Default 0.
+    pub stream: u64,
+    /// 0: all spins +1 (default); 1: independent random spins in every
+    /// replica from (seed, stream).
+    pub hot_start: u32,
+}
+
+// SAFETY: repr(C), Copy, plain numbers only, `struct_size: u32` first.
+unsafe impl Params for fk_ising_replicas_params {
+    const NAME: &'static str = "fk_ising_replicas_params";
+}
+
+const ISING_REPLICAS_DEFAULTS: fk_ising_replicas_params = fk_ising_replicas_params {
+    struct_size: std::mem::size_of::<fk_ising_replicas_params>() as u32,
+    dim: 2,
+    lx: 64,
+    ly: 64,
+    lz: 1,
+    coupling: 1.0,
+    field: 0.0,
+    seed: 0,
+    stream: 0,
+    hot_start: 0,
+};
+
+/// Default parameters: 2D, 64 x 64, J = 1, h = 0, seed 0, stream 0, cold
+/// start. Thread-safe.
+#[no_mangle]
+pub extern "C" fn fk_ising_replicas_params_default() -> fk_ising_replicas_params {
+    guard_value(
+        "fk_ising_replicas_params_default",
+        ISING_REPLICAS_DEFAULTS,
+        || ISING_REPLICAS_DEFAULTS,
+    )
+}
+
+/// Creates 64 replicas of a periodic lattice. `temperatures[0..n)`,
+/// 1 <= n <= 64, each finite and > 0 (copied): replica b runs at
+/// `temperatures[b % n]` (so every replica is used; pass 64 values for a
+/// 64-point temperature scan, or 4 values for 16 replicas at each of 4
+/// temperatures). Allocates 8 bytes per site plus ~90 KB of acceptance
+/// tables; no later call allocates.
+///
+/// Storage, update and random numbers (documented in
+/// `src/mc/ising_replicas.rs`): bit b of a site's 64-bit word is replica b's
+/// spin (1 = +1). Checkerboard Metropolis; ONE 32-bit Philox word w per
+/// (sweep, colour, site), keyed by (seed, stream), shared by the replicas:
+/// replica b uses `w_b = (w + b 2^26) mod 2^32` and flips iff
+/// `w_b < ceil(p 2^32)`, `p = min(1, exp(-dE / T_b))`. Each replica alone is
+/// exactly the single-spin checkerboard Metropolis chain (its words are
+/// independent uniforms); different replicas are correlated through the
+/// shared w (fixed relative rotation, stratified rather than identical
+/// decisions): estimate errors of replica averages from per-sweep averages
+/// binned in time.
+///
+/// Errors: `FK_ERR_NULL_POINTER` (params, temperatures or out NULL),
+/// `FK_ERR_STRUCT_SIZE`, `FK_ERR_OUT_OF_RANGE` (dim not 2 or 3, a
+/// temperature <= 0, hot_start > 1), `FK_ERR_INVALID_SIZE` (a side odd or
+/// < 2, more than 2^32 - 1 sites, n = 0 or n > 64), `FK_ERR_NON_FINITE`
+/// (J, h or a temperature NaN / infinite; the message names the index),
+/// `FK_ERR_OUT_OF_MEMORY`. `*out` is written only on success.
+///
+/// # Safety
+/// `params` readable (or NULL); `temperatures` readable for `n` doubles;
+/// `out` writable (or NULL).
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_replicas_create(
+    params: *const fk_ising_replicas_params,
+    temperatures: *const f64,
+    n: usize,
+    out: *mut *mut fk_ising_replicas,
+) -> fk_status {
+    guard("fk_ising_replicas_create", || {
+        // SAFETY: header contract on `params`.
+        let p = unsafe { read_params(params) }?;
+        check_out(out)?;
+        if temperatures.is_null() {
+            return Err(Error::new(
+                ErrorKind::NullPointer,
+                "argument `temperatures` is NULL",
+            ));
+        }
+        // SAFETY: header contract: `n` readable doubles.
+        let temps = unsafe { slice(temperatures, n, "temperatures") }?;
+        if p.hot_start > 1 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!("hot_start = {}: must be 0 or 1", p.hot_start),
+            ));
+        }
+        let lattice = crate::mc::ising_replicas::IsingReplicas::new(
+            &crate::mc::ising_replicas::IsingReplicasParams {
+                dim: p.dim as usize,
+                lx: p.lx,
+                ly: p.ly,
+                lz: p.lz,
+                coupling: p.coupling,
+                field: p.field,
+                seed: p.seed,
+                stream: p.stream,
+                hot_start: p.hot_start == 1,
+            },
+            temps,
+        )?;
+        // SAFETY: `out` checked non-NULL and aligned just above.
+        unsafe { publish::<fk_ising_replicas>(out, lattice) };
+        Ok(())
+    })
+}
+
+/// Frees a replica lattice; NULL is a no-op; a pointer that is not a live
+/// `fk_ising_replicas` is left alone and reported (`FK_ERR_WRONG_HANDLE`).
+///
+/// # Safety
+/// `handle` is NULL or from `fk_ising_replicas_create`, not used again.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_replicas_destroy(handle: *mut fk_ising_replicas) -> fk_status {
+    guard("fk_ising_replicas_destroy", || {
+        // SAFETY: header contract: NULL or from the create function, not used again.
+        unsafe { destroy(handle, "handle") }
+    })
+}
+
+/// Number of sites N = `lx * ly (* lz)` of each replica into `*out_sites`.
+///
+/// # Safety
+/// `handle` from `fk_ising_replicas_create`; `out_sites` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_replicas_num_sites(
+    handle: *const fk_ising_replicas,
+    out_sites: *mut usize,
+) -> fk_status {
+    guard("fk_ising_replicas_num_sites", || {
+        // SAFETY: header contract.
+        let lat = unsafe { value_ref(handle, "handle") }?;
+        write_out(out_sites, lat.n_sites(), "out_sites")
+    })
+}
+
+/// Sets 1 to 64 temperatures for the following sweeps (replica b at
+/// `temperatures[b % n]`, as in create); rebuilds the acceptance tables in
+/// place (no allocation). Errors as in create; unchanged on error.
+///
+/// # Safety
+/// `handle` from `fk_ising_replicas_create`; `temperatures` readable for `n`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_replicas_set_temperatures(
+    handle: *mut fk_ising_replicas,
+    temperatures: *const f64,
+    n: usize,
+) -> fk_status {
+    guard("fk_ising_replicas_set_temperatures", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { value_mut(handle, "handle") }?;
+        if temperatures.is_null() {
+            return Err(Error::new(
+                ErrorKind::NullPointer,
+                "argument `temperatures` is NULL",
+            ));
+        }
+        // SAFETY: header contract: `n` readable doubles.
+        let temps = unsafe { slice(temperatures, n, "temperatures") }?;
+        lat.set_temperatures(temps)
+    })
+}
+
+/// Replaces the spins of all replicas from `spins[0..n)`, `n = 64 N`,
+/// layout `[replica][site]` (replica b's row-major lattice at `b N`), each
+/// +1 or -1. Borrowed for the call only.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE` (n != 64 N),
+/// `FK_ERR_OUT_OF_RANGE` (a spin not +-1; index, replica and site named),
+/// `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. Unchanged on error.
+///
+/// # Safety
+/// `handle` from `fk_ising_replicas_create`; `spins` readable for `n`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_replicas_set_spins(
+    handle: *mut fk_ising_replicas,
+    spins: *const i8,
+    n: usize,
+) -> fk_status {
+    guard("fk_ising_replicas_set_spins", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { value_mut(handle, "handle") }?;
+        // SAFETY: header contract: `n` readable int8.
+        let spins = unsafe { slice(spins, n, "spins") }?;
+        lat.set_spins(spins)
+    })
+}
+
+/// Copies the spins of all replicas into `spins[0..n)`, `n = 64 N`, layout
+/// `[replica][site]` as in `fk_ising_replicas_set_spins`.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE`,
+/// `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. `spins` untouched on error.
+///
+/// # Safety
+/// `handle` from `fk_ising_replicas_create`; `spins` writable for `n`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_replicas_get_spins(
+    handle: *const fk_ising_replicas,
+    spins: *mut i8,
+    n: usize,
+) -> fk_status {
+    guard("fk_ising_replicas_get_spins", || {
+        // SAFETY: header contract.
+        let lat = unsafe { value_ref(handle, "handle") }?;
+        // SAFETY: header contract: `n` writable int8.
+        let out = unsafe { slice_mut(spins, n, "spins") }?;
+        lat.spins_into(out)
+    })
+}
+
+/// Copies replica `replica`'s spins (row-major int8, `n = N`).
+///
+/// Errors: `FK_ERR_OUT_OF_RANGE` (replica >= 64), `FK_ERR_NULL_POINTER`,
+/// `FK_ERR_INVALID_SIZE`, `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`.
+///
+/// # Safety
+/// `handle` from `fk_ising_replicas_create`; `spins` writable for `n`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_replicas_get_replica_spins(
+    handle: *const fk_ising_replicas,
+    replica: usize,
+    spins: *mut i8,
+    n: usize,
+) -> fk_status {
+    guard("fk_ising_replicas_get_replica_spins", || {
+        // SAFETY: header contract.
+        let lat = unsafe { value_ref(handle, "handle") }?;
+        // SAFETY: header contract: `n` writable int8.
+        let out = unsafe { slice_mut(spins, n, "spins") }?;
+        lat.replica_spins_into(replica, out)
+    })
+}
+
+/// Runs `n_sweeps` checkerboard Metropolis sweeps of all 64 replicas. If
+/// `energy` / `magnetisation` are not NULL they must hold `64 n_sweeps`
+/// doubles and receive, `[sweep][replica]`, the energy per spin `H / N` and
+/// magnetisation per spin of each replica after each sweep. Parallel over
+/// rows; allocates nothing; bitwise identical for any thread count and any
+/// split of the sweeps into calls (the sweep counter is in the handle).
+///
+/// Errors: `FK_ERR_INVALID_SIZE` (64 n_sweeps overflows),
+/// `FK_ERR_OUT_OF_RANGE` (sweep counter overflow), `FK_ERR_MISALIGNED`,
+/// `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`. Nothing changes on error.
+///
+/// # Safety
+/// `handle` from `fk_ising_replicas_create`; non-NULL arrays writable for
+/// `64 n_sweeps` doubles.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_replicas_sweep(
+    handle: *mut fk_ising_replicas,
+    n_sweeps: usize,
+    energy: *mut f64,
+    magnetisation: *mut f64,
+) -> fk_status {
+    guard("fk_ising_replicas_sweep", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { value_mut(handle, "handle") }?;
+        let len = n_sweeps.checked_mul(FK_ISING_REPLICAS).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidSize,
+                format!("n_sweeps = {n_sweeps}: 64 n_sweeps overflows"),
+            )
+        })?;
+        // SAFETY: header contract on the optional arrays.
+        let e = unsafe { optional_out(energy, len, "energy") }?;
+        // SAFETY: as above.
+        let m = unsafe { optional_out(magnetisation, len, "magnetisation") }?;
+        lat.sweep(n_sweeps, e, m)
+    })
+}
+
+/// Energy per spin and magnetisation per spin of each replica's current
+/// spins into `energy[0..n)` and `magnetisation[0..n)`, `n = 64`.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_INVALID_SIZE` (n != 64),
+/// `FK_ERR_WRONG_HANDLE`, `FK_ERR_BUSY`.
+///
+/// # Safety
+/// `handle` from `fk_ising_replicas_create`; both arrays writable for `n`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_replicas_observables(
+    handle: *const fk_ising_replicas,
+    energy: *mut f64,
+    magnetisation: *mut f64,
+    n: usize,
+) -> fk_status {
+    guard("fk_ising_replicas_observables", || {
+        // SAFETY: header contract.
+        let lat = unsafe { value_ref(handle, "handle") }?;
+        if n != FK_ISING_REPLICAS {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!("n = {n}: the arrays must hold 64 values (one per replica)"),
+            ));
+        }
+        for (p, name) in [(energy, "energy"), (magnetisation, "magnetisation")] {
+            if p.is_null() {
+                return Err(Error::new(
+                    ErrorKind::NullPointer,
+                    format!("argument `{name}` is NULL"),
+                ));
+            }
+        }
+        // SAFETY: header contract: 64 writable doubles each.
+        let e = unsafe { slice_mut(energy, n, "energy") }?;
+        // SAFETY: as above.
+        let m = unsafe { slice_mut(magnetisation, n, "magnetisation") }?;
+        let o = lat.observables();
+        e.copy_from_slice(&o.energy_per_spin);
+        m.copy_from_slice(&o.magnetisation_per_spin);
+        Ok(())
+    })
+}
+
+/// Sweeps done so far (keys the next sweep's random numbers).
+///
+/// # Safety
+/// `handle` from `fk_ising_replicas_create`; `out_sweeps` writable.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_replicas_get_sweep_count(
+    handle: *const fk_ising_replicas,
+    out_sweeps: *mut u64,
+) -> fk_status {
+    guard("fk_ising_replicas_get_sweep_count", || {
+        // SAFETY: header contract.
+        let lat = unsafe { value_ref(handle, "handle") }?;
+        write_out(out_sweeps, lat.sweeps_done(), "out_sweeps")
+    })
+}
+
+/// Sets the sweep counter (restore a checkpoint together with the spins:
+/// the resumed run is bitwise identical to an unbroken one).
+///
+/// # Safety
+/// `handle` from `fk_ising_replicas_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_ising_replicas_set_sweep_count(
+    handle: *mut fk_ising_replicas,
+    sweeps: u64,
+) -> fk_status {
+    guard("fk_ising_replicas_set_sweep_count", || {
+        // SAFETY: header contract.
+        let mut lat = unsafe { value_mut(handle, "handle") }?;
+        lat.set_sweeps_done(sweeps);
+        Ok(())
+    })
+}
+
+const _: () = assert!(FK_ISING_REPLICAS == crate::mc::ising_replicas::REPLICAS);

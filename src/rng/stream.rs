@@ -25,6 +25,10 @@ pub enum Stream {
     IsingWolff = 23,
     IsingWorm = 24,
     HopfieldPatterns = 25,
+    /// Replica multi-spin coding: one word per (sweep, colour, site).
+    IsingReplicas = 26,
+    /// Hot start of the replica lattice.
+    IsingReplicasHotStart = 27,
     CoffeeAutomaton = 32,
     MassTransport = 33,
     Gillespie = 34,
@@ -34,7 +38,7 @@ pub enum Stream {
 }
 
 impl Stream {
-    pub const ALL: [Stream; 20] = [
+    pub const ALL: [Stream; 22] = [
         Stream::User,
         Stream::LangevinNoise,
         Stream::BrownianNoise,
@@ -50,6 +54,8 @@ impl Stream {
         Stream::IsingWolff,
         Stream::IsingWorm,
         Stream::HopfieldPatterns,
+        Stream::IsingReplicas,
+        Stream::IsingReplicasHotStart,
         Stream::CoffeeAutomaton,
         Stream::MassTransport,
         Stream::Gillespie,
