@@ -103,8 +103,12 @@ fn replica_kernel_equals_the_documented_per_replica_per_site_metropolis() {
     };
     // (dim, lx, ly, lz, J, h, number of temperatures): the h = 0, J > 0
     // fast path, fields, antiferromagnets, widths that are not multiples of
-    // 8 or 64 (row-end wrap), 3D.
+    // 8 or 64 (row-end wrap), 3D; one temperature for all replicas (the
+    // rotated-mask path of h = 0, J > 0) in 2D, with row-end wrap, and 3D.
     let cases = [
+        (2, 16, 6, 1, 1.0, 0.0, 1),
+        (2, 136, 4, 1, 1.0, 0.0, 1),
+        (3, 6, 4, 4, 1.0, 0.0, 1),
         (2, 16, 6, 1, 1.0, 0.0, 64),
         (2, 136, 4, 1, 1.0, 0.0, 4),
         (2, 10, 6, 1, 0.8, 0.35, 7),

@@ -66,6 +66,14 @@
 //! among those whose threshold's top byte equals their rotated top byte (at
 //! most a few per bucket). The result equals the per-replica definition bit
 //! for bit (tested against a literal loop over replicas).
+//!
+//! One temperature (every replica at the same `T`, `h = 0`, `J > 0`): with
+//! `w = h 2^26 + l`, replica `b`'s word is `j 2^26 + l`, `j = (h + b) mod 64`,
+//! so against the common threshold `t = th 2^26 + tl` it accepts iff
+//! `j < th`, or `j == th` and `l <= tl`: the accepting set is the fixed mask
+//! `{j < th} + {j == th if l <= tl}` rotated right by `h`, a few vector
+//! operations per eight sites instead of table lookups (about twice the
+//! throughput; same bits, tested).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -238,6 +246,9 @@ struct Bucket {
     bit: u32,
 }
 
+/// Low 26 bits: a word's part that the rotations `b 2^26` leave unchanged.
+const LOW26: u32 = (1 << 26) - 1;
+
 /// Low-24-bit mask; a `tl` of `NO_END` never removes (`lo <= 2^24 - 1`).
 const NO_END: u32 = (1 << 24) - 1;
 /// Flag in `tlp`: ends are in the extra list.
@@ -278,6 +289,10 @@ struct Acceptance {
     ferro: bool,
     /// Groups the kernel loops over: `n_groups` (<= 4) or `MAX_CLASSES`.
     stride: usize,
+    /// Every replica at the same temperature: per group the common threshold
+    /// split as `(t >> 26, t mod 2^26)`, so that a group's accepting set is a
+    /// rotation of a fixed mask (module docs, "one temperature").
+    uniform: Option<[(u32, u32); MAX_CLASSES]>,
     /// Buckets `[hi][stride]` (stride groups per `hi`, compact so the used
     /// part stays in L1).
     buckets: Vec<Bucket>,
@@ -346,6 +361,7 @@ impl Acceptance {
             group_classes: [[0; 7]; MAX_CLASSES],
             ferro: false,
             stride: 1,
+            uniform: None,
             buckets,
             crowded,
             extra,
@@ -386,6 +402,14 @@ impl Acceptance {
         } else {
             MAX_CLASSES
         };
+        let mut uniform = [(0u32, 0u32); MAX_CLASSES];
+        let mut all_equal = true;
+        for (g, u) in uniform.iter_mut().enumerate().take(self.n_groups) {
+            let tg = &t[group_t[g]];
+            all_equal &= tg.iter().all(|&v| v == tg[0]);
+            *u = (tg[0] >> 26, tg[0] & LOW26);
+        }
+        self.uniform = all_equal.then_some(uniform);
         self.buckets.iter_mut().for_each(|b| *b = Bucket::default());
         for g in 0..self.n_groups {
             let tg = &t[group_t[g]];
@@ -835,18 +859,22 @@ impl IsingReplicas {
                 let r = r0 + i;
                 let base = first_block + r as u64 * sh.blocks_per_row;
                 macro_rules! go {
-                    ($stride:expr, $ferro:expr) => {
-                        update_row::<$stride, $ferro>(&sh, row, other, r, color, &philox, base, acc)
+                    ($stride:expr, $ferro:expr, $uniform:expr) => {
+                        update_row::<$stride, $ferro, $uniform>(
+                            &sh, row, other, r, color, &philox, base, acc,
+                        )
                     };
                 }
-                match (acc.stride, acc.ferro) {
-                    (2, true) => go!(2, true),
-                    (3, true) => go!(3, true),
-                    (1, _) => go!(1, false),
-                    (2, _) => go!(2, false),
-                    (3, _) => go!(3, false),
-                    (4, _) => go!(4, false),
-                    _ => go!(MAX_CLASSES, false),
+                match (acc.stride, acc.ferro, acc.uniform.is_some()) {
+                    (2, true, true) => go!(2, true, true),
+                    (3, true, true) => go!(3, true, true),
+                    (2, true, _) => go!(2, true, false),
+                    (3, true, _) => go!(3, true, false),
+                    (1, _, _) => go!(1, false, false),
+                    (2, _, _) => go!(2, false, false),
+                    (3, _, _) => go!(3, false, false),
+                    (4, _, _) => go!(4, false, false),
+                    _ => go!(MAX_CLASSES, false, false),
                 }
             }
         });
@@ -933,7 +961,7 @@ fn class_mask(set: &ClassSet, e: &[u64x8; 7], up: u64x8, down: u64x8, z: usize) 
 /// both spins), with the class masks written out.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn update_row<const STRIDE: usize, const FERRO: bool>(
+fn update_row<const STRIDE: usize, const FERRO: bool, const UNIFORM: bool>(
     sh: &Shape,
     row: &mut [u64],
     other: &[u64],
@@ -996,11 +1024,35 @@ fn update_row<const STRIDE: usize, const FERRO: bool>(
                 }
                 class_mask(&acc.always, &e, s, down, z)
             };
-            let base_flip = always.to_array();
-            let spins = s.to_array();
             let q = 8 * (chunk % 2);
             let words: &[u32; 8] = batch[chunk / 2][q..q + 8].try_into().unwrap();
             let lanes = (w - k0).min(8);
+            if let (true, Some(ut)) = (UNIFORM, &acc.uniform) {
+                // One temperature: replica b accepts iff its rotated word
+                // (j 2^26 + l, j = (h + b) mod 64, w = h 2^26 + l) is <= t =
+                // th 2^26 + tl, i.e. iff j < th, or j == th and l <= tl. So
+                // the accepting set is bit (b + h) mod 64 of the fixed mask
+                // {j < th} + {j == th if l <= tl}: that mask rotated right by h.
+                let wv = u64x8::new(core::array::from_fn(|l| u64::from(words[l])));
+                let h = wv >> 26_u32;
+                let low = wv & u64x8::splat(u64::from(LOW26));
+                let mut flip = always;
+                for (g, mask) in masks.iter().enumerate() {
+                    let (th, tl) = ut[g];
+                    // 1 where l <= tl (both below 2^26, so no wrap).
+                    let le =
+                        (u64x8::splat(u64::from(tl) + (1 << 26)) - low) >> 26_u32 & u64x8::splat(1);
+                    let fixed = u64x8::splat((1u64 << th) - 1) | le.unbounded_shl_scalar(th);
+                    let rotated =
+                        fixed.unbounded_shr(h) | fixed.unbounded_shl(u64x8::splat(64) - h);
+                    flip |= u64x8::new(*mask) & rotated;
+                }
+                let new = (s ^ flip).to_array();
+                row[k0..k0 + lanes].copy_from_slice(&new[..lanes]);
+                continue;
+            }
+            let base_flip = always.to_array();
+            let spins = s.to_array();
             for l in 0..lanes {
                 let wd = words[l];
                 let hi = (wd >> 24) as usize;
