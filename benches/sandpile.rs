@@ -3,6 +3,14 @@
 //! thread). Criterion reports grains/s; the closing table prints topplings/ns,
 //! best of 5.
 //!
+//! `fk_sandpile_activity_all_sources` (`Sandpile::site_activity_all_sources`)
+//! at L = 32 and 64: for one recurrent configuration C, the site activity
+//! summed over all sources, `A(R) = sum_{R'} N(R, R')` with `N(R, R')` the
+//! topplings of R when one grain is added at R' to C (L^2 avalanches, each
+//! from the same C; Ganguly, arXiv:2510.09631). Criterion reports sources
+//! (avalanches) per second; the table prints topplings/ns, the topplings per
+//! source and the time per call, best of 5.
+//!
 //!     cargo bench --bench sandpile
 
 use std::hint::black_box;
@@ -44,7 +52,21 @@ fn bench_sandpile(c: &mut Criterion) {
         });
     }
     group.finish();
+    let mut group = c.benchmark_group("sandpile_activity_all_sources");
+    group.sample_size(10);
+    for side in ACTIVITY_SIDES {
+        let mut s = recurrent(side);
+        let mut out = vec![0u64; side * side];
+        group.throughput(Throughput::Elements((side * side) as u64));
+        group.bench_with_input(BenchmarkId::new("sources", side), &side, |b, _| {
+            b.iter(|| s.site_activity_all_sources(black_box(&mut out)).unwrap())
+        });
+    }
+    group.finish();
 }
+
+/// Lattice sides of the all-sources activity benchmark.
+const ACTIVITY_SIDES: [usize; 2] = [32, 64];
 
 fn summary_table() {
     println!("\nsandpile summary (1 thread, best of 5):");
@@ -66,6 +88,31 @@ fn summary_table() {
             per_grain = t as f64 / grains as f64;
         }
         println!("{side:<10} {grains:>10} {per_grain:>16.1} {best:>14.3}");
+    }
+    println!(
+        "\nsandpile all-sources activity (fk_sandpile_activity_all_sources, 1 thread, best of 5):"
+    );
+    println!(
+        "{:<10} {:>10} {:>18} {:>14} {:>12}",
+        "L", "sources", "topplings/source", "topplings/ns", "ms/call"
+    );
+    for side in ACTIVITY_SIDES {
+        let mut s = recurrent(side);
+        let mut out = vec![0u64; side * side];
+        let mut best = f64::INFINITY;
+        let mut total = 0;
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            total = s.site_activity_all_sources(&mut out).unwrap();
+            best = best.min(t0.elapsed().as_secs_f64());
+        }
+        let sources = side * side;
+        println!(
+            "{side:<10} {sources:>10} {:>18.1} {:>14.3} {:>12.3}",
+            total as f64 / sources as f64,
+            total as f64 / best * 1e-9,
+            best * 1e3
+        );
     }
 }
 

@@ -251,8 +251,8 @@ fn mutated_and_truncated_files_never_crash_the_loader() {
     }
 }
 
-/// A longer mutation campaign (not cargo-fuzz: that needs a nightly
-/// toolchain this project does not use): 10^6 loads of the fixture with 1-8
+/// A longer mutation campaign without cargo-fuzz (the coverage-guided
+/// campaign, on a nightly toolchain, is in fuzz/README.md): 10^6 loads of the fixture with 1-8
 /// random byte overwrites, insertions of the 8-byte length field's bytes and
 /// truncations. Run with `cargo test --release --test nf_load -- --ignored`.
 #[test]
@@ -414,4 +414,87 @@ fn hash_grid_film_latent_and_skip_models_round_trip_through_files() {
         loaded.forward(&x, &mut y2).unwrap();
         assert_eq!(y1, y2);
     }
+}
+
+/// The committed cargo-fuzz seed corpus (fuzz/seeds/nf_load, written by
+/// fuzz/make_seeds.py) holds only valid files: each loads and evaluates to
+/// finite outputs at a point inside the unit cube, so the fuzzer starts from
+/// inputs that reach the whole loader and the forward pass.
+#[test]
+fn fuzz_seed_corpus_files_all_load_and_evaluate() {
+    let dir = root().join("fuzz/seeds/nf_load");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("committed seed corpus")
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 7, "{} seeds", names.len());
+    for path in names {
+        let bytes = std::fs::read(&path).unwrap();
+        let mut model =
+            model_from_safetensors(&bytes, 1).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let x = vec![0.3f32; model.in_dim()];
+        let mut y = vec![f32::NAN; model.out_dim()];
+        model.forward(&x, &mut y).unwrap();
+        assert!(y.iter().all(|v| v.is_finite()), "{}: {y:?}", path.display());
+    }
+}
+
+/// A schema-1 file with the architecture `arch` and zero-byte F32 tensors
+/// of the given shapes (a zero extent makes any other extent free).
+fn zero_byte_file(arch: Value, shapes: &[(&str, Vec<u64>)]) -> Vec<u8> {
+    let mut header = json!({"__metadata__": {"format": "fieldkern.nf", "schema_version": "1",
+                                              "architecture": arch.to_string()}});
+    for (name, shape) in shapes {
+        header[*name] = json!({"dtype": "F32", "shape": shape, "data_offsets": [0, 0]});
+    }
+    assemble(&header, &[])
+}
+
+/// Regression (found by reading the loader while writing the cargo-fuzz
+/// targets; the first 1.3e6-execution campaign did not reach it, the
+/// dictionary fuzz/nf_load.dict now holds the tokens that do): a width
+/// of 2^63 declared through a zero-byte tensor (`[2^63, 0]`) overflowed
+/// `2 n_frequencies` (encoding width) and FiLM's `2 out_dim` before the
+/// model's own bounds were checked: a panic where overflow checks are on
+/// (tests, fuzz builds), a wrapped size otherwise. Widths above MAX_WIDTH
+/// are now an InvalidSize error before any tensor is read.
+#[test]
+fn huge_widths_in_zero_byte_tensors_are_invalid_size_not_overflow() {
+    let big = 1u64 << 63;
+    let fourier = zero_byte_file(
+        json!({"in_dim": 0, "encoding": {"type": "fourier", "n_frequencies": big},
+               "layers": [{"out_dim": 1, "activation": "identity", "bias": false}]}),
+        &[
+            ("encoding.B", vec![big, 0]),
+            ("layers.0.weight", vec![1, 0]),
+        ],
+    );
+    let film = zero_byte_file(
+        json!({"in_dim": 0, "encoding": {"type": "identity"}, "film": [{"layer": 0}],
+               "layers": [{"out_dim": big, "activation": "identity", "bias": false}]}),
+        &[("layers.0.weight", vec![big, 0])],
+    );
+    let latent = zero_byte_file(
+        json!({"in_dim": 1, "encoding": {"type": "identity"}, "latent_dim": big,
+               "latent_concat": true,
+               "layers": [{"out_dim": 1, "activation": "identity", "bias": false}]}),
+        &[("layers.0.weight", vec![1, 0])],
+    );
+    for (tag, file, field) in [
+        ("fourier-width", fourier, "n_frequencies"),
+        ("film-width", film, "out_dim"),
+        ("latent-width", latent, "latent_dim"),
+    ] {
+        expect(&file, tag, fk_status::FK_ERR_INVALID_SIZE, field);
+    }
+    // The bound itself: one past MAX_WIDTH is rejected, with every tensor present
+    // or not (checked first), and the error names the limit.
+    let wide = zero_byte_file(
+        json!({"in_dim": 3, "encoding": {"type": "identity"},
+               "layers": [{"out_dim": fieldkern::nf::model::MAX_WIDTH + 1,
+                           "activation": "identity", "bias": false}]}),
+        &[],
+    );
+    expect(&wide, "width-bound", fk_status::FK_ERR_INVALID_SIZE, "4096");
 }

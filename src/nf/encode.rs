@@ -15,6 +15,7 @@
 
 use super::hashgrid::HashGrid;
 use super::mlp::Row;
+use super::model::MAX_WIDTH;
 use crate::error::{Error, ErrorKind, Result};
 use crate::simd::f32x16;
 
@@ -54,13 +55,16 @@ pub const MAX_OCTAVES: usize = 24;
 impl Encoding {
     /// Fourier features from `b` (`[m][in_dim]`, row-major).
     pub fn fourier(b: &[f32], m: usize, in_dim: usize) -> Result<Encoding> {
-        if m == 0 {
+        if m == 0 || m > MAX_WIDTH / 2 {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
-                "Fourier encoding needs n_frequencies >= 1",
+                format!(
+                    "Fourier encoding needs n_frequencies = {m} in 1..={} (width 2 m <= {MAX_WIDTH})",
+                    MAX_WIDTH / 2
+                ),
             ));
         }
-        if b.len() != m * in_dim {
+        if m.checked_mul(in_dim) != Some(b.len()) {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
                 format!(

@@ -38,6 +38,12 @@
 //! architecture, missing tensor: `CorruptFile`. Missing format / unknown
 //! schema version / unknown activation or encoding name: `UnknownSchema`.
 //! A tensor of another dtype: `WrongDtype`; of another shape: `WrongShape`.
+//! A width (`in_dim`, `n_frequencies`, `octaves`, `levels`, `features`,
+//! `out_dim`, `latent_dim`) above [`MAX_WIDTH`] or more than [`MAX_LAYERS`]
+//! layers: `InvalidSize`, checked before any tensor is read (such a model
+//! could not be created anyway, and the bound keeps every derived size, e.g.
+//! `2 n_frequencies` or FiLM's `2 out_dim`, far from overflow: a zero-width
+//! tensor like `[2^63, 0]` holds no bytes, so the file size bounds nothing).
 
 use safetensors::tensor::{Dtype, Metadata, SafeTensorError};
 use safetensors::SafeTensors;
@@ -46,7 +52,9 @@ use serde_json::Value;
 use super::activation::Activation;
 use super::encode::Encoding;
 use super::hashgrid::HashGrid;
-use super::model::{layer_input_dims, FilmSpec, LayerSpec, Model, ModelSpec};
+use super::model::{
+    layer_input_dims, FilmSpec, LayerSpec, Model, ModelSpec, MAX_LAYERS, MAX_WIDTH,
+};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The `format` metadata value of fieldkern neural-field files.
@@ -85,13 +93,25 @@ fn get_usize(v: &Value, key: &str, what: &str) -> Result<usize> {
         })
 }
 
+/// [`get_usize`] bounded by [`MAX_WIDTH`] (`InvalidSize` above it).
+fn get_width(v: &Value, key: &str, what: &str) -> Result<usize> {
+    let x = get_usize(v, key, what)?;
+    if x > MAX_WIDTH {
+        return Err(Error::new(
+            ErrorKind::InvalidSize,
+            format!("architecture: {what}.{key} = {x} exceeds the largest width {MAX_WIDTH}"),
+        ));
+    }
+    Ok(x)
+}
+
 fn parse_architecture(text: &str) -> Result<Parsed> {
     let arch: Value = serde_json::from_str(text)
         .map_err(|e| corrupt(format!("architecture metadata is not valid JSON: {e}")))?;
     if !arch.is_object() {
         return Err(corrupt("architecture metadata must be a JSON object"));
     }
-    let in_dim = get_usize(&arch, "in_dim", "architecture")?;
+    let in_dim = get_width(&arch, "in_dim", "architecture")?;
     let enc = arch
         .get("encoding")
         .ok_or_else(|| corrupt("architecture: missing `encoding`"))?;
@@ -113,17 +133,17 @@ fn parse_architecture(text: &str) -> Result<Parsed> {
                     .map_err(|_| corrupt(format!("architecture: encoding.{key} is too large")))
             };
             hash = (
-                get_usize(enc, "levels", "encoding")?,
-                get_usize(enc, "features", "encoding")?,
+                get_width(enc, "levels", "encoding")?,
+                get_width(enc, "features", "encoding")?,
                 small("log2_table")?,
                 small("base_resolution")?,
                 growth as f32,
             );
             (0, true)
         }
-        "fourier" => (get_usize(enc, "n_frequencies", "encoding")?, true),
+        "fourier" => (get_width(enc, "n_frequencies", "encoding")?, true),
         "positional" => (
-            get_usize(enc, "octaves", "encoding")?,
+            get_width(enc, "octaves", "encoding")?,
             match enc.get("include_input") {
                 None => true,
                 Some(v) => v.as_bool().ok_or_else(|| {
@@ -146,10 +166,19 @@ fn parse_architecture(text: &str) -> Result<Parsed> {
         .get("layers")
         .and_then(Value::as_array)
         .ok_or_else(|| corrupt("architecture: `layers` must be an array"))?;
+    if layers_json.len() > MAX_LAYERS {
+        return Err(Error::new(
+            ErrorKind::InvalidSize,
+            format!(
+                "architecture: {} layers, at most {MAX_LAYERS}",
+                layers_json.len()
+            ),
+        ));
+    }
     let mut layers = Vec::with_capacity(layers_json.len());
     for (l, lj) in layers_json.iter().enumerate() {
         let what = format!("layers[{l}]");
-        let out_dim = get_usize(lj, "out_dim", &what)?;
+        let out_dim = get_width(lj, "out_dim", &what)?;
         let name = lj
             .get("activation")
             .and_then(Value::as_str)
@@ -193,7 +222,7 @@ fn parse_architecture(text: &str) -> Result<Parsed> {
     }
     let latent_dim = match arch.get("latent_dim") {
         None => 0,
-        Some(_) => get_usize(&arch, "latent_dim", "architecture")?,
+        Some(_) => get_width(&arch, "latent_dim", "architecture")?,
     };
     let latent_concat = match arch.get("latent_concat") {
         None => false,
