@@ -129,6 +129,7 @@ def measure(model, variant, rows):
 
 def main():
     torch.set_num_interop_threads(1)
+    load_before = os.getloadavg()[0]
     model = FourierField().eval()
     with torch.inference_mode():
         y = model(points(4))
@@ -147,8 +148,10 @@ def main():
             print("torch.compile failed, eager figures only: %s" % (str(e).splitlines() or [e])[0])
     os.makedirs(os.path.dirname(CSV), exist_ok=True)
     with open(CSV, "w") as f:
-        f.write("# benches/torch_baseline.py: torch %s, %d CPUs, %s\n"
-                % (torch.__version__, os.cpu_count(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
+        f.write("# benches/torch_baseline.py: torch %s, %d CPUs, %s, 1-min load average %.1f before,"
+                " %.1f after (well above 0: a shared machine, figures preliminary)\n"
+                % (torch.__version__, os.cpu_count(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                   load_before, os.getloadavg()[0]))
         f.write("# read by benches/nf.rs (fieldkern/torch ratios); best of several repetitions\n")
         f.write("call,variant,threads,batch,points_per_s\n")
         for r in rows:
