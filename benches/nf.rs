@@ -8,6 +8,13 @@
 //! (2 * 14400 flop per point; the 48 sin/cos of the encoding are not counted).
 //!
 //!     cargo bench --bench nf -- --warm-up-time 1 --measurement-time 2
+//!
+//! PyTorch comparison: when benches/results/torch_baseline.csv exists
+//! (written by `benches/torch_baseline.py`, the same model and points in
+//! PyTorch CPU eager and, with `--compile`, torch.compile; not run by CI),
+//! the table gains a column `x torch`: fieldkern points/s over the best
+//! PyTorch variant's at the same call, thread count and batch. Run the
+//! script on the same idle machine first for meaningful ratios.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -153,9 +160,61 @@ fn best_time(mut f: impl FnMut()) -> f64 {
     best
 }
 
+/// Rows `(call, variant, threads, batch, points/s)` of
+/// benches/results/torch_baseline.csv, if the file exists.
+fn torch_baseline() -> Vec<(String, String, usize, usize, f64)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/results/torch_baseline.csv"
+    );
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("call,"))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some((
+                f.first()?.to_string(),
+                f.get(1)?.to_string(),
+                f.get(2)?.parse().ok()?,
+                f.get(3)?.parse().ok()?,
+                f.get(4)?.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// `"  N.NNx torch (variant)"`: `rate` over the best PyTorch variant's
+/// points/s for the same call, threads and batch; empty without a baseline.
+fn torch_ratio(
+    baseline: &[(String, String, usize, usize, f64)],
+    call: &str,
+    threads: usize,
+    n: usize,
+    rate: f64,
+) -> String {
+    baseline
+        .iter()
+        .filter(|r| r.0 == call && r.2 == threads && r.3 == n)
+        .max_by(|a, b| a.4.total_cmp(&b.4))
+        .map(|r| format!("  {:>6.1}x torch ({})", rate / r.4, r.1))
+        .unwrap_or_default()
+}
+
 fn summary_table() {
     let w = weights();
     let mut m = model(&w);
+    let baseline = torch_baseline();
+    {
+        // Same model as benches/torch_baseline.py, which prints these too.
+        let mut y = [0f32; 4];
+        m.forward(&points(4), &mut y).unwrap();
+        println!("\nfieldkern outputs at the first 4 bench points: {y:?}");
+    }
+    if baseline.is_empty() {
+        println!("(no benches/results/torch_baseline.csv: run benches/torch_baseline.py for PyTorch ratios)");
+    }
     let flop_per_point = 2.0 * m.dense_macs_per_point() as f64;
     println!(
         "\nneural field R^3 -> Fourier(96) -> 3x64 SiLU -> 1 ({} dense flop/point); \
@@ -184,13 +243,14 @@ fn summary_table() {
             let t = best_time(|| m.forward(black_box(&x), &mut y).unwrap());
             let rate = n as f64 / t;
             println!(
-                "{:<22} {:>7} {:>8} {:>14.4e} {:>10.1} {:>8.1}%",
+                "{:<22} {:>7} {:>8} {:>14.4e} {:>10.1} {:>8.1}%{}",
                 "forward",
                 threads,
                 n,
                 rate,
                 rate * flop_per_point * 1e-9,
-                100.0 * rate * flop_per_point / peaks[ti]
+                100.0 * rate * flop_per_point / peaks[ti],
+                torch_ratio(&baseline, "forward", threads, n, rate)
             );
         }
         let n = 4096;
@@ -199,13 +259,14 @@ fn summary_table() {
         let tf = best_time(|| m.forward(black_box(&x), &mut y).unwrap());
         let tg = best_time(|| m.gradient(black_box(&x), &mut y, &mut g).unwrap());
         println!(
-            "{:<22} {:>7} {:>8} {:>14.4e} {:>10} {:>9}   (= {:.2}x forward time)",
+            "{:<22} {:>7} {:>8} {:>14.4e} {:>10} {:>9}{}   (= {:.2}x forward time)",
             "forward+gradient",
             threads,
             n,
             n as f64 / tg,
             "",
             "",
+            torch_ratio(&baseline, "forward+gradient", threads, n, n as f64 / tg),
             tg / tf
         );
     }

@@ -23,10 +23,10 @@ has no weights to train (B is stored as a tensor). A skip connection
 (`skip_layer = k`: layer k sees [gamma(x), h_{k-1}], encoding first) must be
 implemented that way in your module's forward().
 
-Hash-grid encodings (type "hash_grid", tensor encoding.table [L, 2^log2_table, F]),
-latent codes (latent_dim, latent_concat) and FiLM maps (film: [{"layer": l}],
-tensors film.{k}.weight [2 out, K], film.{k}.bias [2 out]) follow the same
-schema (src/nf/load.rs); add them to `arch` and `tensors` the same way.
+Hash-grid encodings (type "hash_grid", `hash_table=` [L, 2^log2_table, F]),
+latent codes (`latent_dim=`, `latent_concat=`) and FiLM maps (`film=[(layer,
+nn.Linear(K, 2 out))]`, gamma rows first) are keyword arguments of export();
+examples/python/make_torch_fixtures.py uses all of them.
 
 JAX / Flax: the same file can be written from a Flax `nn.Dense` stack:
 Flax stores kernels as [in, out], so write `kernel.T` as `layers.{l}.weight`
@@ -80,7 +80,17 @@ def activation_entry(module):
     raise ValueError("unsupported activation module %r" % (module,))
 
 
-def export(sequential, path, in_dim, encoding=None, fourier_b=None, skip_layer=0):
+def export(sequential, path, in_dim, encoding=None, fourier_b=None, skip_layer=0,
+           hash_table=None, latent_dim=0, latent_concat=False, film=(), extra_tensors=None):
+    """Writes `sequential` (+ encoding) to `path`.
+
+    hash_table: the [L, 2^log2_table, F] table of a "hash_grid" encoding;
+    latent_dim / latent_concat: a latent code of that width follows the
+    in_dim coordinates of every input point (concatenated to gamma(x) when
+    latent_concat); film: (layer, nn.Linear(latent_dim, 2 out_layer)) pairs,
+    gamma rows first; extra_tensors: {name: tensor} stored as well (F32 or
+    F64; the loader ignores names outside the schema).
+    """
     encoding = encoding or {"type": "identity"}
     mods = list(sequential)
     layers, tensors, i = [], [], 0
@@ -101,12 +111,28 @@ def export(sequential, path, in_dim, encoding=None, fourier_b=None, skip_layer=0
         i += 2 if act is not None else 1
     if encoding["type"] == "fourier":
         tensors.insert(0, ("encoding.B", torch.as_tensor(fourier_b)))
+    if encoding["type"] == "hash_grid":
+        tensors.insert(0, ("encoding.table", torch.as_tensor(hash_table)))
     arch = {"in_dim": in_dim, "encoding": encoding, "skip_layer": skip_layer, "layers": layers}
+    if latent_dim:
+        arch["latent_dim"] = latent_dim
+        arch["latent_concat"] = bool(latent_concat)
+    if film:
+        arch["film"] = []
+        for k, (layer, lin) in enumerate(film):
+            arch["film"].append({"layer": layer})
+            tensors.append(("film.%d.weight" % k, lin.weight))
+            tensors.append(("film.%d.bias" % k, lin.bias))
+    tensors.extend((extra_tensors or {}).items())
     meta = {"format": "fieldkern.nf", "schema_version": "1", "architecture": json.dumps(arch)}
     header, blobs, offset = {"__metadata__": meta}, [], 0
     for name, t in tensors:
-        data = t.detach().to(torch.float32).cpu().contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        t = torch.as_tensor(t).detach().cpu()
+        if t.dtype == torch.float64:
+            dtype, data = "F64", t.contiguous().numpy().astype("<f8").tobytes()
+        else:
+            dtype, data = "F32", t.to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     text = json.dumps(header, separators=(",", ":")).encode()
