@@ -13,6 +13,10 @@
 //!   independent f64x8 FMA chains per thread).
 //!
 //!     cargo bench --bench particles -- --warm-up-time 1 --measurement-time 2
+//!
+//! A positional filter also selects summary sections by name
+//! (`baoab_wca_32768`, `wca_cost_per_step`, `baoab_harmonic_1e7`,
+//! `all_pairs_gravity_16384`), e.g. `-- gravity` runs only the gravity one.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -173,10 +177,26 @@ fn fma_peak(threads: usize) -> f64 {
     (threads as f64) * (iters as f64) * 16.0 / t
 }
 
+/// The positional filter of `cargo bench --bench particles -- <filter>` (the
+/// first argument that is neither an option nor a number), if any.
+fn filter() -> Option<String> {
+    std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-') && a.parse::<f64>().is_err())
+}
+
+/// Whether the summary section `name` runs under the filter (all without one).
+fn selected(name: &str) -> bool {
+    filter().is_none_or(|f| name.contains(f.as_str()))
+}
+
 fn summary_table() {
     println!("\nparticles summary (machine shared; best of several runs):");
     // WCA at 1 and 2 threads, N = 32768.
     for threads in [1, 2] {
+        if !selected("baoab_wca_32768") {
+            break;
+        }
         set_num_threads(threads).unwrap();
         let (mut s, mut ff, mut lg) = wca_fluid(32);
         let n = s.x.len();
@@ -192,8 +212,13 @@ fn summary_table() {
         );
     }
     set_num_threads(2).unwrap();
-    println!("  WCA cost per particle-step vs N (2 threads):");
+    if selected("wca_cost_per_step") {
+        println!("  WCA cost per particle-step vs N (2 threads):");
+    }
     for m in [10usize, 22, 46, 100] {
+        if !selected("wca_cost_per_step") {
+            break;
+        }
         let (mut s, mut ff, mut lg) = wca_fluid(m);
         let n = s.x.len();
         let steps = (2_000_000 / n).clamp(2, 200);
@@ -211,7 +236,7 @@ fn summary_table() {
         );
     }
     // Harmonic-only BAOAB, N = 10^7, bytes/s vs STREAM triad.
-    {
+    if selected("baoab_harmonic_1e7") {
         let n = 10_000_000;
         let triad = stream_triad();
         let mut s = Sys {
@@ -267,6 +292,9 @@ fn summary_table() {
     }
     // All-pairs softened gravity, N = 16384.
     for threads in [1, 2] {
+        if !selected("all_pairs_gravity_16384") {
+            break;
+        }
         set_num_threads(threads).unwrap();
         let n = 16384;
         let mut x = vec![0.0; n];

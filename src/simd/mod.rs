@@ -5,6 +5,8 @@
 //! Results never depend on the width: every lane computes the same elementwise
 //! function, and tails are computed as full, padded vectors.
 
+pub mod rsqrt;
+
 pub use wide::{f32x16, f32x8, f64x4, f64x8, u32x16, u32x8, u64x4, u64x8};
 
 /// What the build compiled in; see `fk_simd_info`.
