@@ -97,6 +97,9 @@ fn wca_fluid(m: usize) -> (Sys, ForceField, Baoab) {
 }
 
 fn bench_wca(c: &mut Criterion) {
+    if !selected("baoab_wca_32768/particle_steps") {
+        return;
+    }
     let steps = 10;
     let (mut s, mut ff, mut lg) = wca_fluid(32);
     let n = s.x.len();
