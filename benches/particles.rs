@@ -157,10 +157,12 @@ fn stream_triad() -> f64 {
 }
 
 /// FMA peak (flop/s) on the library's pool: per thread, 8 independent
-/// f64x8 chains of `acc = acc * m + a` (2 flops per lane per FMA).
+/// f64x8 chains of `acc = acc * m + a` (2 flops per lane per FMA). 200M FMAs
+/// per thread (~55 ms at 3.6 GHz; 40M = 11 ms proved too short on the shared
+/// machine: one disturbed thread halved the 2-thread reading), best of 5.
 fn fma_peak(threads: usize) -> f64 {
-    let iters = 40_000_000u64;
-    let t = best_of(3, || {
+    let iters = 200_000_000u64;
+    let t = best_of(5, || {
         run(threads, &|_| {
             let m = black_box(f64x8::splat(0.999_999_9));
             let a = black_box(f64x8::splat(1e-7));
