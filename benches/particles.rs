@@ -17,6 +17,10 @@
 //!   independent f64x8 FMA chains per thread).
 //!
 //!     cargo bench --bench particles -- --warm-up-time 1 --measurement-time 2
+//!
+//! A positional filter also selects summary sections by name
+//! (`baoab_wca_32768`, `wca_cost_per_step`, `baoab_harmonic_1e7`,
+//! `all_pairs_gravity_16384`), e.g. `-- gravity` runs only the gravity one.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -97,6 +101,9 @@ fn wca_fluid(m: usize) -> (Sys, ForceField, Baoab) {
 }
 
 fn bench_wca(c: &mut Criterion) {
+    if !selected("baoab_wca_32768/particle_steps") {
+        return;
+    }
     let steps = 10;
     let (mut s, mut ff, mut lg) = wca_fluid(32);
     let n = s.x.len();
@@ -154,10 +161,12 @@ fn stream_triad() -> f64 {
 }
 
 /// FMA peak (flop/s) on the library's pool: per thread, 8 independent
-/// f64x8 chains of `acc = acc * m + a` (2 flops per lane per FMA).
+/// f64x8 chains of `acc = acc * m + a` (2 flops per lane per FMA). 200M FMAs
+/// per thread (~55 ms at 3.6 GHz; 40M = 11 ms proved too short on the shared
+/// machine: one disturbed thread halved the 2-thread reading), best of 5.
 fn fma_peak(threads: usize) -> f64 {
-    let iters = 40_000_000u64;
-    let t = best_of(3, || {
+    let iters = 200_000_000u64;
+    let t = best_of(5, || {
         run(threads, &|_| {
             let m = black_box(f64x8::splat(0.999_999_9));
             let a = black_box(f64x8::splat(1e-7));
@@ -194,10 +203,26 @@ fn openmm_rate(threads: usize) -> Option<f64> {
     })
 }
 
+/// The positional filter of `cargo bench --bench particles -- <filter>` (the
+/// first argument that is neither an option nor a number), if any.
+fn filter() -> Option<String> {
+    std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-') && a.parse::<f64>().is_err())
+}
+
+/// Whether the summary section `name` runs under the filter (all without one).
+fn selected(name: &str) -> bool {
+    filter().is_none_or(|f| name.contains(f.as_str()))
+}
+
 fn summary_table() {
     println!("\nparticles summary (machine shared; best of several runs):");
     // WCA at 1 and 2 threads, N = 32768.
     for threads in [1, 2] {
+        if !selected("baoab_wca_32768") {
+            break;
+        }
         set_num_threads(threads).unwrap();
         let (mut s, mut ff, mut lg) = wca_fluid(32);
         let n = s.x.len();
@@ -223,6 +248,9 @@ fn summary_table() {
     // number of neighbour-list rebuilds (~3) at every N: the cost per
     // particle-step includes its share of rebuilds.
     for threads in [1, 2] {
+        if !selected("wca_cost_per_step") {
+            break;
+        }
         set_num_threads(threads).unwrap();
         println!("  WCA cost per particle-step vs N ({threads} thread(s), rebuilds included):");
         let mut costs = Vec::new();
@@ -251,7 +279,7 @@ fn summary_table() {
         );
     }
     // Harmonic-only BAOAB, N = 10^7, bytes/s vs STREAM triad.
-    {
+    if selected("baoab_harmonic_1e7") {
         let n = 10_000_000;
         let triad = stream_triad();
         let mut s = Sys {
@@ -307,6 +335,9 @@ fn summary_table() {
     }
     // All-pairs softened gravity, N = 16384.
     for threads in [1, 2] {
+        if !selected("all_pairs_gravity_16384") {
+            break;
+        }
         set_num_threads(threads).unwrap();
         let n = 16384;
         let mut x = vec![0.0; n];

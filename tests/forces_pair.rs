@@ -153,6 +153,153 @@ fn all_pairs_simd_kernel_matches_scalar_reference() {
     }
 }
 
+/// More particle types than the all-pairs kernel tabulates per tile (8):
+/// the per-partner gather path, Plummer Coulomb with per-pair strengths and
+/// softenings, against a scalar double loop to 1e-12 relative.
+#[test]
+fn all_pairs_kernel_with_many_types_matches_scalar_reference() {
+    let (n, nt, l) = (203, 10, 6.0);
+    let mut s = random_positions(3, n, l, 5);
+    s.types = (0..n).map(|i| ((i * 7) % nt) as u32).collect();
+    let strength: Vec<f64> = (0..nt * nt)
+        .map(|p| 1.0 + ((p / nt) + (p % nt)) as f64)
+        .collect();
+    let length: Vec<f64> = (0..nt * nt)
+        .map(|p| 0.1 + 0.01 * ((p / nt) * (p % nt)) as f64)
+        .collect();
+    let mut ff = ForceField::new(ForceFieldParams {
+        sbox: SimBox::open(3),
+        ntypes: nt,
+        capacity: n,
+        skin: 0.0,
+        max_neighbors: 1,
+    })
+    .unwrap();
+    ff.add_pair(
+        PairKind::CoulombPlummer,
+        &strength,
+        &length,
+        &vec![0.0; nt * nt],
+    )
+    .unwrap();
+    let got = forces(&mut ff, &mut s);
+    let (u, _, _) = ff.totals();
+    let mut u_ref = 0.0;
+    for i in 0..n {
+        let mut f = [0.0; 3];
+        for j in 0..n {
+            if i == j {
+                continue;
+            }
+            let p = nt * s.types[i] as usize + s.types[j] as usize;
+            let d = [s.x[i] - s.x[j], s.y[i] - s.y[j], s.z[i] - s.z[j]];
+            let d2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2] + length[p] * length[p];
+            let fr = strength[p] / (d2 * d2.sqrt());
+            u_ref += 0.5 * strength[p] / d2.sqrt();
+            for a in 0..3 {
+                f[a] += fr * d[a];
+            }
+        }
+        let norm = (f[0] * f[0] + f[1] * f[1] + f[2] * f[2]).sqrt();
+        for a in 0..3 {
+            assert!(
+                (got[i][a] - f[a]).abs() <= 1e-12 * norm,
+                "particle {i}: {:?} vs {f:?}",
+                got[i]
+            );
+        }
+    }
+    assert!((u - u_ref).abs() <= 1e-12 * u_ref.abs());
+}
+
+/// The one-type (uniform) fast path of the all-pairs kernel, which scales by
+/// `k` once per particle instead of per pair, in 2D and 3D, open and
+/// periodic, with n spanning several force segments and not a multiple of
+/// the tile: forces, energy and virial equal a scalar double loop to 1e-12
+/// relative (the rsqrt error is a few ulp per pair, the summation order
+/// differs; both far below 1e-12 at n = 1500). Also: forces do not depend on
+/// whether energies were requested.
+#[test]
+fn all_pairs_uniform_kernel_matches_scalar_reference() {
+    let n = 1500;
+    let l = 10.0;
+    let k = 0.7;
+    for (kind, soft) in [
+        (PairKind::Gravity, 0.05),
+        (PairKind::CoulombPlummer, 0.2),
+        (PairKind::Coulomb, 0.0),
+    ] {
+        for dim in [2, 3] {
+            for periodic in [false, true] {
+                let mut s = random_positions(dim, n, l, 11);
+                let sbox = if periodic {
+                    SimBox::periodic(dim, [l; 3])
+                } else {
+                    SimBox::open(dim)
+                };
+                let mut ff = ForceField::new(ForceFieldParams {
+                    sbox,
+                    ntypes: 1,
+                    capacity: n,
+                    skin: 0.0,
+                    max_neighbors: 1,
+                })
+                .unwrap();
+                ff.add_pair(kind, &[k], &[soft], &[0.0]).unwrap();
+                let got = forces(&mut ff, &mut s);
+                let (u, w, _) = ff.totals();
+                let (mut fx, mut fy, mut fz) = (vec![0.0; n], vec![0.0; n], vec![0.0; s.z.len()]);
+                let p = s.view();
+                ff.compute(&p.positions(), 0, &mut fx, &mut fy, &mut fz, false)
+                    .unwrap();
+                for i in 0..n {
+                    assert_eq!(got[i][0].to_bits(), fx[i].to_bits());
+                    assert_eq!(got[i][1].to_bits(), fy[i].to_bits());
+                    if dim == 3 {
+                        assert_eq!(got[i][2].to_bits(), fz[i].to_bits());
+                    }
+                }
+                let sign = if kind == PairKind::Gravity { -1.0 } else { 1.0 };
+                let (mut u_ref, mut w_ref) = (0.0, 0.0);
+                for i in 0..n {
+                    let mut f = [0.0; 3];
+                    for j in 0..n {
+                        if i == j {
+                            continue;
+                        }
+                        let mut d = [
+                            sbox.min_image(0, s.x[i] - s.x[j]),
+                            sbox.min_image(1, s.y[i] - s.y[j]),
+                            0.0,
+                        ];
+                        if dim == 3 {
+                            d[2] = sbox.min_image(2, s.z[i] - s.z[j]);
+                        }
+                        let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                        let d2 = r2 + soft * soft;
+                        let fr = sign * k / (d2 * d2.sqrt());
+                        u_ref += 0.5 * sign * k / d2.sqrt();
+                        w_ref += 0.5 * fr * r2;
+                        for a in 0..3 {
+                            f[a] += fr * d[a];
+                        }
+                    }
+                    let norm = (f[0] * f[0] + f[1] * f[1] + f[2] * f[2]).sqrt();
+                    for a in 0..dim {
+                        assert!(
+                            (got[i][a] - f[a]).abs() <= 1e-12 * norm,
+                            "{kind:?} dim {dim} periodic {periodic} particle {i}: {:?} vs {f:?}",
+                            got[i]
+                        );
+                    }
+                }
+                assert!((u - u_ref).abs() <= 1e-12 * u_ref.abs(), "{u} vs {u_ref}");
+                assert!((w - w_ref).abs() <= 1e-12 * w_ref.abs(), "{w} vs {w_ref}");
+            }
+        }
+    }
+}
+
 /// NIST SRSW, "MC: NVT Monte Carlo results" for the LJ fluid truncated (not
 /// shifted) at 3 sigma, N = 500, T* = 0.85, reported with the analytic
 /// long-range (tail) corrections

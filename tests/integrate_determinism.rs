@@ -86,6 +86,56 @@ fn baoab_wca_trajectory_is_bitwise_identical_for_1_and_2_threads() {
     set_num_threads(2).unwrap();
 }
 
+/// The all-pairs kernel (softened gravity, one type and three types) gives
+/// bitwise identical forces and energies for 1 and 2 threads, with n
+/// spanning several force segments.
+#[test]
+fn all_pairs_forces_are_bitwise_identical_for_1_and_2_threads() {
+    let _g = exclusive();
+    let n = 3000;
+    for ntypes in [1usize, 3] {
+        let mut results = Vec::new();
+        for threads in [1, 2] {
+            set_num_threads(threads).unwrap();
+            let mut s = particles_util::random_positions(3, n, 5.0, 3);
+            s.types = (0..n).map(|i| (i % ntypes) as u32).collect();
+            let mut ff = ForceField::new(ForceFieldParams {
+                sbox: SimBox::open(3),
+                ntypes,
+                capacity: n,
+                skin: 0.0,
+                max_neighbors: 1,
+            })
+            .unwrap();
+            let nt2 = ntypes * ntypes;
+            let strength: Vec<f64> = (0..nt2)
+                .map(|p| 1.0 + ((p / ntypes) * (p % ntypes)) as f64)
+                .collect();
+            ff.add_pair(
+                PairKind::Gravity,
+                &strength,
+                &vec![0.01; nt2],
+                &vec![0.0; nt2],
+            )
+            .unwrap();
+            let (mut fx, mut fy, mut fz) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            let p = s.view();
+            ff.compute(&p.positions(), 0, &mut fx, &mut fy, &mut fz, true)
+                .unwrap();
+            let (u, w, _) = ff.totals();
+            let mut b: Vec<u64> = [fx, fy, fz].iter().flatten().map(|v| v.to_bits()).collect();
+            b.push(u.to_bits());
+            b.push(w.to_bits());
+            results.push(b);
+        }
+        assert!(
+            results[0] == results[1],
+            "ntypes {ntypes}: 1 and 2 threads differ"
+        );
+    }
+    set_num_threads(2).unwrap();
+}
+
 #[test]
 fn every_integrator_split_and_resumed_equals_the_unsplit_run() {
     let _g = exclusive();

@@ -30,7 +30,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::integrate::split::{for_each_segment, MAX_SEGMENTS};
 use crate::integrate::state::{Positions, SimBox};
 use crate::parallel::for_each_chunk_mut;
-use crate::simd::f64x8;
+use crate::simd::{f64x8, rsqrt};
 
 /// Most terms one force field holds.
 pub const MAX_TERMS: usize = 16;
@@ -491,6 +491,18 @@ impl ForceField {
                         sz[k] = f[2];
                     }
                 }
+                for (id, lp) in &this.long {
+                    long_segment(
+                        pos,
+                        &this.params.sbox,
+                        first,
+                        *id,
+                        lp,
+                        with_energy,
+                        [sx, sy, sz],
+                        &mut acc,
+                    );
+                }
                 if with_energy {
                     *this.seg_acc[seg].lock().unwrap_or_else(|p| p.into_inner()) = acc;
                 }
@@ -548,9 +560,6 @@ impl ForceField {
                     acc,
                 ),
             }
-        }
-        for (id, lp) in &self.long {
-            self.long_forces(pos, i, ri, *id, lp, with_energy, &mut f, acc);
         }
         for (k, (id, e)) in self.external.iter().enumerate() {
             let (fe, u) = match e {
@@ -635,111 +644,6 @@ impl ForceField {
                 acc[2 * id] += 0.5 * r[3];
                 acc[2 * id + 1] += 0.5 * r[4];
             }
-        }
-    }
-
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn long_forces(
-        &self,
-        pos: &Positions,
-        i: usize,
-        ri: [f64; 3],
-        id: usize,
-        lp: &LongPair,
-        with_energy: bool,
-        f: &mut [f64; 3],
-        acc: &mut [f64; 2 * MAX_TERMS],
-    ) {
-        let n = pos.len();
-        let b = &self.params.sbox;
-        let three = pos.dim == 3;
-        let nt = lp.ntypes;
-        let ti = pos.type_of(i);
-        let (xi, yi, zi) = (
-            f64x8::splat(ri[0]),
-            f64x8::splat(ri[1]),
-            f64x8::splat(ri[2]),
-        );
-        let lanes = f64x8::new([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
-        let fi = f64x8::splat(i as f64);
-        let fnn = f64x8::splat(n as f64);
-        let len = [
-            f64x8::splat(b.lengths[0]),
-            f64x8::splat(b.lengths[1]),
-            f64x8::splat(b.lengths[2]),
-        ];
-        let inv_len = [
-            f64x8::splat(1.0 / b.lengths[0]),
-            f64x8::splat(1.0 / b.lengths[1]),
-            f64x8::splat(1.0 / b.lengths[2]),
-        ];
-        let min_image = |d: f64x8, a: usize| {
-            if b.periodic {
-                d - len[a] * (d * inv_len[a]).round_ties_even()
-            } else {
-                d
-            }
-        };
-        let (mut ax, mut ay, mut az, mut au, mut aw) = (
-            f64x8::ZERO,
-            f64x8::ZERO,
-            f64x8::ZERO,
-            f64x8::ZERO,
-            f64x8::ZERO,
-        );
-        let load = |v: &[f64], j0: usize| -> f64x8 {
-            if j0 + 8 <= n {
-                f64x8::new(v[j0..j0 + 8].try_into().expect("8 lanes"))
-            } else {
-                let mut t = [0.0; 8];
-                t[..n - j0].copy_from_slice(&v[j0..n]);
-                f64x8::new(t)
-            }
-        };
-        let mut j0 = 0;
-        while j0 < n {
-            let idx = f64x8::splat(j0 as f64) + lanes;
-            let valid = idx.simd_ne(fi) & idx.simd_lt(fnn);
-            let (k, s2) = if lp.uniform {
-                (f64x8::splat(lp.strength[0]), f64x8::splat(lp.soft2[0]))
-            } else {
-                let mut k = [0.0; 8];
-                let mut s = [0.0; 8];
-                for l in 0..8.min(n - j0) {
-                    let p = ti * nt + pos.type_of(j0 + l);
-                    k[l] = lp.strength[p];
-                    s[l] = lp.soft2[p];
-                }
-                (f64x8::new(k), f64x8::new(s))
-            };
-            let k = valid.select(k, f64x8::ZERO);
-            let dx = min_image(xi - load(pos.x, j0), 0);
-            let dy = min_image(yi - load(pos.y, j0), 1);
-            let dz = if three {
-                min_image(zi - load(pos.z, j0), 2)
-            } else {
-                f64x8::ZERO
-            };
-            let r2 = dx * dx + dy * dy + dz * dz;
-            // Excluded lanes get a harmless distance so 0 * finite = 0.
-            let r2 = valid.select(r2, f64x8::ONE);
-            let (fr, u) = lp.eval8(k, s2, r2);
-            ax += fr * dx;
-            ay += fr * dy;
-            az += fr * dz;
-            if with_energy {
-                au += u;
-                aw += fr * r2;
-            }
-            j0 += 8;
-        }
-        f[0] += ax.reduce_add();
-        f[1] += ay.reduce_add();
-        f[2] += az.reduce_add();
-        if with_energy {
-            acc[2 * id] += 0.5 * au.reduce_add();
-            acc[2 * id + 1] += 0.5 * aw.reduce_add();
         }
     }
 }
@@ -853,4 +757,297 @@ fn pair_loop<const COULOMB: bool, const THREE: bool, const ENERGY: bool>(
         }
     }
     [fx, fy, fz, u, w]
+}
+
+/// i-particles per tile of the all-pairs kernel (two f64x8 vectors).
+const LONG_TILE: usize = 2 * 8;
+
+/// Type counts up to which the all-pairs kernel tabulates, per tile, the
+/// coefficient vectors of every partner type.
+const LONG_TABLE_TYPES: usize = 8;
+
+/// Adds the forces of long-range term `lp` (id `id`) on the particles
+/// `first .. first + sx.len()` to `sx, sy, sz`, and their energy/virial
+/// halves to `acc`.
+///
+/// Tiles of [`LONG_TILE`] i-particles sit in registers, one per lane; every
+/// partner `j` (all particles, in index order) is broadcast, and each lane
+/// accumulates its own force, so there are no horizontal sums and no writes
+/// to `j`. `r^-3` comes from [`crate::simd::rsqrt`] (hardware estimate plus
+/// Newton; a few ulp). The self pair is masked out in the one stretch of `j`
+/// that overlaps the tile. Each particle's sum runs over `j` in index order
+/// whatever the tile or thread, so results are bitwise identical for any
+/// thread count.
+#[allow(clippy::too_many_arguments)]
+fn long_segment(
+    pos: &Positions,
+    sbox: &SimBox,
+    first: usize,
+    id: usize,
+    lp: &LongPair,
+    with_energy: bool,
+    out: [&mut [f64]; 3],
+    acc: &mut [f64; 2 * MAX_TERMS],
+) {
+    macro_rules! go {
+        ($three:literal, $periodic:literal, $energy:literal, $uniform:literal) => {
+            long_tiles::<$three, $periodic, $energy, $uniform>(pos, sbox, first, id, lp, out, acc)
+        };
+    }
+    let uniform = lp.uniform || pos.types.is_empty();
+    match (pos.dim == 3, sbox.periodic, with_energy, uniform) {
+        (true, false, false, true) => go!(true, false, false, true),
+        (true, false, true, true) => go!(true, false, true, true),
+        (true, true, false, true) => go!(true, true, false, true),
+        (true, true, true, true) => go!(true, true, true, true),
+        (false, false, false, true) => go!(false, false, false, true),
+        (false, false, true, true) => go!(false, false, true, true),
+        (false, true, false, true) => go!(false, true, false, true),
+        (false, true, true, true) => go!(false, true, true, true),
+        (true, false, false, false) => go!(true, false, false, false),
+        (true, false, true, false) => go!(true, false, true, false),
+        (true, true, false, false) => go!(true, true, false, false),
+        (true, true, true, false) => go!(true, true, true, false),
+        (false, false, false, false) => go!(false, false, false, false),
+        (false, false, true, false) => go!(false, false, true, false),
+        (false, true, false, false) => go!(false, true, false, false),
+        (false, true, true, false) => go!(false, true, true, false),
+    }
+}
+
+/// Per-lane accumulators of one tile: force components, energy, virial.
+#[derive(Clone, Copy)]
+struct TileAcc {
+    f: [[f64x8; 2]; 3],
+    u: [f64x8; 2],
+    w: [f64x8; 2],
+}
+
+/// Partner coefficients for the two i-vectors of a tile: `(k, s2)`.
+type TileCoef = ([f64x8; 2], [f64x8; 2]);
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn long_tiles<const THREE: bool, const PERIODIC: bool, const ENERGY: bool, const UNIFORM: bool>(
+    pos: &Positions,
+    sbox: &SimBox,
+    first: usize,
+    id: usize,
+    lp: &LongPair,
+    [sx, sy, sz]: [&mut [f64]; 3],
+    acc: &mut [f64; 2 * MAX_TERMS],
+) {
+    let n = pos.len();
+    let nt = lp.ntypes;
+    let xs = &pos.x[..n];
+    let ys = &pos.y[..n];
+    let zs = if THREE { &pos.z[..n] } else { xs };
+    let sign = if lp.kind == PairKind::Gravity {
+        -1.0
+    } else {
+        1.0
+    };
+    let len = sbox.lengths.map(f64x8::splat);
+    let inv = sbox.inv_lengths.map(f64x8::splat);
+    let lanes = f64x8::new([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+    let (mut eu, mut ew) = (0.0, 0.0);
+    let m = sx.len();
+    let mut t0 = 0;
+    while t0 < m {
+        let i0 = first + t0;
+        let cnt = LONG_TILE.min(m - t0);
+        // Tile coordinates; padding lanes repeat the tile's first particle
+        // (finite; their sums are discarded).
+        let mut q = [[[0.0f64; 8]; 2]; 3];
+        let mut ti = [0usize; LONG_TILE];
+        for l in 0..LONG_TILE {
+            let i = i0 + if l < cnt { l } else { 0 };
+            q[0][l / 8][l % 8] = xs[i];
+            q[1][l / 8][l % 8] = ys[i];
+            q[2][l / 8][l % 8] = if THREE { zs[i] } else { 0.0 };
+            ti[l] = pos.type_of(i);
+        }
+        let r = q.map(|c| c.map(f64x8::new));
+        let idx = [
+            f64x8::splat(i0 as f64) + lanes,
+            f64x8::splat((i0 + 8) as f64) + lanes,
+        ];
+        let mut a = TileAcc {
+            f: [[f64x8::ZERO; 2]; 3],
+            u: [f64x8::ZERO; 2],
+            w: [f64x8::ZERO; 2],
+        };
+        let (lo, hi) = (i0, (i0 + LONG_TILE).min(n));
+        if UNIFORM {
+            let c: TileCoef = ([f64x8::ONE; 2], [f64x8::splat(lp.soft2[0]); 2]);
+            let coef = |_j: usize| c;
+            tile_range::<THREE, PERIODIC, ENERGY, UNIFORM, false>(
+                &mut a, &r, &idx, xs, ys, zs, 0, lo, &len, &inv, &coef,
+            );
+            tile_range::<THREE, PERIODIC, ENERGY, UNIFORM, true>(
+                &mut a, &r, &idx, xs, ys, zs, lo, hi, &len, &inv, &coef,
+            );
+            tile_range::<THREE, PERIODIC, ENERGY, UNIFORM, false>(
+                &mut a, &r, &idx, xs, ys, zs, hi, n, &len, &inv, &coef,
+            );
+        } else if nt <= LONG_TABLE_TYPES {
+            // Coefficient vectors of this tile against each partner type.
+            let mut tab = [([f64x8::ZERO; 2], [f64x8::ZERO; 2]); LONG_TABLE_TYPES];
+            for (tj, e) in tab.iter_mut().enumerate().take(nt) {
+                *e = tile_coef(lp, &ti, tj);
+            }
+            let coef = |j: usize| tab[pos.types[j] as usize];
+            tile_range::<THREE, PERIODIC, ENERGY, UNIFORM, false>(
+                &mut a, &r, &idx, xs, ys, zs, 0, lo, &len, &inv, &coef,
+            );
+            tile_range::<THREE, PERIODIC, ENERGY, UNIFORM, true>(
+                &mut a, &r, &idx, xs, ys, zs, lo, hi, &len, &inv, &coef,
+            );
+            tile_range::<THREE, PERIODIC, ENERGY, UNIFORM, false>(
+                &mut a, &r, &idx, xs, ys, zs, hi, n, &len, &inv, &coef,
+            );
+        } else {
+            let coef = |j: usize| tile_coef(lp, &ti, pos.types[j] as usize);
+            tile_range::<THREE, PERIODIC, ENERGY, UNIFORM, false>(
+                &mut a, &r, &idx, xs, ys, zs, 0, lo, &len, &inv, &coef,
+            );
+            tile_range::<THREE, PERIODIC, ENERGY, UNIFORM, true>(
+                &mut a, &r, &idx, xs, ys, zs, lo, hi, &len, &inv, &coef,
+            );
+            tile_range::<THREE, PERIODIC, ENERGY, UNIFORM, false>(
+                &mut a, &r, &idx, xs, ys, zs, hi, n, &len, &inv, &coef,
+            );
+        }
+        // Uniform tiles accumulated k-free sums: scale by k once per tile.
+        let scale = f64x8::splat(if UNIFORM { sign * lp.strength[0] } else { sign });
+        for v in 0..2 {
+            let f = a.f.map(|c| (c[v] * scale).to_array());
+            let (u, w) = ((a.u[v] * scale).to_array(), (a.w[v] * scale).to_array());
+            for l in 0..8 {
+                let k = 8 * v + l;
+                if k >= cnt {
+                    break;
+                }
+                sx[t0 + k] += f[0][l];
+                sy[t0 + k] += f[1][l];
+                if THREE {
+                    sz[t0 + k] += f[2][l];
+                }
+                if ENERGY {
+                    eu += u[l];
+                    ew += w[l];
+                }
+            }
+        }
+        t0 += LONG_TILE;
+    }
+    if ENERGY {
+        acc[2 * id] += 0.5 * eu;
+        acc[2 * id + 1] += 0.5 * ew;
+    }
+}
+
+/// `(k, s2)` of the tile's lanes (types `ti`) against partner type `tj`.
+#[inline(always)]
+fn tile_coef(lp: &LongPair, ti: &[usize; LONG_TILE], tj: usize) -> TileCoef {
+    let nt = lp.ntypes;
+    let mut k = [[0.0; 8]; 2];
+    let mut s = [[0.0; 8]; 2];
+    for l in 0..LONG_TILE {
+        let p = ti[l] * nt + tj;
+        k[l / 8][l % 8] = lp.strength[p];
+        s[l / 8][l % 8] = lp.soft2[p];
+    }
+    (k.map(f64x8::new), s.map(f64x8::new))
+}
+
+/// Accumulates the pairs of a tile (positions `r`, global indices `idx`)
+/// with partners `j in lo..hi`; `MASK` drops the self pair (`j` equal to a
+/// lane's index). Uniform terms accumulate `r^-3 d` (k applied per tile),
+/// others `k r^-3 d`. Virial uses `r^2` without softening.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn tile_range<
+    const THREE: bool,
+    const PERIODIC: bool,
+    const ENERGY: bool,
+    const UNIFORM: bool,
+    const MASK: bool,
+>(
+    a: &mut TileAcc,
+    r: &[[f64x8; 2]; 3],
+    idx: &[f64x8; 2],
+    xs: &[f64],
+    ys: &[f64],
+    zs: &[f64],
+    lo: usize,
+    hi: usize,
+    len: &[f64x8; 3],
+    inv: &[f64x8; 3],
+    coef: &impl Fn(usize) -> TileCoef,
+) {
+    if lo >= hi {
+        return;
+    }
+    let min_image = |d: f64x8, c: usize| {
+        if PERIODIC {
+            d - len[c] * (d * inv[c]).round_ties_even()
+        } else {
+            d
+        }
+    };
+    let it = xs[lo..hi]
+        .iter()
+        .zip(&ys[lo..hi])
+        .zip(&zs[lo..hi])
+        .enumerate();
+    for (o, ((&xj, &yj), &zj)) in it {
+        let j = lo + o;
+        let (k, s2) = coef(j);
+        let (xj, yj, zj) = (f64x8::splat(xj), f64x8::splat(yj), f64x8::splat(zj));
+        for v in 0..2 {
+            let dx = min_image(r[0][v] - xj, 0);
+            let dy = min_image(r[1][v] - yj, 1);
+            let dz = if THREE {
+                min_image(r[2][v] - zj, 2)
+            } else {
+                f64x8::ZERO
+            };
+            let d2 = if THREE {
+                dx.mul_add(dx, dy.mul_add(dy, dz.mul_add(dz, s2[v])))
+            } else {
+                dx.mul_add(dx, dy.mul_add(dy, s2[v]))
+            };
+            let (ir, ir3) = if ENERGY {
+                rsqrt::rsqrt_and_cubed(d2)
+            } else {
+                (f64x8::ZERO, rsqrt::rsqrt_cubed(d2))
+            };
+            let (ir, ir3) = if MASK {
+                let keep = idx[v].simd_ne(f64x8::splat(j as f64));
+                (keep.select(ir, f64x8::ZERO), keep.select(ir3, f64x8::ZERO))
+            } else {
+                (ir, ir3)
+            };
+            let (ir, ir3) = if UNIFORM {
+                (ir, ir3)
+            } else {
+                (k[v] * ir, k[v] * ir3)
+            };
+            a.f[0][v] = ir3.mul_add(dx, a.f[0][v]);
+            a.f[1][v] = ir3.mul_add(dy, a.f[1][v]);
+            if THREE {
+                a.f[2][v] = ir3.mul_add(dz, a.f[2][v]);
+            }
+            if ENERGY {
+                let r2 = if THREE {
+                    dx.mul_add(dx, dy.mul_add(dy, dz * dz))
+                } else {
+                    dx.mul_add(dx, dy * dy)
+                };
+                a.u[v] += ir;
+                a.w[v] = ir3.mul_add(r2, a.w[v]);
+            }
+        }
+    }
 }

@@ -18,7 +18,7 @@
 //! lists ([`super::cells`]); long-range kinds over all pairs in SIMD.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::simd::f64x8;
+use crate::simd::{f64x8, rsqrt};
 
 /// The pair potential families.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,12 +266,12 @@ impl ShortPair {
 impl LongPair {
     /// SIMD `(f/r, u)` at squared distances `r2` with strengths `k` and
     /// squared softenings `s2` (lanes with `k = 0` must have `r2 + s2 > 0`).
+    /// `1/sqrt` and its cube come from [`crate::simd::rsqrt`], as in the
+    /// all-pairs kernel.
     #[inline(always)]
     pub fn eval8(&self, k: f64x8, s2: f64x8, r2: f64x8) -> (f64x8, f64x8) {
-        let d2 = r2 + s2;
-        let ir = f64x8::ONE / d2.sqrt();
-        let u = k * ir;
-        let fr = u * ir * ir;
+        let (ir, ir3) = rsqrt::rsqrt_and_cubed(r2 + s2);
+        let (u, fr) = (k * ir, k * ir3);
         match self.kind {
             PairKind::Gravity => (-fr, -u),
             _ => (fr, u),
@@ -281,14 +281,8 @@ impl LongPair {
     /// Scalar `(f/r, u)`, bitwise equal to one lane of [`Self::eval8`].
     #[inline(always)]
     pub fn eval(&self, k: f64, s2: f64, r2: f64) -> (f64, f64) {
-        let d2 = r2 + s2;
-        let ir = 1.0 / d2.sqrt();
-        let u = k * ir;
-        let fr = u * ir * ir;
-        match self.kind {
-            PairKind::Gravity => (-fr, -u),
-            _ => (fr, u),
-        }
+        let (fr, u) = self.eval8(f64x8::splat(k), f64x8::splat(s2), f64x8::splat(r2));
+        (fr.to_array()[0], u.to_array()[0])
     }
 }
 

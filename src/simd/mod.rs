@@ -6,6 +6,7 @@
 //! function, and tails are computed as full, padded vectors.
 
 pub mod checkerboard;
+pub mod rsqrt;
 pub mod widening;
 
 pub use wide::{f32x16, f32x8, f64x4, f64x8, u32x16, u32x8, u64x4, u64x8};
