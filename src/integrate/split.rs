@@ -12,10 +12,22 @@ use crate::parallel;
 /// Most segments one call is split into (bounds the stack table below).
 pub const MAX_SEGMENTS: usize = 128;
 
+/// Small systems are still split into this many segments (of at least
+/// [`MIN_SEGMENT_LEN`] items), so that every thread has work at N ~ 10^3.
+pub const MIN_SEGMENTS: usize = 16;
+/// Shortest segment (a multiple of every SIMD tile width used on segments).
+pub const MIN_SEGMENT_LEN: usize = 64;
+
 /// Segment length actually used for `n` items when `seg_len` is requested:
-/// at least `seg_len`, and large enough that at most [`MAX_SEGMENTS`] result.
+/// `seg_len`, shortened for small `n` to about `n / MIN_SEGMENTS` (a multiple
+/// of 64, at least 64), and large enough that at most [`MAX_SEGMENTS`]
+/// result. A function of `n` and `seg_len` only, never of the thread count.
 pub fn segment_len(n: usize, seg_len: usize) -> usize {
-    seg_len.max(n.div_ceil(MAX_SEGMENTS)).max(1)
+    let small = n
+        .div_ceil(MIN_SEGMENTS)
+        .next_multiple_of(MIN_SEGMENT_LEN)
+        .max(MIN_SEGMENT_LEN);
+    seg_len.min(small).max(n.div_ceil(MAX_SEGMENTS)).max(1)
 }
 
 /// A segment task: `(segment, first_index, parts)`.
