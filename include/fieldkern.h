@@ -3112,8 +3112,9 @@ struct fk_nf_params fk_nf_params_default(void);
  *
  * Errors (nothing is created, `*out` untouched): `FK_ERR_NULL_POINTER`
  * (`params`, `out`, `layers`, a weight, or `fourier_b` for Fourier
- * features), `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE` (zero or too large
- * widths, no layers), `FK_ERR_UNKNOWN_ENUM` (activation or encoding code),
+ * features), `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE` (zero widths,
+ * `in_dim`, `latent_dim` or a layer's `out_dim` above 4096, no layers or
+ * more than 64), `FK_ERR_UNKNOWN_ENUM` (activation or encoding code),
  * `FK_ERR_OUT_OF_RANGE` (skip_layer, octaves, task_slots),
  * `FK_ERR_NON_FINITE` (a weight, bias, `B` entry or activation parameter).
  *

@@ -18,8 +18,8 @@ use super::status::fk_status;
 use crate::error::{Error, ErrorKind, Result};
 use crate::nf::egnn::{Egnn, EgnnSpec};
 use crate::nf::hashgrid::HashGrid;
-use crate::nf::model::layer_input_dims;
 use crate::nf::model::FilmSpec;
+use crate::nf::model::{layer_input_dims, MAX_LAYERS, MAX_WIDTH};
 use crate::nf::render::{RenderParams, Renderer};
 use crate::nf::{Activation, Encoding, LayerSpec, Model, ModelSpec, Scalar};
 
@@ -262,8 +262,9 @@ unsafe fn layer_specs<'a>(
 ///
 /// Errors (nothing is created, `*out` untouched): `FK_ERR_NULL_POINTER`
 /// (`params`, `out`, `layers`, a weight, or `fourier_b` for Fourier
-/// features), `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE` (zero or too large
-/// widths, no layers), `FK_ERR_UNKNOWN_ENUM` (activation or encoding code),
+/// features), `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE` (zero widths,
+/// `in_dim`, `latent_dim` or a layer's `out_dim` above 4096, no layers or
+/// more than 64), `FK_ERR_UNKNOWN_ENUM` (activation or encoding code),
 /// `FK_ERR_OUT_OF_RANGE` (skip_layer, octaves, task_slots),
 /// `FK_ERR_NON_FINITE` (a weight, bias, `B` entry or activation parameter).
 ///
@@ -279,6 +280,23 @@ pub unsafe extern "C" fn fk_nf_model_create(
         handle::check_out(out)?;
         // SAFETY: `params` is NULL or points to a caller's fk_nf_params.
         let p = unsafe { handle::read_params(params) }?;
+        // Bound every width before any size arithmetic (widths above
+        // MAX_WIDTH would overflow it; the loader applies the same limits).
+        if p.in_dim == 0 || p.in_dim > MAX_WIDTH || p.latent_dim > MAX_WIDTH {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "in_dim = {} must be in 1..={MAX_WIDTH}, latent_dim = {} at most {MAX_WIDTH}",
+                    p.in_dim, p.latent_dim
+                ),
+            ));
+        }
+        if p.n_layers > MAX_LAYERS {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!("n_layers = {} exceeds {MAX_LAYERS}", p.n_layers),
+            ));
+        }
         let b = if p.encoding == FK_NF_ENC_FOURIER {
             let count = p.n_frequencies.saturating_mul(p.in_dim);
             // SAFETY: the caller provides n_frequencies * in_dim floats at fourier_b.
@@ -325,6 +343,19 @@ pub unsafe extern "C" fn fk_nf_model_create(
         }
         // SAFETY: the caller provides n_layers descriptions at `layers`.
         let layers = unsafe { slice(p.layers, p.n_layers, "layers") }?;
+        if let Some((l, layer)) = layers
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.out_dim > MAX_WIDTH)
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!(
+                    "layers[{l}].out_dim = {} exceeds {MAX_WIDTH}",
+                    layer.out_dim
+                ),
+            ));
+        }
         let skip_layer = (p.skip_layer != 0).then_some(p.skip_layer);
         let latent_concat = p.latent_concat != 0;
         let enc_dim = encoding.output_dim(p.in_dim) + if latent_concat { p.latent_dim } else { 0 };

@@ -189,6 +189,27 @@ static void test_bad_input(void) {
     p = make_params();
     p.n_layers = 0;
     CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_INVALID_SIZE);
+    /* Widths that would overflow the size arithmetic: rejected up front. */
+    p = make_params();
+    p.in_dim = SIZE_MAX / 2;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_INVALID_SIZE);
+    CHECK_ERROR_MENTIONS("in_dim");
+    p = make_params();
+    p.latent_dim = SIZE_MAX / 2 + 3;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_INVALID_SIZE);
+    CHECK_ERROR_MENTIONS("latent_dim");
+    p = make_params();
+    p.n_layers = 1000;
+    CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_INVALID_SIZE);
+    CHECK_ERROR_MENTIONS("n_layers");
+    p = make_params();
+    {
+        size_t saved = layers[0].out_dim;
+        layers[0].out_dim = SIZE_MAX / 2 + 1;
+        CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_INVALID_SIZE);
+        CHECK_ERROR_MENTIONS("layers[0].out_dim");
+        layers[0].out_dim = saved;
+    }
     p = make_params();
     p.skip_layer = 2;
     CHECK_STATUS(fk_nf_model_create(&p, &m), FK_ERR_OUT_OF_RANGE);
