@@ -1709,8 +1709,10 @@ fk_status fk_verlet_create(const struct fk_verlet_params *params, struct fk_verl
  * Advances `n_steps` velocity-Verlet steps from step index `step` under the
  * force field `ff` (NULL: free flight in an open box). Needs `x, y[, z]` and
  * `vx, vy[, vz]`. The forces are evaluated at the start of every call, so
- * positions may be edited between calls. See the section notes for errors,
- * rollback and `out_steps_done`.
+ * positions may be edited between calls; a call of `n` steps therefore
+ * costs `n + 1` force evaluations (the same holds for `fk_langevin_step`):
+ * with expensive terms (neural fields, EGNN) advance many steps per call.
+ * See the section notes for errors, rollback and `out_steps_done`.
  *
  * # Safety
  * Handles valid; `p` as documented at `fk_particles`.
