@@ -4,4 +4,5 @@
 
 pub mod alloc;
 pub mod foreign;
+pub mod ising_exact;
 pub mod stats;

@@ -51,3 +51,14 @@ pub fn correlation(x: &[f64], y: &[f64]) -> f64 {
     }
     sxy / (sxx * syy).sqrt()
 }
+
+/// Mean and binned standard error of a series cut into `bins` equal bins.
+pub fn binned_mean_and_error(x: &[f64], bins: usize) -> (f64, f64) {
+    let len = x.len() / bins;
+    let means: Vec<f64> = (0..bins)
+        .map(|b| x[b * len..(b + 1) * len].iter().sum::<f64>() / len as f64)
+        .collect();
+    let mean = means.iter().sum::<f64>() / bins as f64;
+    let var = means.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (bins - 1) as f64;
+    (mean, (var / bins as f64).sqrt())
+}
