@@ -20,69 +20,15 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
-use fieldkern::nf::{Activation, Encoding, LayerSpec, Model, ModelSpec};
 use fieldkern::parallel::{run, set_num_threads};
 use fieldkern::simd::f32x16;
 
+#[path = "common/nf_model.rs"]
+mod nf_model;
+use fieldkern::nf::{Activation, Encoding, LayerSpec, Model, ModelSpec};
+use nf_model::{model, points, weights};
+
 const BATCHES: [usize; 4] = [1, 64, 4096, 65536];
-
-struct Weights {
-    b: Vec<f32>,
-    layers: Vec<(usize, Vec<f32>, Vec<f32>, Activation)>,
-}
-
-fn weights() -> Weights {
-    let mut s = 0x1234_5678u64;
-    let mut r = |a: f32| {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * a
-    };
-    let b = (0..48 * 3).map(|_| r(4.0)).collect();
-    let mut layers = Vec::new();
-    let mut prev = 96;
-    for (width, act) in [
-        (64, Activation::Silu),
-        (64, Activation::Silu),
-        (64, Activation::Silu),
-        (1, Activation::Identity),
-    ] {
-        let bound = 1.0 / (prev as f32).sqrt();
-        let w = (0..width * prev).map(|_| r(bound)).collect();
-        let bias = (0..width).map(|_| r(bound)).collect();
-        layers.push((width, w, bias, act));
-        prev = width;
-    }
-    Weights { b, layers }
-}
-
-fn model(w: &Weights) -> Model {
-    Model::new(&ModelSpec {
-        in_dim: 3,
-        encoding: Encoding::fourier(&w.b, 48, 3).unwrap(),
-        skip_layer: None,
-        layers: w
-            .layers
-            .iter()
-            .map(|(o, wt, b, a)| LayerSpec {
-                out_dim: *o,
-                activation: *a,
-                weight: wt,
-                bias: Some(b),
-            })
-            .collect(),
-        task_slots: 0,
-        ..ModelSpec::conditioning_none()
-    })
-    .unwrap()
-}
-
-fn points(n: usize) -> Vec<f32> {
-    (0..3 * n)
-        .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
-        .collect()
-}
 
 /// f32 flop/s of `threads` threads running a register-resident FMA loop
 /// (12 independent f32x16 accumulators hide the FMA latency). Best of 5.
