@@ -200,19 +200,7 @@ impl Geometry {
                 ));
             }
         }
-        let n =
-            p.lx.checked_mul(p.ly)
-                .and_then(|v| v.checked_mul(lz))
-                .filter(|&n| n <= u32::MAX as usize)
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::InvalidSize,
-                        format!(
-                            "lattice {} x {} x {lz} has more than 2^32 - 1 sites",
-                            p.lx, p.ly
-                        ),
-                    )
-                })?;
+        let n = site_count(p.lx, p.ly, lz)?;
         let checkerboard =
             p.lx.is_multiple_of(2) && p.ly.is_multiple_of(2) && (p.dim == 2 || lz % 2 == 0);
         let half_width = p.lx / 2;
@@ -324,6 +312,19 @@ impl Geometry {
     fn blocks_per_sweep(&self) -> u64 {
         2 * self.rows as u64 * self.blocks_per_row
     }
+}
+
+/// `lx ly lz`, which must fit the 32-bit site indices of the kernels.
+pub(crate) fn site_count(lx: usize, ly: usize, lz: usize) -> Result<usize> {
+    lx.checked_mul(ly)
+        .and_then(|v| v.checked_mul(lz))
+        .filter(|&n| n <= u32::MAX as usize)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidSize,
+                format!("lattice {lx} x {ly} x {lz} has more than 2^32 - 1 sites"),
+            )
+        })
 }
 
 /// Threshold `t` with `P(w <= t) = max(ceil(p 2^32), 1) / 2^32` for a uniform
@@ -771,19 +772,19 @@ impl IsingLattice {
 /// in 3D `z +- 1` (the 3D pair equals the same row in 2D and is unused).
 #[inline]
 fn neighbour_rows(g: &Geometry, r: usize) -> [usize; 5] {
-    let y = r % g.ly;
-    let z = r / g.ly;
-    let yp = if y + 1 == g.ly { 0 } else { y + 1 };
-    let ym = if y == 0 { g.ly - 1 } else { y - 1 };
-    let zp = if z + 1 == g.lz { 0 } else { z + 1 };
-    let zm = if z == 0 { g.lz - 1 } else { z - 1 };
-    [
-        r,
-        yp + g.ly * z,
-        ym + g.ly * z,
-        y + g.ly * zp,
-        y + g.ly * zm,
-    ]
+    checkerboard_neighbour_rows(g.ly, g.lz, r)
+}
+
+/// [`neighbour_rows`] for rows `r = y + ly z` of an `ly x lz` stack of rows
+/// (shared with the replica kernel).
+#[inline]
+pub(crate) fn checkerboard_neighbour_rows(ly: usize, lz: usize, r: usize) -> [usize; 5] {
+    let (y, z) = (r % ly, r / ly);
+    let yp = if y + 1 == ly { 0 } else { y + 1 };
+    let ym = if y == 0 { ly - 1 } else { y - 1 };
+    let zp = if z + 1 == lz { 0 } else { z + 1 };
+    let zm = if z == 0 { lz - 1 } else { z - 1 };
+    [r, yp + ly * z, ym + ly * z, y + ly * zp, y + ly * zm]
 }
 
 /// A threshold table (accept iff the 32-bit word `w <= t`, see

@@ -83,7 +83,9 @@ use crate::rng::philox::{BlockBatch, Philox};
 use crate::rng::stream::Stream;
 use wide::u64x8;
 
-use super::ising::{acceptance_threshold, check_temperature};
+use super::ising::{
+    acceptance_threshold, check_temperature, checkerboard_neighbour_rows, site_count,
+};
 
 /// Replicas per lattice (bits per site word).
 pub const REPLICAS: usize = 64;
@@ -170,19 +172,7 @@ impl Shape {
                 ));
             }
         }
-        let n =
-            p.lx.checked_mul(p.ly)
-                .and_then(|v| v.checked_mul(lz))
-                .filter(|&n| n <= u32::MAX as usize)
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::InvalidSize,
-                        format!(
-                            "lattice {} x {} x {lz} has more than 2^32 - 1 sites",
-                            p.lx, p.ly
-                        ),
-                    )
-                })?;
+        let n = site_count(p.lx, p.ly, lz)?;
         let half_width = p.lx / 2;
         Ok(Self {
             dim: p.dim,
@@ -207,18 +197,7 @@ impl Shape {
     /// Rows of the other colour next to row `r`: same row, `y +- 1`, `z +- 1`.
     #[inline]
     fn neighbour_rows(&self, r: usize) -> [usize; 5] {
-        let (y, z) = (r % self.ly, r / self.ly);
-        let yp = if y + 1 == self.ly { 0 } else { y + 1 };
-        let ym = if y == 0 { self.ly - 1 } else { y - 1 };
-        let zp = if z + 1 == self.lz { 0 } else { z + 1 };
-        let zm = if z == 0 { self.lz - 1 } else { z - 1 };
-        [
-            r,
-            yp + self.ly * z,
-            ym + self.ly * z,
-            y + self.ly * zp,
-            y + self.ly * zm,
-        ]
+        checkerboard_neighbour_rows(self.ly, self.lz, r)
     }
 
     /// Half-index offset of the side neighbour (other than `k`) of the
