@@ -59,23 +59,9 @@ fn cube_corrected(y: f64x8, e: f64x8) -> f64x8 {
 #[cfg(target_feature = "avx512f")]
 #[inline(always)]
 fn estimate_refined(x: f64x8) -> (f64x8, f64x8) {
-    use core::arch::x86_64::__m512d;
-    // `_mm512_rsqrt14_pd` is stable only since Rust 1.89 (MSRV 1.82): emit
-    // the instruction directly. `pure, nomem, nostack`: no side effects, so
-    // the compiler schedules it like an arithmetic operation.
-    let v = to_m512d(x);
-    let r: __m512d;
-    // SAFETY: `vrsqrt14pd` reads one zmm register and writes another, touches
-    // no memory or flags; this build enables AVX-512F (cfg above), so the
-    // instruction and the zmm registers exist.
-    unsafe {
-        core::arch::asm!(
-            "vrsqrt14pd {r}, {v}",
-            v = in(zmm_reg) v,
-            r = lateout(zmm_reg) r,
-            options(pure, nomem, nostack, preserves_flags),
-        );
-    }
+    // SAFETY: this build enables AVX-512F (cfg above), so `vrsqrt14pd`
+    // exists; it only reads and writes registers.
+    let r = unsafe { core::arch::x86_64::_mm512_rsqrt14_pd(to_m512d(x)) };
     let y0 = from_m512d(r);
     let one = f64x8::ONE;
     let half = f64x8::splat(0.5);
