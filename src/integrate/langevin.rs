@@ -14,7 +14,7 @@ use super::common::{
     axis_arrays, for_each_noisy_segment, join, kick, non_negative, positive, step_particles,
     AxisArrays, Needs, NoisyTask, ParticleScheme, Workspace, UPDATE_SEGMENT,
 };
-use super::noise::{element, NormalSource};
+use super::noise::element;
 use super::state::{Particles, SimBox};
 use crate::error::Result;
 use crate::forces::ForceField;
@@ -165,19 +165,41 @@ fn baoa(ws: &Workspace, prm: &LangevinParams, p: &mut Particles, step: u64, b: &
 fn baoab_local(ff: &ForceField, prm: &LangevinParams, p: &mut Particles, step: u64, b: &SimBox) {
     let n = p.len();
     let im = p.inv_mass;
-    let k = LocalKernel::new(ff, prm, b, p.dim, n);
+    let k = LocalKernel::new(ff, prm, b, p.dim);
+    let dim = p.dim;
     for_each_phase_segment(p, prm, &|noise, first, [x, y, z, vx, vy, vz]| {
+        // The normals of LOCAL_CHUNK particles are consecutive elements of
+        // the stream: drawn in bulk, then used eight particles at a time.
+        let mut xi = [0.0; 3 * LOCAL_CHUNK];
         let len = x.len();
-        let mut j = 0;
-        while j + 8 <= len {
-            k.eight(noise, im, step, first, j, [x, y, z, vx, vy, vz]);
-            j += 8;
-        }
-        for j in j..len {
-            k.one(noise, im, step, first + j, j, [x, y, z, vx, vy, vz]);
+        let mut c = 0;
+        while c < len {
+            let m = LOCAL_CHUNK.min(len - c);
+            noise.fill(
+                element(step, n, first + c, dim as u64, 0),
+                &mut xi[..dim * m],
+            );
+            let mut j = 0;
+            while j + 8 <= m {
+                k.eight(&xi[dim * j..], im, first, c + j, [x, y, z, vx, vy, vz]);
+                j += 8;
+            }
+            for j in j..m {
+                k.one(
+                    &xi[dim * j..],
+                    im,
+                    first + c + j,
+                    c + j,
+                    [x, y, z, vx, vy, vz],
+                );
+            }
+            c += m;
         }
     });
 }
+
+/// Particles per bulk draw of normals in [`baoab_local`] (a multiple of 8).
+const LOCAL_CHUNK: usize = 64;
 
 /// Runs `task(noise, first, [x, y, z, vx, vy, vz])` over the update segments
 /// of the positions and velocities, with the BAOAB noise source.
@@ -193,20 +215,18 @@ struct LocalKernel<'a> {
     ff: &'a ForceField,
     b: &'a SimBox,
     dim: usize,
-    n: usize,
     h: f64,
     c1: f64,
     c2: f64,
 }
 
 impl<'a> LocalKernel<'a> {
-    fn new(ff: &'a ForceField, prm: &LangevinParams, b: &'a SimBox, dim: usize, n: usize) -> Self {
+    fn new(ff: &'a ForceField, prm: &LangevinParams, b: &'a SimBox, dim: usize) -> Self {
         let c1 = (-prm.gamma * prm.dt).exp();
         Self {
             ff,
             b,
             dim,
-            n,
             h: 0.5 * prm.dt,
             c1,
             c2: ((1.0 - c1 * c1) * prm.kt).sqrt(),
@@ -217,9 +237,8 @@ impl<'a> LocalKernel<'a> {
     #[inline(always)]
     fn one(
         &self,
-        noise: &mut NormalSource,
+        xi: &[f64],
         im: &[f64],
-        step: u64,
         i: usize,
         k: usize,
         [x, y, z, vx, vy, vz]: [&mut [f64]; 6],
@@ -228,24 +247,23 @@ impl<'a> LocalKernel<'a> {
         let three = dim == 3;
         let m1 = if im.is_empty() { 1.0 } else { im[i] };
         let (w, s) = (h * m1, self.c2 * m1.sqrt());
-        let e = element(step, self.n, i, dim as u64, 0);
         let r0 = [x[k], y[k], if three { z[k] } else { 0.0 }];
         let f0 = self.ff.local_force(dim, r0);
         let mut v = vx[k] + w * f0[0];
         let mut q = x[k] + h * v;
-        v = c1 * v + s * noise.normal(e);
+        v = c1 * v + s * xi[0];
         let vx1 = v;
         let x1 = b.wrap(0, q + h * v);
         v = vy[k] + w * f0[1];
         q = y[k] + h * v;
-        v = c1 * v + s * noise.normal(e + 1);
+        v = c1 * v + s * xi[1];
         let vy1 = v;
         let y1 = b.wrap(1, q + h * v);
         let (mut vz1, mut z1) = (0.0, 0.0);
         if three {
             v = vz[k] + w * f0[2];
             q = z[k] + h * v;
-            v = c1 * v + s * noise.normal(e + 2);
+            v = c1 * v + s * xi[2];
             vz1 = v;
             z1 = b.wrap(2, q + h * v);
         }
@@ -262,15 +280,7 @@ impl<'a> LocalKernel<'a> {
 
     /// Particles `first + k .. first + k + 8` in SIMD.
     #[inline(always)]
-    fn eight(
-        &self,
-        noise: &mut NormalSource,
-        im: &[f64],
-        step: u64,
-        first: usize,
-        k: usize,
-        arrays: [&mut [f64]; 6],
-    ) {
+    fn eight(&self, normals: &[f64], im: &[f64], first: usize, k: usize, arrays: [&mut [f64]; 6]) {
         let dim = self.dim;
         let three = dim == 3;
         let [x, y, z, vx, vy, vz] = arrays;
@@ -286,9 +296,8 @@ impl<'a> LocalKernel<'a> {
         let s = f64x8::splat(self.c2) * m1.sqrt();
         let mut xi = [[0.0; 8]; 3];
         for l in 0..8 {
-            let e = element(step, self.n, first + k + l, dim as u64, 0);
             for a in 0..dim {
-                xi[a][l] = noise.normal(e + a as u64);
+                xi[a][l] = normals[dim * l + a];
             }
         }
         let wrap = |a: usize, v: f64x8| {

@@ -44,6 +44,34 @@ impl NormalSource {
         }
         self.buf[(e - base) as usize]
     }
+
+    /// Elements `e0, e0 + 1, ..` of the normal sequence into `out`, the same
+    /// values as [`Self::normal`] one by one: whole aligned batches go
+    /// straight into `out`, partial ones through the cache.
+    #[inline]
+    pub fn fill(&mut self, e0: u64, out: &mut [f64]) {
+        let mut e = e0;
+        let mut pos = 0;
+        while pos < out.len() {
+            let base = e & !(BATCH - 1);
+            let skip = (e - base) as usize;
+            let take = (BATCH as usize - skip).min(out.len() - pos);
+            if take == BATCH as usize && base != self.first {
+                let dst: &mut [f64; 2 * BATCH_BLOCKS] = (&mut out[pos..pos + take])
+                    .try_into()
+                    .expect("one batch of normals");
+                normals_of_batch(&self.g.blocks16(base / 2), dst);
+            } else {
+                if base != self.first {
+                    normals_of_batch(&self.g.blocks16(base / 2), &mut self.buf);
+                    self.first = base;
+                }
+                out[pos..pos + take].copy_from_slice(&self.buf[skip..skip + take]);
+            }
+            pos += take;
+            e = e.wrapping_add(take as u64);
+        }
+    }
 }
 
 /// Element index of draw `d` of particle `i` at `step` (`draws` per particle).
@@ -59,6 +87,28 @@ pub fn element(step: u64, n: usize, i: usize, draws: u64, d: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::rng::fill::fill_normal_f64;
+
+    #[test]
+    fn fill_equals_normal_one_by_one_at_any_offset_and_length() {
+        let mut one = NormalSource::new(9, Stream::LangevinNoise, 1);
+        let mut bulk = NormalSource::new(9, Stream::LangevinNoise, 1);
+        let mut out = [0.0; 200];
+        for (e0, len) in [
+            (0u64, 200usize),
+            (5, 3),
+            (31, 2),
+            (33, 150),
+            (64, 32),
+            (7, 0),
+            (u64::MAX - 40, 30),
+        ] {
+            bulk.fill(e0, &mut out[..len]);
+            for (k, x) in out[..len].iter().enumerate() {
+                let want = one.normal(e0.wrapping_add(k as u64));
+                assert_eq!(x.to_bits(), want.to_bits(), "e0 {e0} k {k}");
+            }
+        }
+    }
 
     #[test]
     fn draws_equal_the_public_normal_fill() {
