@@ -400,6 +400,9 @@ fk_verlet_create(params, out) =
 fk_verlet_step(h, ff, p, step, n_steps, out_steps_done) =
     ccall((:fk_verlet_step, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Ref{fk_particles}, UInt64, Csize_t, Ptr{UInt64}, ), h, ff, p, step, n_steps, out_steps_done)
 
+fk_verlet_set_bit_reversible(h, fraction_bits) =
+    ccall((:fk_verlet_set_bit_reversible, libfieldkern), Int32, (Ptr{Cvoid}, UInt32, ), h, fraction_bits)
+
 fk_verlet_destroy(h) =
     ccall((:fk_verlet_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), h)
 

@@ -604,6 +604,15 @@ module fieldkern
       integer(c_int64_t), intent(out) :: out_steps_done
     end function fk_verlet_step
 
+    function fk_verlet_set_bit_reversible(h, fraction_bits) bind(C, &
+        name="fk_verlet_set_bit_reversible")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_verlet_set_bit_reversible
+      type(c_ptr), value :: h
+      integer(c_int32_t), value :: fraction_bits
+    end function fk_verlet_set_bit_reversible
+
     function fk_verlet_destroy(h) bind(C, name="fk_verlet_destroy")
       import
       implicit none

@@ -1725,6 +1725,24 @@ fk_status fk_verlet_step(struct fk_verlet *h,
                          uint64_t *out_steps_done);
 
 /**
+ * Switches a Verlet integrator to bit-reversible stepping on the grid
+ * `2^-fraction_bits` (Levesque & Verlet 1993), or back with 0. Positions and
+ * velocities are rounded to the grid at the start of each step call, and
+ * every increment `dt/2 F/m`, `dt v` is rounded to it, so each sub-step is
+ * exact: negating the velocities and stepping again retraces the
+ * trajectory bit for bit, for any number of steps. Needs periodic box
+ * lengths that are multiples of the grid and |x|, |v| < 2^(51 -
+ * fraction_bits); otherwise `fk_verlet_step` fails with
+ * `FK_ERR_OUT_OF_RANGE` and the state unchanged. `fraction_bits = 40`
+ * (grid 9.1e-13) suits reduced LJ units. Errors: `FK_ERR_OUT_OF_RANGE`
+ * (`fraction_bits` not 0 and outside 8..=48), `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `h` must be a valid handle.
+ */
+fk_status fk_verlet_set_bit_reversible(struct fk_verlet *h, uint32_t fraction_bits);
+
+/**
  * Frees a Verlet integrator (NULL is a no-op).
  *
  * # Safety

@@ -383,6 +383,7 @@ SIGNATURES = {
     'fk_verlet_params_default': (fk_verlet_params, []),
     'fk_verlet_create': (ctypes.c_int32, [ctypes.POINTER(fk_verlet_params), ctypes.POINTER(ctypes.c_void_p)]),
     'fk_verlet_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_verlet_set_bit_reversible': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint32]),
     'fk_verlet_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_langevin_params_default': (fk_langevin_params, []),
     'fk_langevin_create': (ctypes.c_int32, [ctypes.POINTER(fk_langevin_params), ctypes.POINTER(ctypes.c_void_p)]),

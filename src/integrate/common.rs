@@ -226,6 +226,12 @@ pub trait ParticleScheme {
 
     fn workspace(&mut self) -> &mut Workspace;
 
+    /// Called once per step call after the state was checked and before any
+    /// force evaluation; an error leaves the state unchanged.
+    fn begin_call(&mut self, _p: &mut Particles, _b: &SimBox) -> Result<()> {
+        Ok(())
+    }
+
     /// Runs all `n_steps` steps by a path that cannot fail, if the scheme has
     /// one for this force field; returns whether it did.
     fn fused_steps(
@@ -268,6 +274,9 @@ pub fn step_particles<S: ParticleScheme>(
         return (0, Ok(()));
     }
     let b = sim_box(ff.as_deref(), p.dim);
+    if let Err(e) = scheme.begin_call(p, &b) {
+        return (0, Err(e));
+    }
     if scheme.fused_steps(ff.as_deref(), p, step0, n_steps, &b) {
         return (n_steps, Ok(()));
     }

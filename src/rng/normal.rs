@@ -72,7 +72,7 @@ mod tests {
             let u1 = f64x8::splat(crate::rng::uniform::u01_f64(w[0], w[1]));
             let u2 = f64x8::splat(crate::rng::uniform::u01_f64(w[2], w[3]));
             let (c, s) = box_muller(u1, u2);
-            let want = if e % 2 == 0 { c } else { s }.to_array()[0];
+            let want = if e.is_multiple_of(2) { c } else { s }.to_array()[0];
             assert_eq!(got.to_bits(), want.to_bits(), "element {e}");
         }
         // The same bits as every earlier release (pins the vector ln and

@@ -326,6 +326,52 @@ static void test_failing_callback_stops_at_last_completed_step(void) {
     fk_verlet_destroy(v);
 }
 
+/* Bit-reversible Verlet: 300 steps forward, negate velocities, 300 back
+ * return the grid-rounded start bit for bit; a box length off the grid is
+ * refused with the state unchanged. */
+static void test_bit_reversible_verlet(void) {
+    const uint32_t k = 40;
+    const double scale = ldexp(1.0, (int)k);
+    fk_forcefield_params fp = fk_forcefield_params_default();
+    fk_forcefield *ff = NULL, *off_grid = lj_field();
+    double eps = 1.0, sigma = 1.0, rc = 2.5;
+    fp.dim = 3;
+    fp.periodic = 1;
+    fp.box_x = fp.box_y = fp.box_z = floor(box_len() * scale) / scale;
+    fp.capacity = N;
+    CHECK_STATUS(fk_forcefield_create(&fp, &ff), FK_OK);
+    CHECK_STATUS(fk_forcefield_add_pair(ff, FK_PAIR_LJ_SHIFTED, &eps, &sigma, &rc, 1, NULL), FK_OK);
+    fk_verlet_params vp = fk_verlet_params_default();
+    vp.capacity = N;
+    fk_verlet *v = NULL;
+    CHECK_STATUS(fk_verlet_create(&vp, &v), FK_OK);
+    CHECK_STATUS(fk_verlet_set_bit_reversible(v, 7), FK_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(fk_verlet_set_bit_reversible(v, 49), FK_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(fk_verlet_set_bit_reversible(NULL, k), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_verlet_set_bit_reversible(v, k), FK_OK);
+    lattice();
+    fk_particles p = view();
+    size_t done = 99;
+    save();
+    CHECK_STATUS(fk_verlet_step(v, off_grid, &p, 0, 10, &done), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("not a multiple");
+    CHECK(done == 0 && unchanged());
+    for (int i = 0; i < N; i++) { /* the start on the grid */
+        sx[i] = nearbyint(x[i] * scale) / scale;
+        sy[i] = nearbyint(y[i] * scale) / scale;
+        sz[i] = nearbyint(z[i] * scale) / scale;
+    }
+    CHECK_STATUS(fk_verlet_step(v, ff, &p, 0, 300, &done), FK_OK);
+    CHECK(done == 300 && fabs(x[0] - sx[0]) > 1e-3);
+    for (int i = 0; i < N; i++) { vx[i] = -vx[i]; vy[i] = -vy[i]; vz[i] = -vz[i]; }
+    CHECK_STATUS(fk_verlet_step(v, ff, &p, 300, 300, &done), FK_OK);
+    CHECK(memcmp(sx, x, sizeof x) == 0 && memcmp(sy, y, sizeof y) == 0 &&
+          memcmp(sz, z, sizeof z) == 0);
+    fk_verlet_destroy(v);
+    fk_forcefield_destroy(ff);
+    fk_forcefield_destroy(off_grid);
+}
+
 static void test_brownian_active_kuramoto(void) {
     enum { K = 2000 };
     static double th[K], om[K], ox[N], oy[N];
@@ -395,6 +441,7 @@ int main(void) {
     test_threads_and_splits_are_bitwise();
     test_bad_input();
     test_failing_callback_stops_at_last_completed_step();
+    test_bit_reversible_verlet();
     test_brownian_active_kuramoto();
     return fk_check_summary();
 }
