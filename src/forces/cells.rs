@@ -29,9 +29,13 @@ pub struct NeighbourList {
     skin: f64,
     capacity: usize,
     max_neighbors: usize,
-    /// `capacity` rows of `2 + max_neighbors` words: count, sorted indices,
-    /// and one scratch slot that lets the build append without branching.
+    /// Built as `capacity` rows of `2 + max_neighbors` words (count, sorted
+    /// indices, and one scratch slot that lets the build append without
+    /// branching), then compacted in place: the neighbours of `i` are
+    /// `rows[start[i]..start[i + 1]]`, so the force loop streams only the
+    /// entries, not the reserved capacity.
     rows: Vec<u32>,
+    start: Vec<usize>,
     /// Positions at the last build.
     x0: Vec<f64>,
     y0: Vec<f64>,
@@ -112,6 +116,7 @@ impl NeighbourList {
             capacity,
             max_neighbors,
             rows,
+            start: vec![0; capacity + 1],
             x0: vec![0.0; capacity],
             y0: vec![0.0; capacity],
             z0: vec![0.0; z_cap],
@@ -139,38 +144,38 @@ impl NeighbourList {
     /// Neighbours of `i` (sorted ascending), valid after [`Self::update`].
     #[inline(always)]
     pub fn neighbours(&self, i: usize) -> &[u32] {
-        let stride = self.max_neighbors + 2;
-        let row = &self.rows[i * stride..(i + 1) * stride];
-        &row[1..1 + row[0] as usize]
+        &self.rows[self.start[i]..self.start[i + 1]]
     }
 
-    /// Whether some particle moved more than `skin / 2` since the last build.
-    fn needs_rebuild(&self, p: &Positions) -> bool {
-        let n = p.len();
-        if self.built_n != Some(n) {
-            return true;
-        }
+    /// Whether one of particles `first .. first + part.len()` (packed
+    /// positions `[x, y, z, _]`) moved more than `skin / 2` since the last
+    /// build. Read-only, so the force field runs it inside its parallel
+    /// gather of the positions instead of as a separate pass.
+    pub fn moved_beyond_half_skin(&self, dim: usize, first: usize, part: &[[f64; 4]]) -> bool {
         let lim2 = 0.25 * self.skin * self.skin;
         let b = &self.sbox;
-        for i in 0..n {
-            let dx = b.min_image(0, p.x[i] - self.x0[i]);
-            let dy = b.min_image(1, p.y[i] - self.y0[i]);
-            let dz = if p.dim == 3 {
-                b.min_image(2, p.z[i] - self.z0[i])
+        let z0: &[f64] = if dim == 3 { &self.z0[first..] } else { &[] };
+        let (x0, y0) = (&self.x0[first..], &self.y0[first..]);
+        let mut far = false;
+        for (k, q) in part.iter().enumerate() {
+            let dx = b.min_image(0, q[0] - x0[k]);
+            let dy = b.min_image(1, q[1] - y0[k]);
+            let dz = if dim == 3 {
+                b.min_image(2, q[2] - z0[k])
             } else {
                 0.0
             };
-            if dx * dx + dy * dy + dz * dz > lim2 {
-                return true;
-            }
+            far |= dx * dx + dy * dy + dz * dz > lim2;
         }
-        false
+        far
     }
 
-    /// Rebuilds if needed. Errors: `Capacity` (more than `capacity` particles,
-    /// or a particle with more than `max_neighbors` neighbours; the list is
-    /// left stale).
-    pub fn update(&mut self, p: &Positions, packed: &[[f64; 4]]) -> Result<()> {
+    /// Rebuilds if the list is stale, was built for another particle count,
+    /// or `moved` (some particle moved more than `skin / 2`, from
+    /// [`Self::moved_beyond_half_skin`] over all particles). Errors:
+    /// `Capacity` (more than `capacity` particles, or a particle with more
+    /// than `max_neighbors` neighbours; the list is left stale).
+    pub fn update(&mut self, p: &Positions, packed: &[[f64; 4]], moved: bool) -> Result<()> {
         if p.len() > self.capacity {
             return Err(Error::new(
                 ErrorKind::Capacity,
@@ -181,7 +186,7 @@ impl NeighbourList {
                 ),
             ));
         }
-        if self.needs_rebuild(p) {
+        if moved || self.built_n != Some(p.len()) {
             self.build(p, packed)?;
         }
         Ok(())
@@ -309,8 +314,19 @@ impl NeighbourList {
                 },
             );
         }
-        self.rows = rows;
         let bad = overflow.into_inner();
+        if bad == usize::MAX {
+            // Compact in place (row i moves down to start[i] <= i * stride + 1).
+            let mut w = 0;
+            for i in 0..n {
+                let count = rows[i * stride] as usize;
+                self.start[i] = w;
+                rows.copy_within(i * stride + 1..i * stride + 1 + count, w);
+                w += count;
+            }
+            self.start[n] = w;
+        }
+        self.rows = rows;
         if bad != usize::MAX {
             return Err(Error::new(
                 ErrorKind::Capacity,

@@ -26,6 +26,8 @@ use super::egnn::{EgnnForce, EgnnSource};
 use super::external::{BatchField, DelayedTrap, External, Trap};
 use super::neural::{ModelSource, NeuralField, NeuralMode};
 use super::pair::{LongPair, PairKind, PairTerm, ShortPair};
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::integrate::split::{for_each_segment, MAX_SEGMENTS};
 use crate::integrate::state::{Positions, SimBox};
@@ -450,19 +452,25 @@ impl ForceField {
             cz.fill(0.0);
             batch_energy[k] = slot.field.eval_particles(pos, cx, cy, cz)?;
         }
+        let moved = AtomicBool::new(false);
         if !self.short.is_empty() {
             let three = pos.dim == 3;
+            let list = self.nlist.as_ref().filter(|_| self.use_neighbour_list);
             for_each_chunk_mut(&mut self.packed[..n], 4096, &|c, part| {
                 let first = c * 4096;
                 for (k, q) in part.iter_mut().enumerate() {
                     let i = first + k;
                     *q = [pos.x[i], pos.y[i], if three { pos.z[i] } else { 0.0 }, 0.0];
                 }
+                // The skin check rides on the gather: one pass over positions.
+                if list.is_some_and(|l| l.moved_beyond_half_skin(pos.dim, first, part)) {
+                    moved.store(true, Ordering::Relaxed);
+                }
             });
         }
         if let Some(nl) = self.nlist.as_mut() {
             if self.use_neighbour_list {
-                nl.update(pos, &self.packed)?;
+                nl.update(pos, &self.packed, moved.into_inner())?;
             }
         }
         let mut delayed_slot = [None; MAX_TERMS];
