@@ -1,10 +1,19 @@
 //! Neighbour search: cell lists plus a Verlet skin (Allen & Tildesley, 2nd
 //! ed., sec. 5.3). Each particle keeps a full list (both `i -> j` and
-//! `j -> i`) of neighbours within `r_c + skin`, sorted by index, so forces are
-//! gathered per particle without write races and the summation order does not
-//! depend on when the list was rebuilt (a restart at any step is bitwise
-//! exact). The list is rebuilt when the largest displacement since the last
-//! build exceeds `skin / 2`.
+//! `j -> i`) of neighbours within `r_c + skin`, sorted by particle index, so
+//! forces are gathered per particle without write races and the summation
+//! order does not depend on when the list was rebuilt (a restart at any step
+//! is bitwise exact). The list is rebuilt when the largest displacement since
+//! the last build exceeds `skin / 2`.
+//!
+//! **Cell order.** Each build also sorts the particles by cell (counting
+//! sort; within a cell by index): slot `s` holds particle `order[s]`. The
+//! force field keeps its packed positions in slot order and loops over
+//! slots, so a particle's neighbours lie in a few contiguous runs of memory
+//! whatever order the caller keeps its particles in (LAMMPS' and HOOMD's
+//! spatial sort, without touching the caller's arrays). Rows hold slots but
+//! stay sorted by particle index, so the force sums are the same numbers in
+//! the same order as without sorting.
 //!
 //! Capacity is reserved at construction: at most `capacity` particles and
 //! `max_neighbors` neighbours per particle. A build that would exceed
@@ -36,14 +45,17 @@ pub struct NeighbourList {
     /// entries, not the reserved capacity.
     rows: Vec<u32>,
     start: Vec<usize>,
-    /// Positions at the last build.
+    /// Positions at the last build, in slot order.
     x0: Vec<f64>,
     y0: Vec<f64>,
     z0: Vec<f64>,
     /// Counting-sort cell table: `cell_start[c]..cell_start[c + 1]` indexes
     /// `cell_members`.
     cell_start: Vec<u32>,
+    /// Slot -> particle (the cell order).
     cell_members: Vec<u32>,
+    /// Particle -> slot.
+    slot_of: Vec<u32>,
     cell_of: Vec<u32>,
     ncell: [usize; 3],
     origin: [f64; 3],
@@ -122,6 +134,7 @@ impl NeighbourList {
             z0: vec![0.0; z_cap],
             cell_start: vec![0; max_cells(capacity) + 1],
             cell_members: vec![0; capacity],
+            slot_of: vec![0; capacity],
             cell_of: vec![0; capacity],
             ncell: [1; 3],
             origin: [0.0; 3],
@@ -141,15 +154,31 @@ impl NeighbourList {
         self.built_n = None;
     }
 
-    /// Neighbours of `i` (sorted ascending), valid after [`Self::update`].
+    /// Neighbour slots of slot `s` (sorted by particle index), valid after a
+    /// build.
     #[inline(always)]
-    pub fn neighbours(&self, i: usize) -> &[u32] {
-        &self.rows[self.start[i]..self.start[i + 1]]
+    pub fn neighbours(&self, s: usize) -> &[u32] {
+        &self.rows[self.start[s]..self.start[s + 1]]
     }
 
-    /// Whether one of particles `first .. first + part.len()` (packed
-    /// positions `[x, y, z, _]`) moved more than `skin / 2` since the last
-    /// build. Read-only, so the force field runs it inside its parallel
+    /// Slot -> particle of the last build (`n` entries).
+    pub fn order(&self) -> &[u32] {
+        &self.cell_members[..self.built_n.unwrap_or(0)]
+    }
+
+    /// Particle -> slot of the last build (`n` entries).
+    pub fn slot_of(&self) -> &[u32] {
+        &self.slot_of[..self.built_n.unwrap_or(0)]
+    }
+
+    /// Whether the list is valid for `n` particles (built, not stale).
+    pub fn is_built_for(&self, n: usize) -> bool {
+        self.built_n == Some(n)
+    }
+
+    /// Whether one of slots `first .. first + part.len()` (packed positions
+    /// `[x, y, z, _]` in slot order) moved more than `skin / 2` since the
+    /// last build. Read-only, so the force field runs it inside its parallel
     /// gather of the positions instead of as a separate pass.
     pub fn moved_beyond_half_skin(&self, dim: usize, first: usize, part: &[[f64; 4]]) -> bool {
         let lim2 = 0.25 * self.skin * self.skin;
@@ -170,12 +199,12 @@ impl NeighbourList {
         far
     }
 
-    /// Rebuilds if the list is stale, was built for another particle count,
-    /// or `moved` (some particle moved more than `skin / 2`, from
-    /// [`Self::moved_beyond_half_skin`] over all particles). Errors:
-    /// `Capacity` (more than `capacity` particles, or a particle with more
-    /// than `max_neighbors` neighbours; the list is left stale).
-    pub fn update(&mut self, p: &Positions, packed: &[[f64; 4]], moved: bool) -> Result<()> {
+    /// Rebuilds the list at positions `p`: sorts the particles into cell
+    /// order, gathers `packed[s] = [x, y, z, type]` of particle `order[s]`,
+    /// and fills the rows. Errors: `Capacity` (more than `capacity`
+    /// particles, or a particle with more than `max_neighbors` neighbours;
+    /// the list is left stale).
+    pub fn rebuild(&mut self, p: &Positions, packed: &mut [[f64; 4]]) -> Result<()> {
         if p.len() > self.capacity {
             return Err(Error::new(
                 ErrorKind::Capacity,
@@ -186,10 +215,7 @@ impl NeighbourList {
                 ),
             ));
         }
-        if moved || self.built_n != Some(p.len()) {
-            self.build(p, packed)?;
-        }
-        Ok(())
+        self.build(p, packed)
     }
 
     fn bin(&mut self, p: &Positions) {
@@ -290,10 +316,15 @@ impl NeighbourList {
         (cz * self.ncell[1] + cy) * self.ncell[0] + cx
     }
 
-    fn build(&mut self, p: &Positions, packed: &[[f64; 4]]) -> Result<()> {
+    fn build(&mut self, p: &Positions, packed: &mut [[f64; 4]]) -> Result<()> {
         self.built_n = None;
         let n = p.len();
         self.bin(p);
+        for (s, &i) in self.cell_members[..n].iter().enumerate() {
+            self.slot_of[i as usize] = s as u32;
+        }
+        gather_packed(p, &self.cell_members[..n], &mut packed[..n]);
+        let packed = &*packed;
         let stride = self.max_neighbors + 2;
         let rl2 = self.r_list * self.r_list;
         let overflow = std::sync::atomic::AtomicUsize::new(usize::MAX);
@@ -337,17 +368,20 @@ impl NeighbourList {
                 ),
             ));
         }
-        self.x0[..n].copy_from_slice(p.x);
-        self.y0[..n].copy_from_slice(p.y);
-        if p.dim == 3 {
-            self.z0[..n].copy_from_slice(p.z);
+        for (s, q) in packed[..n].iter().enumerate() {
+            self.x0[s] = q[0];
+            self.y0[s] = q[1];
+            if p.dim == 3 {
+                self.z0[s] = q[2];
+            }
         }
         self.built_n = Some(n);
         self.builds += 1;
         Ok(())
     }
 
-    /// Fills `row` with the sorted neighbours of `i`; false on overflow.
+    /// Fills `row` with the neighbour slots of slot `i`, sorted by particle
+    /// index; false on overflow.
     fn fill_row(
         &self,
         packed: &[[f64; 4]],
@@ -360,7 +394,7 @@ impl NeighbourList {
         let [xi, yi, zi, _] = packed[i];
         let cap = self.max_neighbors;
         let mut count = 0usize;
-        let c = self.cell_of[i] as usize;
+        let c = self.cell_of[self.cell_members[i] as usize] as usize;
         let home = [
             c % self.ncell[0],
             (c / self.ncell[0]) % self.ncell[1],
@@ -395,7 +429,7 @@ impl NeighbourList {
                     let cell = (cz * self.ncell[1] + cy) * self.ncell[0] + cx;
                     let lo = self.cell_start[cell] as usize;
                     let hi = self.cell_start[cell + 1] as usize;
-                    for &j in &self.cell_members[lo..hi] {
+                    for j in lo as u32..hi as u32 {
                         let q = packed[j as usize];
                         let dx = b.min_image(0, xi - q[0]);
                         let dy = b.min_image(1, yi - q[1]);
@@ -418,7 +452,43 @@ impl NeighbourList {
             return false;
         }
         row[0] = count as u32;
-        row[1..1 + count].sort_unstable();
+        row[1..1 + count].sort_unstable_by_key(|&j| self.cell_members[j as usize]);
         true
     }
+}
+
+/// `packed[s] = [x, y, z, type]` of particle `order[s]` (`z = 0` in 2D, type
+/// 0 without types), in parallel.
+pub fn gather_packed(p: &Positions, order: &[u32], packed: &mut [[f64; 4]]) {
+    gather_packed_checked(p, order, packed, None);
+}
+
+/// [`gather_packed`] that also reports whether a slot moved more than half
+/// the skin of `list` since its last build (in the same pass).
+pub fn gather_packed_checked(
+    p: &Positions,
+    order: &[u32],
+    packed: &mut [[f64; 4]],
+    list: Option<&NeighbourList>,
+) -> bool {
+    const TASK: usize = 4096;
+    let three = p.dim == 3;
+    let moved = std::sync::atomic::AtomicBool::new(false);
+    parallel::for_each_chunk_mut(packed, TASK, &|c, part| {
+        let first = c * TASK;
+        for (k, q) in part.iter_mut().enumerate() {
+            let i = order[first + k] as usize;
+            let t = if p.types.is_empty() { 0 } else { p.types[i] };
+            *q = [
+                p.x[i],
+                p.y[i],
+                if three { p.z[i] } else { 0.0 },
+                f64::from(t),
+            ];
+        }
+        if list.is_some_and(|l| l.moved_beyond_half_skin(p.dim, first, part)) {
+            moved.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    moved.into_inner()
 }

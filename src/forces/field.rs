@@ -21,13 +21,11 @@
 
 use std::sync::Mutex;
 
-use super::cells::NeighbourList;
+use super::cells::{gather_packed_checked, NeighbourList};
 use super::egnn::{EgnnForce, EgnnSource};
 use super::external::{BatchField, DelayedTrap, External, Trap};
 use super::neural::{ModelSource, NeuralField, NeuralMode};
 use super::pair::{LongPair, PairKind, PairTerm, ShortPair};
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use crate::error::{Error, ErrorKind, Result};
 use crate::integrate::split::{for_each_segment, MAX_SEGMENTS};
 use crate::integrate::state::{Positions, SimBox};
@@ -39,6 +37,9 @@ pub const MAX_TERMS: usize = 16;
 
 /// Particles per segment of the force loop.
 const FORCE_SEGMENT: usize = 1024;
+
+/// Slots per parallel task of the short-range pass.
+const SLOT_TASK: usize = 512;
 
 /// Construction parameters (capacity is reserved from them).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -87,6 +88,10 @@ pub struct ForceField {
     /// line per neighbour instead of three), reserved with the first
     /// short-range term.
     packed: Vec<[f64; 4]>,
+    /// Per slot (cell order, see [`super::cells`]): the summed short-range
+    /// force `[fx, fy, fz]` and each short term's raw `[u, w]`, stride
+    /// [`Self::slot_stride`]; reserved with the short-range terms.
+    slot_short: Vec<f64>,
     use_neighbour_list: bool,
     energy: Vec<f64>,
     virial: Vec<f64>,
@@ -138,6 +143,7 @@ impl ForceField {
             batch: Vec::with_capacity(MAX_TERMS),
             nlist: None,
             packed: Vec::new(),
+            slot_short: Vec::new(),
             use_neighbour_list: true,
             energy: vec![0.0; MAX_TERMS],
             virial: vec![0.0; MAX_TERMS],
@@ -230,6 +236,16 @@ impl ForceField {
         self.use_neighbour_list = on;
     }
 
+    /// Words per slot in `slot_short`: the force, then `[u, w]` per short term.
+    fn slot_stride(&self) -> usize {
+        3 + 2 * self.short.len()
+    }
+
+    /// Whether short-range forces go through the neighbour list (slot order).
+    fn slot_path(&self) -> bool {
+        !self.short.is_empty() && self.use_neighbour_list && self.nlist.is_some()
+    }
+
     fn next_term(&mut self, kind: TermKind) -> Result<usize> {
         if self.kinds.len() == MAX_TERMS {
             return Err(Error::new(
@@ -269,7 +285,10 @@ impl ForceField {
         }
         let id = self.next_term(TermKind::Pair(kind))?;
         match term {
-            PairTerm::Short(s) => self.short.push((id, s)),
+            PairTerm::Short(s) => {
+                self.short.push((id, s));
+                self.slot_short = vec![0.0; self.params.capacity * self.slot_stride()];
+            }
             PairTerm::Long(l) => self.long.push((id, l)),
         }
         Ok(id)
@@ -452,26 +471,27 @@ impl ForceField {
             cz.fill(0.0);
             batch_energy[k] = slot.field.eval_particles(pos, cx, cy, cz)?;
         }
-        let moved = AtomicBool::new(false);
-        if !self.short.is_empty() {
+        if self.slot_path() {
+            let nl = self.nlist.as_mut().expect("slot path has a list");
+            // Gather in the last build's cell order; the skin check rides on
+            // the same pass. A stale list (or another n) is rebuilt anyway.
+            let moved = !nl.is_built_for(n)
+                || gather_packed_checked(pos, nl.order(), &mut self.packed[..n], Some(nl));
+            if moved {
+                nl.rebuild(pos, &mut self.packed)?;
+            }
+            self.short_forces_by_slot(pos, with_energy);
+        } else if !self.short.is_empty() {
+            // All pairs (testing): packed in particle order.
             let three = pos.dim == 3;
-            let list = self.nlist.as_ref().filter(|_| self.use_neighbour_list);
             for_each_chunk_mut(&mut self.packed[..n], 4096, &|c, part| {
                 let first = c * 4096;
                 for (k, q) in part.iter_mut().enumerate() {
                     let i = first + k;
-                    *q = [pos.x[i], pos.y[i], if three { pos.z[i] } else { 0.0 }, 0.0];
-                }
-                // The skin check rides on the gather: one pass over positions.
-                if list.is_some_and(|l| l.moved_beyond_half_skin(pos.dim, first, part)) {
-                    moved.store(true, Ordering::Relaxed);
+                    let t = pos.type_of(i) as f64;
+                    *q = [pos.x[i], pos.y[i], if three { pos.z[i] } else { 0.0 }, t];
                 }
             });
-        }
-        if let Some(nl) = self.nlist.as_mut() {
-            if self.use_neighbour_list {
-                nl.update(pos, &self.packed, moved.into_inner())?;
-            }
         }
         let mut delayed_slot = [None; MAX_TERMS];
         for (k, (_, e)) in self.external.iter_mut().enumerate() {
@@ -547,27 +567,30 @@ impl ForceField {
         let dim = pos.dim;
         let ri = [pos.x[i], pos.y[i], if dim == 3 { pos.z[i] } else { 0.0 }];
         let mut f = [0.0f64; 3];
-        if !self.short.is_empty() {
-            match (&self.nlist, self.use_neighbour_list) {
-                (Some(nl), true) => self.short_forces(
-                    pos,
-                    i,
-                    ri,
-                    nl.neighbours(i).iter().map(|&j| j as usize),
-                    with_energy,
-                    &mut f,
-                    acc,
-                ),
-                _ => self.short_forces(
-                    pos,
-                    i,
-                    ri,
-                    (0..pos.len()).filter(|&j| j != i),
-                    with_energy,
-                    &mut f,
-                    acc,
-                ),
+        if self.slot_path() {
+            // The slot pass summed the terms in the same order from zero, so
+            // these are the same numbers as summing here.
+            let nl = self.nlist.as_ref().expect("slot path has a list");
+            let stride = self.slot_stride();
+            let s = nl.slot_of()[i] as usize;
+            let rec = &self.slot_short[s * stride..(s + 1) * stride];
+            f = [rec[0], rec[1], rec[2]];
+            if with_energy {
+                for (t, (id, _)) in self.short.iter().enumerate() {
+                    acc[2 * id] += 0.5 * rec[3 + 2 * t];
+                    acc[2 * id + 1] += 0.5 * rec[4 + 2 * t];
+                }
             }
+        } else if !self.short.is_empty() {
+            self.short_forces(
+                pos,
+                i,
+                ri,
+                (0..pos.len()).filter(|&j| j != i),
+                with_energy,
+                &mut f,
+                acc,
+            );
         }
         for (k, (id, e)) in self.external.iter().enumerate() {
             let (fe, u) = match e {
@@ -605,6 +628,74 @@ impl ForceField {
         f
     }
 
+    /// Short-range forces of every slot, in cell order (neighbours lie in
+    /// a few contiguous runs of `packed`), into `slot_short`: per slot the
+    /// force summed over the terms from zero and, with energies, each term's
+    /// raw `[u, w]`.
+    fn short_forces_by_slot(&mut self, pos: &Positions, with_energy: bool) {
+        let n = pos.len();
+        let stride = self.slot_stride();
+        let mut out = std::mem::take(&mut self.slot_short);
+        {
+            let this = &*self;
+            let nl = this.nlist.as_ref().expect("slot path has a list");
+            let order = nl.order();
+            for_each_chunk_mut(&mut out[..n * stride], SLOT_TASK * stride, &|c, part| {
+                for (k, rec) in part.chunks_exact_mut(stride).enumerate() {
+                    let s = c * SLOT_TASK + k;
+                    let q = this.packed[s];
+                    let i = order[s] as usize;
+                    let mut f = [0.0f64; 3];
+                    for (t, (_, sp)) in this.short.iter().enumerate() {
+                        let nb = nl.neighbours(s).iter().map(|&j| j as usize);
+                        let r = this.pair_terms(sp, pos, i, [q[0], q[1], q[2]], nb, with_energy);
+                        f[0] += r[0];
+                        f[1] += r[1];
+                        f[2] += r[2];
+                        if with_energy {
+                            rec[3 + 2 * t] = r[3];
+                            rec[4 + 2 * t] = r[4];
+                        }
+                    }
+                    rec[..3].copy_from_slice(&f);
+                }
+            });
+        }
+        self.slot_short = out;
+    }
+
+    /// One short-range term on one particle: `[fx, fy, fz, u, w]`.
+    #[inline(always)]
+    fn pair_terms(
+        &self,
+        sp: &ShortPair,
+        pos: &Positions,
+        i: usize,
+        ri: [f64; 3],
+        neighbours: impl Iterator<Item = usize>,
+        with_energy: bool,
+    ) -> [f64; 5] {
+        let coulomb = sp.kind == PairKind::CoulombCut;
+        match (coulomb, pos.dim == 3, with_energy) {
+            (false, true, false) => {
+                pair_loop::<false, true, false>(self, sp, pos, i, ri, neighbours)
+            }
+            (false, false, false) => {
+                pair_loop::<false, false, false>(self, sp, pos, i, ri, neighbours)
+            }
+            (true, true, false) => pair_loop::<true, true, false>(self, sp, pos, i, ri, neighbours),
+            (true, false, false) => {
+                pair_loop::<true, false, false>(self, sp, pos, i, ri, neighbours)
+            }
+            (false, true, true) => pair_loop::<false, true, true>(self, sp, pos, i, ri, neighbours),
+            (false, false, true) => {
+                pair_loop::<false, false, true>(self, sp, pos, i, ri, neighbours)
+            }
+            (true, true, true) => pair_loop::<true, true, true>(self, sp, pos, i, ri, neighbours),
+            (true, false, true) => pair_loop::<true, false, true>(self, sp, pos, i, ri, neighbours),
+        }
+    }
+
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn short_forces(
@@ -618,33 +709,7 @@ impl ForceField {
         acc: &mut [f64; 2 * MAX_TERMS],
     ) {
         for (id, sp) in &self.short {
-            let coulomb = sp.kind == PairKind::CoulombCut;
-            let r = match (coulomb, pos.dim == 3, with_energy) {
-                (false, true, false) => {
-                    pair_loop::<false, true, false>(self, sp, pos, i, ri, neighbours.clone())
-                }
-                (false, false, false) => {
-                    pair_loop::<false, false, false>(self, sp, pos, i, ri, neighbours.clone())
-                }
-                (true, true, false) => {
-                    pair_loop::<true, true, false>(self, sp, pos, i, ri, neighbours.clone())
-                }
-                (true, false, false) => {
-                    pair_loop::<true, false, false>(self, sp, pos, i, ri, neighbours.clone())
-                }
-                (false, true, true) => {
-                    pair_loop::<false, true, true>(self, sp, pos, i, ri, neighbours.clone())
-                }
-                (false, false, true) => {
-                    pair_loop::<false, false, true>(self, sp, pos, i, ri, neighbours.clone())
-                }
-                (true, true, true) => {
-                    pair_loop::<true, true, true>(self, sp, pos, i, ri, neighbours.clone())
-                }
-                (true, false, true) => {
-                    pair_loop::<true, false, true>(self, sp, pos, i, ri, neighbours.clone())
-                }
-            };
+            let r = self.pair_terms(sp, pos, i, ri, neighbours.clone(), with_energy);
             f[0] += r[0];
             f[1] += r[1];
             f[2] += r[2];
@@ -713,7 +778,7 @@ fn pair_loop<const COULOMB: bool, const THREE: bool, const ENERGY: bool>(
             let c = if single {
                 c0
             } else {
-                sp.coef[row + pos.types[j] as usize]
+                sp.coef[row + p[3] as usize]
             };
             coef[0][l] = c.rc2;
             coef[1][l] = c.a;
