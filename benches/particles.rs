@@ -7,7 +7,7 @@
 //!   (`python3 benches/openmm_baseline.py`, needs `pip install openmm`).
 //! * Cost per particle-step of the same WCA fluid from N = 10^3 to 10^6,
 //!   neighbour-list rebuilds included (summary table; the goal is
-//!   flat within 1.3x).
+//!   flat within 1.3x), and at N = 10^6 with the particles in random order.
 //! * BAOAB with only a harmonic trap, N = 10^7: bytes moved per second, as a
 //!   fraction of a STREAM triad measured in the same run. One-body fields
 //!   take the fused path: one pass per step reading and writing x, y, z, vx,
@@ -19,7 +19,7 @@
 //!     cargo bench --bench particles -- --warm-up-time 1 --measurement-time 2
 //!
 //! A positional filter also selects summary sections by name
-//! (`baoab_wca_32768`, `wca_cost_per_step`, `baoab_harmonic_1e7`,
+//! (`baoab_wca_32768`, `wca_cost_per_step`, `wca_shuffled_1e6`, `baoab_harmonic_1e7`,
 //! `all_pairs_gravity_16384`), e.g. `-- gravity` runs only the gravity one.
 
 use std::hint::black_box;
@@ -53,6 +53,23 @@ impl Sys {
             vy: &mut self.vy,
             vz: &mut self.vz,
             ..Default::default()
+        }
+    }
+}
+
+/// Puts the particles of `s` in a random order (xorshift Fisher-Yates).
+fn shuffle(s: &mut Sys, seed: u64) {
+    let n = s.x.len();
+    let mut r = seed.max(1);
+    for i in (1..n).rev() {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        let j = (r % (i as u64 + 1)) as usize;
+        for a in [
+            &mut s.x, &mut s.y, &mut s.z, &mut s.vx, &mut s.vy, &mut s.vz,
+        ] {
+            a.swap(i, j);
         }
     }
 }
@@ -287,6 +304,23 @@ fn summary_table() {
             "    max / min cost = {:.2} (goal: flat within 1.3)",
             hi / lo
         );
+    }
+    // The same N = 10^6 fluid with the caller's particles in random order
+    // (as after random insertion, or long diffusion): the force field's cell
+    // ordering keeps the neighbour reads local, the caller's order costs
+    // only the gather and scatter passes.
+    for threads in [1, 2] {
+        if !selected("wca_shuffled_1e6") {
+            break;
+        }
+        set_num_threads(threads).unwrap();
+        let (mut s, mut ff, mut lg) = wca_fluid(100);
+        shuffle(&mut s, 12345);
+        lg.step(Some(&mut ff), &mut s.view(), 0, 60).1.unwrap();
+        let start = Instant::now();
+        lg.step(Some(&mut ff), &mut s.view(), 60, 30).1.unwrap();
+        let cost = start.elapsed().as_secs_f64() / (s.x.len() * 30) as f64 * 1e9;
+        println!("  WCA N = 1000000, particles in random order, {threads} thread(s): {cost:.1} ns per particle-step");
     }
     // Harmonic-only BAOAB, N = 10^7, bytes/s vs STREAM triad.
     if selected("baoab_harmonic_1e7") {
