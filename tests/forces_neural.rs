@@ -14,7 +14,7 @@ use fieldkern::integrate::verlet::VelocityVerlet;
 use fieldkern::integrate::SimBox;
 use fieldkern::nf::{Activation, Encoding};
 use nf_ref::{fewest_allocations, random_net, RefNet, TestRng};
-use particles_util::State;
+use particles_util::{energy_drift_and_excursion, State};
 use support::alloc::exclusive;
 
 fn open_field(dim: usize, n: usize) -> ForceField {
@@ -234,12 +234,11 @@ fn verlet_conserves_energy_in_a_smooth_neural_potential() {
         step += 100;
         e.push(total_energy(&mut ff, &mut s));
     }
-    let e0 = e[0];
-    let first = e[..20].iter().sum::<f64>() / 20.0;
-    let last = e[e.len() - 20..].iter().sum::<f64>() / 20.0;
-    let drift = ((last - first) / e0).abs();
-    let excursion = e.iter().map(|v| ((v - e0) / e0).abs()).fold(0.0, f64::max);
-    println!("E0 = {e0}, drift = {drift:e}, max excursion = {excursion:e}");
+    let (drift, excursion) = energy_drift_and_excursion(&e, 20);
+    println!(
+        "E0 = {}, drift = {drift:e}, max excursion = {excursion:e}",
+        e[0]
+    );
     assert!(drift < 1e-4, "relative drift {drift:e}");
     assert!(excursion < 1e-3, "relative excursion {excursion:e}");
 }

@@ -7,7 +7,7 @@ mod particles_util;
 use fieldkern::forces::{ForceField, ForceFieldParams, PairKind};
 use fieldkern::integrate::verlet::VelocityVerlet;
 use fieldkern::integrate::SimBox;
-use particles_util::{energy, fcc, pair_field, State};
+use particles_util::{energy, energy_drift_and_excursion, fcc, pair_field, State};
 
 fn lj_fluid() -> (State, ForceField, f64) {
     // N = 500 = 4 * 5^3 (FCC), rho = 0.8, shifted LJ cut at 2.5, skin 0.3.
@@ -51,12 +51,11 @@ fn nve_lj_fluid_conserves_energy_over_1e5_steps() {
         step += 100;
         e.push(total_energy(&mut ff, &mut s));
     }
-    let e0 = e[0];
-    let first = e[..50].iter().sum::<f64>() / 50.0;
-    let last = e[e.len() - 50..].iter().sum::<f64>() / 50.0;
-    let drift = ((last - first) / e0).abs();
-    let excursion = e.iter().map(|v| ((v - e0) / e0).abs()).fold(0.0, f64::max);
-    println!("E0 = {e0}, drift = {drift:e}, max excursion = {excursion:e}");
+    let (drift, excursion) = energy_drift_and_excursion(&e, 50);
+    println!(
+        "E0 = {}, drift = {drift:e}, max excursion = {excursion:e}",
+        e[0]
+    );
     assert!(drift < 1e-4, "relative drift {drift:e}");
     assert!(excursion < 1e-3, "relative excursion {excursion:e}");
 }
@@ -174,11 +173,7 @@ fn bit_reversible_verlet_conserves_energy_like_ordinary_verlet() {
             .unwrap();
         e.push(total_energy(&mut ff, &mut s));
     }
-    let e0 = e[0];
-    let first = e[..20].iter().sum::<f64>() / 20.0;
-    let last = e[e.len() - 20..].iter().sum::<f64>() / 20.0;
-    let drift = ((last - first) / e0).abs();
-    let excursion = e.iter().map(|v| ((v - e0) / e0).abs()).fold(0.0, f64::max);
+    let (drift, excursion) = energy_drift_and_excursion(&e, 20);
     println!("bit-reversible: drift = {drift:e}, max excursion = {excursion:e}");
     assert!(drift < 1e-4, "relative drift {drift:e}");
     assert!(excursion < 1e-3, "relative excursion {excursion:e}");

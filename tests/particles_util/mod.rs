@@ -204,3 +204,16 @@ pub fn block_mean_se(x: &[f64], blocks: usize) -> (f64, f64) {
     let var = means.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (blocks - 1) as f64;
     (m, (var / blocks as f64).sqrt())
 }
+
+/// NVE energy checks on a series of total energies `e`: the relative drift
+/// of the mean between the first and the last `window` samples (the
+/// secular part, with the bounded O(dt^2) fluctuation averaged out) and the
+/// largest relative excursion from `e[0]`.
+pub fn energy_drift_and_excursion(e: &[f64], window: usize) -> (f64, f64) {
+    let e0 = e[0];
+    let first = e[..window].iter().sum::<f64>() / window as f64;
+    let last = e[e.len() - window..].iter().sum::<f64>() / window as f64;
+    let drift = ((last - first) / e0).abs();
+    let excursion = e.iter().map(|v| ((v - e0) / e0).abs()).fold(0.0, f64::max);
+    (drift, excursion)
+}
