@@ -13,17 +13,22 @@ fn lj_fluid() -> (State, ForceField, f64) {
     // N = 500 = 4 * 5^3 (FCC), rho = 0.8, shifted LJ cut at 2.5, skin 0.3.
     let (mut s, l) = fcc(5, 0.8);
     s.thermalise(1.0, 11);
-    let ff = pair_field(
+    let ff = lj_field(s.n(), l);
+    (s, ff, l)
+}
+
+/// The shifted LJ field (cut 2.5, skin 0.3) in a periodic cube of side `l`.
+fn lj_field(n: usize, l: f64) -> ForceField {
+    pair_field(
         SimBox::periodic(3, [l; 3]),
-        s.n(),
+        n,
         PairKind::LennardJonesShifted,
         1.0,
         1.0,
         2.5,
         0.3,
         128,
-    );
-    (s, ff, l)
+    )
 }
 
 fn total_energy(ff: &mut ForceField, s: &mut State) -> f64 {
@@ -96,16 +101,7 @@ fn nve_lj_fluid_retraces_its_path_to_1e9_after_1000_steps() {
 fn melted_lj_fluid_on_grid(k: i32) -> (State, ForceField, f64) {
     let (mut s, _, l) = lj_fluid();
     let lq = (l * 2f64.powi(k)).floor() * 2f64.powi(-k);
-    let mut ff = pair_field(
-        SimBox::periodic(3, [lq; 3]),
-        s.n(),
-        PairKind::LennardJonesShifted,
-        1.0,
-        1.0,
-        2.5,
-        0.3,
-        128,
-    );
+    let mut ff = lj_field(s.n(), lq);
     let mut vv = VelocityVerlet::new(3, s.n(), 0.005).unwrap();
     vv.step(Some(&mut ff), &mut s.view(), 0, 2000).1.unwrap();
     (s, ff, lq)
