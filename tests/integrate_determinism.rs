@@ -496,3 +496,98 @@ fn failing_force_evaluation_leaves_particles_at_the_last_completed_step() {
     assert_eq!(r.unwrap_err().kind, ErrorKind::Capacity);
     assert!(bits(&s) == bits(&before));
 }
+
+/// The noise of Brownian and BAOAB steps is the documented element of the
+/// public normal stream: draw `a` of particle `i` at step `s` is element
+/// `(s n + i) dim + a` of `fk_rng_fill_normal_f64(seed, tag.with_sub(stream))`.
+/// Checked bit for bit from states where a step adds exactly `amp * xi`
+/// (positions and velocities zero, no force), for 2D and 3D, an `n` that is
+/// not a multiple of any chunk, the general and the fused BAOAB path, and
+/// two thread counts.
+#[test]
+fn integrator_noise_is_the_documented_element_of_the_normal_stream() {
+    use fieldkern::rng::fill::fill_normal_f64;
+    use fieldkern::rng::stream::Stream;
+    let _g = exclusive();
+    let (n, step, seed, stream) = (203usize, 5u64, 17u64, 3u64);
+    for threads in [1, 2] {
+        set_num_threads(threads).unwrap();
+        for dim in [2usize, 3] {
+            let expected = |tag: Stream| {
+                let mut z = vec![0.0; n * dim];
+                let e0 = (step * n as u64) * dim as u64;
+                fill_normal_f64(seed, tag.with_sub(stream), e0, &mut z).unwrap();
+                z
+            };
+            // Brownian: mu dt kT = 1/2 makes the amplitude sqrt(2 mu kT dt) = 1.
+            let mut s = State::new(dim, n);
+            let mut br = Brownian::new(
+                dim,
+                n,
+                BrownianParams {
+                    dt: 0.5,
+                    mobility: 1.0,
+                    kt: 1.0,
+                    seed,
+                    stream,
+                },
+            )
+            .unwrap();
+            br.step(None, &mut s.view(), step, 1).1.unwrap();
+            let z = expected(Stream::BrownianNoise);
+            for i in 0..n {
+                let got = [s.x[i], s.y[i], if dim == 3 { s.z[i] } else { 0.0 }];
+                for a in 0..dim {
+                    assert_eq!(
+                        got[a].to_bits(),
+                        z[i * dim + a].to_bits(),
+                        "Brownian dim {dim} i {i} a {a}"
+                    );
+                }
+            }
+            // BAOAB from rest without force: v = c2 xi, c2 = sqrt((1 - c1^2) kT).
+            let (gamma, dt, kt) = (2.0f64, 0.01f64, 1.5f64);
+            let c1 = (-gamma * dt).exp();
+            let c2 = ((1.0 - c1 * c1) * kt).sqrt();
+            let z = expected(Stream::LangevinNoise);
+            for fused in [false, true] {
+                let mut s = State::new(dim, n);
+                let mut ff = ForceField::new(ForceFieldParams {
+                    sbox: SimBox::open(dim),
+                    ntypes: 1,
+                    capacity: n,
+                    skin: 0.0,
+                    max_neighbors: 1,
+                })
+                .unwrap();
+                ff.add_uniform([0.0; 3]).unwrap();
+                let mut lg = Baoab::new(
+                    dim,
+                    n,
+                    LangevinParams {
+                        dt,
+                        gamma,
+                        kt,
+                        seed,
+                        stream,
+                    },
+                )
+                .unwrap();
+                let field = if fused { Some(&mut ff) } else { None };
+                lg.step(field, &mut s.view(), step, 1).1.unwrap();
+                for i in 0..n {
+                    let got = [s.vx[i], s.vy[i], if dim == 3 { s.vz[i] } else { 0.0 }];
+                    for a in 0..dim {
+                        let want = c2 * z[i * dim + a];
+                        assert_eq!(
+                            got[a].to_bits(),
+                            want.to_bits(),
+                            "BAOAB fused {fused} dim {dim} i {i} a {a}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    set_num_threads(2).unwrap();
+}

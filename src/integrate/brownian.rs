@@ -12,7 +12,7 @@ use super::common::{
     axis_arrays, for_each_noisy_segment, non_negative, positive, step_particles, Needs,
     ParticleScheme, Workspace, UPDATE_SEGMENT,
 };
-use super::noise::element;
+use super::noise::for_each_noise_chunk;
 use super::state::{Particles, SimBox};
 use crate::error::Result;
 use crate::forces::ForceField;
@@ -92,7 +92,7 @@ fn brownian_update(ws: &Workspace, prm: &BrownianParams, p: &mut Particles, step
     let n = p.len();
     let (fx, fy, fz) = (&ws.fx[..n], &ws.fy[..n], &ws.fz[..]);
     let three = p.dim == 3;
-    let dim = p.dim as u64;
+    let dim = p.dim;
     let drift = prm.mobility * prm.dt;
     let amp = (2.0 * prm.mobility * prm.kt * prm.dt).sqrt();
     for_each_noisy_segment(
@@ -101,15 +101,16 @@ fn brownian_update(ws: &Workspace, prm: &BrownianParams, p: &mut Particles, step
         UPDATE_SEGMENT,
         (prm.seed, Stream::BrownianNoise, prm.stream),
         &|noise, first, [x, y, z]| {
-            for k in 0..x.len() {
-                let i = first + k;
-                let e = element(step, n, i, dim, 0);
-                x[k] = b.wrap(0, x[k] + drift * fx[i] + amp * noise.normal(e));
-                y[k] = b.wrap(1, y[k] + drift * fy[i] + amp * noise.normal(e + 1));
-                if three {
-                    z[k] = b.wrap(2, z[k] + drift * fz[i] + amp * noise.normal(e + 2));
+            for_each_noise_chunk(noise, step, n, first, x.len(), dim, |c, xi| {
+                for (j, xi) in xi.chunks_exact(dim).enumerate() {
+                    let (k, i) = (c + j, first + c + j);
+                    x[k] = b.wrap(0, x[k] + drift * fx[i] + amp * xi[0]);
+                    y[k] = b.wrap(1, y[k] + drift * fy[i] + amp * xi[1]);
+                    if three {
+                        z[k] = b.wrap(2, z[k] + drift * fz[i] + amp * xi[2]);
+                    }
                 }
-            }
+            });
         },
     );
 }

@@ -14,7 +14,7 @@ use super::common::{
     axis_arrays, for_each_noisy_segment, join, kick, non_negative, positive, step_particles,
     AxisArrays, Needs, NoisyTask, ParticleScheme, Workspace, UPDATE_SEGMENT,
 };
-use super::noise::element;
+use super::noise::for_each_noise_chunk;
 use super::state::{Particles, SimBox};
 use crate::error::Result;
 use crate::forces::ForceField;
@@ -130,30 +130,33 @@ fn baoa(ws: &Workspace, prm: &LangevinParams, p: &mut Particles, step: u64, b: &
     let h = 0.5 * prm.dt;
     let c1 = (-prm.gamma * prm.dt).exp();
     let c2 = ((1.0 - c1 * c1) * prm.kt).sqrt();
+    let d = dim as usize;
     for_each_phase_segment(p, prm, &|noise, first, [x, y, z, vx, vy, vz]| {
-        for k in 0..x.len() {
-            let i = first + k;
-            let m1 = if im.is_empty() { 1.0 } else { im[i] };
-            let (w, s) = (h * m1, c2 * m1.sqrt());
-            let e = element(step, n, i, dim, 0);
-            let mut v = vx[k] + w * fx[i];
-            let mut q = x[k] + h * v;
-            v = c1 * v + s * noise.normal(e);
-            vx[k] = v;
-            x[k] = b.wrap(0, q + h * v);
-            v = vy[k] + w * fy[i];
-            q = y[k] + h * v;
-            v = c1 * v + s * noise.normal(e + 1);
-            vy[k] = v;
-            y[k] = b.wrap(1, q + h * v);
-            if three {
-                v = vz[k] + w * fz[i];
-                q = z[k] + h * v;
-                v = c1 * v + s * noise.normal(e + 2);
-                vz[k] = v;
-                z[k] = b.wrap(2, q + h * v);
+        for_each_noise_chunk(noise, step, n, first, x.len(), d, |c, xi| {
+            for (j, xi) in xi.chunks_exact(d).enumerate() {
+                let k = c + j;
+                let i = first + k;
+                let m1 = if im.is_empty() { 1.0 } else { im[i] };
+                let (w, s) = (h * m1, c2 * m1.sqrt());
+                let mut v = vx[k] + w * fx[i];
+                let mut q = x[k] + h * v;
+                v = c1 * v + s * xi[0];
+                vx[k] = v;
+                x[k] = b.wrap(0, q + h * v);
+                v = vy[k] + w * fy[i];
+                q = y[k] + h * v;
+                v = c1 * v + s * xi[1];
+                vy[k] = v;
+                y[k] = b.wrap(1, q + h * v);
+                if three {
+                    v = vz[k] + w * fz[i];
+                    q = z[k] + h * v;
+                    v = c1 * v + s * xi[2];
+                    vz[k] = v;
+                    z[k] = b.wrap(2, q + h * v);
+                }
             }
-        }
+        });
     });
 }
 
@@ -168,17 +171,10 @@ fn baoab_local(ff: &ForceField, prm: &LangevinParams, p: &mut Particles, step: u
     let k = LocalKernel::new(ff, prm, b, p.dim);
     let dim = p.dim;
     for_each_phase_segment(p, prm, &|noise, first, [x, y, z, vx, vy, vz]| {
-        // The normals of LOCAL_CHUNK particles are consecutive elements of
+        // The normals of a chunk of particles are consecutive elements of
         // the stream: drawn in bulk, then used eight particles at a time.
-        let mut xi = [0.0; 3 * LOCAL_CHUNK];
-        let len = x.len();
-        let mut c = 0;
-        while c < len {
-            let m = LOCAL_CHUNK.min(len - c);
-            noise.fill(
-                element(step, n, first + c, dim as u64, 0),
-                &mut xi[..dim * m],
-            );
+        for_each_noise_chunk(noise, step, n, first, x.len(), dim, |c, xi| {
+            let m = xi.len() / dim;
             let mut j = 0;
             while j + 8 <= m {
                 k.eight(&xi[dim * j..], im, first, c + j, [x, y, z, vx, vy, vz]);
@@ -193,13 +189,9 @@ fn baoab_local(ff: &ForceField, prm: &LangevinParams, p: &mut Particles, step: u
                     [x, y, z, vx, vy, vz],
                 );
             }
-            c += m;
-        }
+        });
     });
 }
-
-/// Particles per bulk draw of normals in [`baoab_local`] (a multiple of 8).
-const LOCAL_CHUNK: usize = 64;
 
 /// Runs `task(noise, first, [x, y, z, vx, vy, vz])` over the update segments
 /// of the positions and velocities, with the BAOAB noise source.

@@ -74,6 +74,38 @@ impl NormalSource {
     }
 }
 
+/// Particles per bulk draw in [`for_each_noise_chunk`] (a multiple of 8).
+pub const NOISE_CHUNK: usize = 64;
+
+/// Runs `body(c, xi)` over local particles `0..len` of a segment starting at
+/// global index `first`, in chunks of [`NOISE_CHUNK`]: `c` is the chunk's
+/// first local index and `xi` the chunk's normals, particle-major (`draws`
+/// per particle, `xi[draws k + d]` = draw `d` of particle `first + c + k` at
+/// `step`), drawn in bulk: the same values as [`NormalSource::normal`] of
+/// [`element`] one by one.
+#[inline(always)]
+pub fn for_each_noise_chunk(
+    noise: &mut NormalSource,
+    step: u64,
+    n: usize,
+    first: usize,
+    len: usize,
+    draws: usize,
+    mut body: impl FnMut(usize, &[f64]),
+) {
+    const MAX_DRAWS: usize = 6;
+    assert!(draws <= MAX_DRAWS, "at most {MAX_DRAWS} draws per particle");
+    let mut xi = [0.0; MAX_DRAWS * NOISE_CHUNK];
+    let mut c = 0;
+    while c < len {
+        let m = NOISE_CHUNK.min(len - c);
+        let e0 = element(step, n, first + c, draws as u64, 0);
+        noise.fill(e0, &mut xi[..draws * m]);
+        body(c, &xi[..draws * m]);
+        c += m;
+    }
+}
+
 /// Element index of draw `d` of particle `i` at `step` (`draws` per particle).
 #[inline(always)]
 pub fn element(step: u64, n: usize, i: usize, draws: u64, d: u64) -> u64 {
