@@ -1708,10 +1708,15 @@ fk_status fk_verlet_create(const struct fk_verlet_params *params, struct fk_verl
 /**
  * Advances `n_steps` velocity-Verlet steps from step index `step` under the
  * force field `ff` (NULL: free flight in an open box). Needs `x, y[, z]` and
- * `vx, vy[, vz]`. The forces are evaluated at the start of every call, so
- * positions may be edited between calls; a call of `n` steps therefore
- * costs `n + 1` force evaluations (the same holds for `fk_langevin_step`):
- * with expensive terms (neural fields, EGNN) advance many steps per call.
+ * `vx, vy[, vz]`. Positions and types may be edited between calls: a call
+ * starts by evaluating the forces unless the previous call on this handle
+ * ended with the same force field (unchanged since), bitwise the same
+ * positions and types, and no batch or delayed terms; then it reuses the
+ * forces it ended with (the same bits). So a loop of one-step calls costs
+ * one force evaluation per step, like one long call (the same holds for
+ * `fk_langevin_step`). With batch terms (callbacks, neural fields, EGNN),
+ * whose state the caller may change between calls, every call evaluates at
+ * its start: advance many steps per call there.
  * See the section notes for errors, rollback and `out_steps_done`.
  *
  * # Safety

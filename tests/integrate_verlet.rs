@@ -314,3 +314,57 @@ fn kepler_orbit_keeps_period_and_energy_over_100_orbits() {
     // the first orbits' (allowing 10% for sampling phase).
     assert!(err_last < 1.1 * err_first + 1e-12);
 }
+
+/// A step call reuses the forces the previous call ended with when the
+/// force field and the positions and types are unchanged (bit for bit), so
+/// stepping one step per call costs one force evaluation per step, and the
+/// trajectory is the same bits as one long call. Any change (a moved
+/// particle, a new term, other types) makes the next call evaluate again.
+#[test]
+fn one_step_calls_reuse_the_carried_forces_and_give_the_same_bits() {
+    let (s0, _, l) = lj_fluid();
+    let run = |calls: usize, per_call: usize| {
+        let mut s = s0.clone();
+        let mut ff = lj_field(s.n(), l);
+        let mut vv = VelocityVerlet::new(3, s.n(), 0.005).unwrap();
+        for c in 0..calls {
+            let step = (c * per_call) as u64;
+            vv.step(Some(&mut ff), &mut s.view(), step, per_call)
+                .1
+                .unwrap();
+        }
+        (s, ff, vv)
+    };
+    let (long, ff_long, _) = run(1, 40);
+    let (short, mut ff, mut vv) = run(40, 1);
+    assert_eq!(
+        (short.x.clone(), short.vz.clone()),
+        (long.x.clone(), long.vz.clone())
+    );
+    assert_eq!(ff_long.evaluations(), 41);
+    assert_eq!(
+        ff.evaluations(),
+        41,
+        "one evaluation per step, plus the first"
+    );
+    // A moved particle: the next call evaluates at its start again.
+    let mut s = short;
+    s.x[3] += 1e-9;
+    vv.step(Some(&mut ff), &mut s.view(), 40, 1).1.unwrap();
+    assert_eq!(ff.evaluations(), 43);
+    // Unchanged again: reused.
+    vv.step(Some(&mut ff), &mut s.view(), 41, 1).1.unwrap();
+    assert_eq!(ff.evaluations(), 44);
+    // Other types with the same positions.
+    s.types = vec![0; s.n()];
+    vv.step(Some(&mut ff), &mut s.view(), 42, 1).1.unwrap();
+    assert_eq!(ff.evaluations(), 45, "all-zero types equal no types");
+    // A new term changes the field's definition.
+    ff.add_uniform([0.0, 0.0, 0.1]).unwrap();
+    vv.step(Some(&mut ff), &mut s.view(), 43, 1).1.unwrap();
+    assert_eq!(ff.evaluations(), 47);
+    // Another force field (same definition, other identity).
+    let mut other = lj_field(s.n(), l);
+    vv.step(Some(&mut other), &mut s.view(), 44, 1).1.unwrap();
+    assert_eq!(other.evaluations(), 2);
+}

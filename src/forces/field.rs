@@ -38,6 +38,9 @@ pub const MAX_TERMS: usize = 16;
 /// Particles per segment of the force loop.
 const FORCE_SEGMENT: usize = 1024;
 
+/// Identities handed to force fields (never reused within a process).
+static NEXT_FIELD_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// Slots per parallel task of the short-range pass.
 const SLOT_TASK: usize = 512;
 
@@ -92,6 +95,11 @@ pub struct ForceField {
     /// force `[fx, fy, fz]` and each short term's raw `[u, w]`, stride
     /// [`Self::slot_stride`]; reserved with the short-range terms.
     slot_short: Vec<f64>,
+    /// Process-wide unique identity and a counter of definition changes
+    /// (see [`Self::cache_key`]).
+    id: u64,
+    generation: u64,
+    evaluations: u64,
     use_neighbour_list: bool,
     energy: Vec<f64>,
     virial: Vec<f64>,
@@ -144,6 +152,9 @@ impl ForceField {
             nlist: None,
             packed: Vec::new(),
             slot_short: Vec::new(),
+            id: NEXT_FIELD_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            generation: 0,
+            evaluations: 0,
             use_neighbour_list: true,
             energy: vec![0.0; MAX_TERMS],
             virial: vec![0.0; MAX_TERMS],
@@ -225,6 +236,11 @@ impl ForceField {
         f
     }
 
+    /// Force evaluations ([`Self::compute`] calls) so far.
+    pub fn evaluations(&self) -> u64 {
+        self.evaluations
+    }
+
     /// Neighbour-list rebuilds so far (0 without short-range terms).
     pub fn neighbour_builds(&self) -> u64 {
         self.nlist.as_ref().map_or(0, |l| l.builds())
@@ -233,6 +249,7 @@ impl ForceField {
     /// Use neighbour lists (default) or, for testing, loop short-range terms
     /// over all pairs.
     pub fn set_use_neighbour_list(&mut self, on: bool) {
+        self.generation += 1;
         self.use_neighbour_list = on;
     }
 
@@ -246,7 +263,22 @@ impl ForceField {
         !self.short.is_empty() && self.use_neighbour_list && self.nlist.is_some()
     }
 
+    /// `(identity, definition generation)` of this field when its forces
+    /// are a pure function of positions and types (no batch terms, whose
+    /// callbacks, models or EGNN weights the caller may change between
+    /// calls, and no delayed traps, which depend on the history); `None`
+    /// otherwise. Integrators use it to reuse the forces of the previous
+    /// step call.
+    pub fn cache_key(&self) -> Option<(u64, u64)> {
+        let delayed = self
+            .external
+            .iter()
+            .any(|(_, e)| matches!(e, External::Delayed(_)));
+        (self.batch.is_empty() && !delayed).then_some((self.id, self.generation))
+    }
+
     fn next_term(&mut self, kind: TermKind) -> Result<usize> {
+        self.generation += 1;
         if self.kinds.len() == MAX_TERMS {
             return Err(Error::new(
                 ErrorKind::Capacity,
@@ -460,6 +492,7 @@ impl ForceField {
         fz: &mut [f64],
         with_energy: bool,
     ) -> Result<()> {
+        self.evaluations += 1;
         let n = pos.len();
         let mut batch_energy = [0.0; MAX_TERMS];
         for (k, slot) in self.batch.iter_mut().enumerate() {

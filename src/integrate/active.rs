@@ -145,8 +145,8 @@ impl ParticleScheme for ActiveBrownian {
     const NEEDS: Needs = Needs {
         velocities: false,
         orientation: true,
+        carried_forces: false,
     };
-    const CARRIES_FORCES: bool = false;
 
     fn workspace(&mut self) -> &mut Workspace {
         &mut self.ws

@@ -68,8 +68,8 @@ impl ParticleScheme for Brownian {
     const NEEDS: Needs = Needs {
         velocities: false,
         orientation: false,
+        carried_forces: false,
     };
-    const CARRIES_FORCES: bool = false;
 
     fn workspace(&mut self) -> &mut Workspace {
         &mut self.ws

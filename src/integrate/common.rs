@@ -81,6 +81,19 @@ pub struct Workspace {
     pub fy: Vec<f64>,
     pub fz: Vec<f64>,
     backup: [Vec<f64>; 9],
+    held: HeldForces,
+}
+
+/// What the forces left in `fx..fz` by the last step call belong to, so the
+/// next call can skip its start-of-call evaluation when nothing changed: the
+/// force field (its [`ForceField::cache_key`]: identity and definition
+/// generation; fields with batch or delayed terms have none) and the
+/// particles' positions and types, compared bit for bit.
+#[derive(Debug, Default)]
+struct HeldForces {
+    key: Option<((u64, u64), usize)>,
+    pos: [Vec<f64>; 3],
+    types: Vec<u32>,
 }
 
 /// Which optional arrays an integrator uses.
@@ -88,6 +101,10 @@ pub struct Workspace {
 pub struct Needs {
     pub velocities: bool,
     pub orientation: bool,
+    /// The scheme evaluates `F(x)` once at the start of a call and carries
+    /// it from step to step (each step ends with the forces of the next
+    /// one), instead of evaluating at the start of each step.
+    pub carried_forces: bool,
 }
 
 impl Workspace {
@@ -128,7 +145,74 @@ impl Workspace {
                 };
                 vec![0.0; if used { capacity } else { 0 }]
             }),
+            held: if needs.carried_forces {
+                HeldForces {
+                    key: None,
+                    pos: [vec![0.0; capacity], vec![0.0; capacity], vec![0.0; z]],
+                    types: vec![0; capacity],
+                }
+            } else {
+                HeldForces::default()
+            },
         })
+    }
+
+    /// The start-of-call evaluation of a force-carrying scheme: skipped when
+    /// the forces left by the previous call belong to this force field (same
+    /// identity and definition) and to bitwise the same positions and types,
+    /// because forces are then a pure function of those (the result is the
+    /// same bits as evaluating again). So calling `step` one step at a time
+    /// costs one evaluation per step, not two.
+    pub fn forces_at_call_start(
+        &mut self,
+        ff: Option<&mut ForceField>,
+        p: &Particles,
+        step: u64,
+    ) -> Result<()> {
+        let n = p.len();
+        let key = ff.as_deref().and_then(ForceField::cache_key);
+        if key.is_some() && self.held.key == key.map(|k| (k, n)) && self.holds(p) {
+            return Ok(());
+        }
+        self.held.key = None;
+        self.forces(ff, p, step)
+    }
+
+    /// Whether the held positions and types equal the particles' bitwise.
+    fn holds(&self, p: &Particles) -> bool {
+        let n = p.len();
+        let same = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+        let types_same = if p.types.is_empty() {
+            self.held.types[..n].iter().all(|&t| t == 0)
+        } else {
+            self.held.types[..n] == p.types[..n]
+        };
+        same(&self.held.pos[0][..n], p.x)
+            && same(&self.held.pos[1][..n], p.y)
+            && (self.dim == 2 || same(&self.held.pos[2][..n], p.z))
+            && types_same
+    }
+
+    /// Records, at the end of a completed call, which field, positions and
+    /// types the carried forces belong to (nothing for fields without a
+    /// cache key).
+    pub fn hold(&mut self, ff: Option<&ForceField>, p: &Particles) {
+        let n = p.len();
+        self.held.key = None;
+        let Some(key) = ff.and_then(ForceField::cache_key) else {
+            return;
+        };
+        self.held.pos[0][..n].copy_from_slice(p.x);
+        self.held.pos[1][..n].copy_from_slice(p.y);
+        if self.dim == 3 {
+            self.held.pos[2][..n].copy_from_slice(p.z);
+        }
+        if p.types.is_empty() {
+            self.held.types[..n].fill(0);
+        } else {
+            self.held.types[..n].copy_from_slice(&p.types[..n]);
+        }
+        self.held.key = Some((key, n));
     }
 
     /// Validates particles against this workspace and the force field.
@@ -217,12 +301,9 @@ pub fn sim_box(ff: Option<&ForceField>, dim: usize) -> SimBox {
 
 /// A particle integration scheme, stepped by [`step_particles`].
 pub trait ParticleScheme {
-    /// Optional arrays the scheme reads and writes.
+    /// Optional arrays the scheme reads and writes, and whether it carries
+    /// forces from step to step.
     const NEEDS: Needs;
-    /// True for schemes that evaluate `F(x)` once at the start of a call and
-    /// carry it from step to step (each step ends with the forces of the next
-    /// one); false for schemes that evaluate forces at the start of each step.
-    const CARRIES_FORCES: bool;
 
     fn workspace(&mut self) -> &mut Workspace;
 
@@ -245,7 +326,7 @@ pub trait ParticleScheme {
         false
     }
 
-    /// Step `step`; with [`Self::CARRIES_FORCES`], the workspace holds the
+    /// Step `step`; with `NEEDS.carried_forces`, the workspace holds the
     /// forces at its start.
     fn one_step(
         &mut self,
@@ -280,8 +361,12 @@ pub fn step_particles<S: ParticleScheme>(
     if scheme.fused_steps(ff.as_deref(), p, step0, n_steps, &b) {
         return (n_steps, Ok(()));
     }
-    if S::CARRIES_FORCES {
-        if let Err(e) = scheme.workspace().forces(ff.as_deref_mut(), p, step0) {
+    let carried = S::NEEDS.carried_forces;
+    if carried {
+        let start = scheme
+            .workspace()
+            .forces_at_call_start(ff.as_deref_mut(), p, step0);
+        if let Err(e) = start {
             return (0, Err(e));
         }
     }
@@ -295,8 +380,12 @@ pub fn step_particles<S: ParticleScheme>(
             if may_fail {
                 scheme.workspace().restore(p);
             }
+            scheme.workspace().held.key = None;
             return (s, Err(e));
         }
+    }
+    if carried {
+        scheme.workspace().hold(ff.as_deref(), p);
     }
     (n_steps, Ok(()))
 }

@@ -80,8 +80,8 @@ impl ParticleScheme for Baoab {
     const NEEDS: Needs = Needs {
         velocities: true,
         orientation: false,
+        carried_forces: true,
     };
-    const CARRIES_FORCES: bool = true;
 
     fn workspace(&mut self) -> &mut Workspace {
         &mut self.ws

@@ -2,7 +2,9 @@
 //! `v += dt/2 F/m; x += dt v; F = F(x); v += dt/2 F/m`.
 //! Symplectic and time-reversible; energy error bounded, O(dt^2).
 //! Each step call evaluates `F(x)` once at its start (so the caller may edit
-//! positions between calls), then once per step.
+//! positions between calls; skipped when the previous call ended with the
+//! same field and bitwise the same positions, see
+//! [`super::common::Workspace::forces_at_call_start`]), then once per step.
 //!
 //! **Bit-reversible mode** ([`VelocityVerlet::set_bit_reversible`], after
 //! Levesque & Verlet, J. Stat. Phys. 72, 519 (1993)): positions and
@@ -95,8 +97,8 @@ impl ParticleScheme for VelocityVerlet {
     const NEEDS: Needs = Needs {
         velocities: true,
         orientation: false,
+        carried_forces: true,
     };
-    const CARRIES_FORCES: bool = true;
 
     fn workspace(&mut self) -> &mut Workspace {
         &mut self.ws
