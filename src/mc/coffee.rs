@@ -47,6 +47,16 @@
 //! coarse-graining it rises to ~5x its start while the interacting cups stay
 //! nearly flat (numbers in `tests/mc_coffee.rs`,
 //! `measured_complexity_of_the_three_variants_at_the_papers_grid_size`).
+//! A wider scan (2026-11-28, 3 cups each, parallel interacting rule; peak
+//! complexity over start, plain 3 buckets / adjusted 7 buckets) finds the
+//! non-interacting peak at least as high in every case: N = 100, g = 5, 10,
+//! 20: interacting 39x, 22x, 12x / 18x, 1.7x, 1.0x; non-interacting 49x,
+//! 24x, 13x / 35x, 4.9x, 1.2x. N = 200, g = 10, 20, 40: interacting 43x,
+//! 21x, 9.1x / 1.9x, 1.0x, 1.0x; non-interacting 49x, 27x, 13x / 8.7x,
+//! 1.2x, 1.1x. The windowed density of independent walkers fluctuates more
+//! (Poisson, variance rho) than that of the exclusion process (variance
+//! rho (1 - rho)), and those fluctuations, not the mean profile, carry the
+//! compressed size.
 
 use miniz_oxide::deflate::core::{
     compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
