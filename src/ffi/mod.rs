@@ -1,7 +1,7 @@
 //! The C ABI (`include/fieldkern.h`, generated from this folder by cbindgen).
 //!
 //! One file per header section. The layer is thin: every export runs inside
-//! [`boundary::guard`] (panic guard + error mapping), converts raw pointers to
+//! `boundary::guard` (panic guard + error mapping), converts raw pointers to
 //! slices with the checks in [`boundary`], and calls safe Rust. No physics here.
 
 pub mod boundary;

@@ -24,7 +24,7 @@
 //! `p = min(1, exp(-(1/T_b) 2 s (J nb + h)))`, `nb = s (2 dim - 2 m)` the
 //! neighbour sum, evaluated in `f64` exactly as the int8 checkerboard kernel
 //! does, and used as the 32-bit threshold `t = ceil(p 2^32) - 1`
-//! ([`super::ising::acceptance_threshold`]).
+//! (`super::ising::acceptance_threshold`).
 //!
 //! ## Random numbers and their correlation structure
 //! ONE 32-bit Philox4x32-10 word `w` per (sweep, colour, site), shared by the
