@@ -41,8 +41,12 @@ const FORCE_SEGMENT: usize = 1024;
 /// Identities handed to force fields (never reused within a process).
 static NEXT_FIELD_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-/// Slots per parallel task of the short-range pass.
-const SLOT_TASK: usize = 512;
+/// Slots per parallel task of the short-range pass: at most 512, and small
+/// systems are still cut into 16 tasks of at least 64 slots, so that two to
+/// a few threads balance (tasks are claimed dynamically).
+fn slot_task(n: usize) -> usize {
+    n.div_ceil(16).clamp(64, 512)
+}
 
 /// Construction parameters (capacity is reserved from them).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -673,9 +677,10 @@ impl ForceField {
             let this = &*self;
             let nl = this.nlist.as_ref().expect("slot path has a list");
             let order = nl.order();
-            for_each_chunk_mut(&mut out[..n * stride], SLOT_TASK * stride, &|c, part| {
+            let task = slot_task(n);
+            for_each_chunk_mut(&mut out[..n * stride], task * stride, &|c, part| {
                 for (k, rec) in part.chunks_exact_mut(stride).enumerate() {
-                    let s = c * SLOT_TASK + k;
+                    let s = c * task + k;
                     let q = this.packed[s];
                     let i = order[s] as usize;
                     let mut f = [0.0f64; 3];
