@@ -91,9 +91,10 @@ pub struct ForceField {
     external: Vec<(usize, External)>,
     batch: Vec<BatchSlot>,
     nlist: Option<NeighbourList>,
-    /// Positions packed as `[x, y, z, 0]` for the neighbour loops (one cache
-    /// line per neighbour instead of three), reserved with the first
-    /// short-range term.
+    /// Positions and types packed as `[x, y, z, type]` for the neighbour
+    /// loops (one cache line per neighbour instead of four), in the
+    /// neighbour list's cell order (particle order without a list), reserved
+    /// with the first short-range term.
     packed: Vec<[f64; 4]>,
     /// Per slot (cell order, see [`super::cells`]): the summed short-range
     /// force `[fx, fy, fz]` and each short term's raw `[u, w]`, stride
