@@ -277,52 +277,21 @@ impl HashGrid {
     fn encode_lanes(&self, xv: [f32x16; 3], enc: &mut [Row], v: usize) {
         let d = self.dims;
         let f_width = self.features;
-        let t = 1u32 << self.log2_table;
         for l in 0..self.levels {
-            let n = f32x16::splat(self.resolution[l] as f32);
-            let mut cell = [u32x16::ZERO; 3];
-            let mut frac = [f32x16::ZERO; 3];
-            for k in 0..d {
-                let xk = xv[k].max(f32x16::ZERO).min(f32x16::ONE);
-                let p = xk * n;
-                let c = p.simd_ge(n).select(n - f32x16::ONE, p.floor());
-                cell[k] = cast::<i32x16, u32x16>(c.trunc_int());
-                frac[k] = p - c;
-            }
+            let (cell, frac) = self.cell_lanes(l, xv);
             let mut acc = [f32x16::ZERO; MAX_FEATURES];
             for corner in 0..(1u32 << d) {
                 let mut w = f32x16::ONE;
-                let mut c = [u32x16::ZERO; 3];
                 for k in 0..d {
-                    let bit = (corner >> k) & 1;
-                    c[k] = cell[k] + u32x16::splat(bit);
-                    w *= if bit == 1 {
+                    w *= if (corner >> k) & 1 == 1 {
                         frac[k]
                     } else {
                         f32x16::ONE - frac[k]
                     };
                 }
-                let index = if self.dense[l] {
-                    let n1 = u32x16::splat(self.resolution[l] + 1);
-                    let mut i = u32x16::ZERO;
-                    for k in (0..d).rev() {
-                        i = i * n1 + c[k];
-                    }
-                    i
-                } else {
-                    let mut h = u32x16::ZERO;
-                    for k in 0..d {
-                        h ^= c[k] * u32x16::splat(PRIMES[k]);
-                    }
-                    h & u32x16::splat(t - 1)
-                };
-                let rows = index.to_array();
-                let base = l * (t as usize);
+                let slots = self.corner_slots(l, cell, corner);
                 for (f, a) in acc.iter_mut().enumerate().take(f_width) {
-                    let feats: [f32; 16] = std::array::from_fn(|j| {
-                        self.table[(base + rows[j] as usize) * f_width + f]
-                    });
-                    *a += w * f32x16::from(feats);
+                    *a += w * self.feature_lanes(&slots, f);
                 }
             }
             for (f, a) in acc.iter().enumerate().take(f_width) {
@@ -331,10 +300,120 @@ impl HashGrid {
         }
     }
 
+    /// [`Self::cell`] on 16 lanes (no NaN lane).
+    #[inline(always)]
+    fn cell_lanes(&self, l: usize, xv: [f32x16; 3]) -> ([u32x16; 3], [f32x16; 3]) {
+        let n = f32x16::splat(self.resolution[l] as f32);
+        let mut cell = [u32x16::ZERO; 3];
+        let mut frac = [f32x16::ZERO; 3];
+        for k in 0..self.dims {
+            let xk = xv[k].max(f32x16::ZERO).min(f32x16::ONE);
+            let p = xk * n;
+            let c = p.simd_ge(n).select(n - f32x16::ONE, p.floor());
+            cell[k] = cast::<i32x16, u32x16>(c.trunc_int());
+            frac[k] = p - c;
+        }
+        (cell, frac)
+    }
+
+    /// Table offsets (`slot`: row times `F`) of corner `corner` (bit k: +1
+    /// along axis k) of the cells `cell` at level `l`, per lane
+    /// ([`Self::slot`] in SIMD).
+    #[inline(always)]
+    fn corner_slots(&self, l: usize, cell: [u32x16; 3], corner: u32) -> [u32; 16] {
+        let d = self.dims;
+        let t = 1u32 << self.log2_table;
+        let c: [u32x16; 3] = std::array::from_fn(|k| cell[k] + u32x16::splat((corner >> k) & 1));
+        let index = if self.dense[l] {
+            let n1 = u32x16::splat(self.resolution[l] + 1);
+            let mut i = u32x16::ZERO;
+            for k in (0..d).rev() {
+                i = i * n1 + c[k];
+            }
+            i
+        } else {
+            let mut h = u32x16::ZERO;
+            for k in 0..d {
+                h ^= c[k] * u32x16::splat(PRIMES[k]);
+            }
+            h & u32x16::splat(t - 1)
+        };
+        let base = u32x16::splat(l as u32 * t);
+        ((base + index) * u32x16::splat(self.features as u32)).to_array()
+    }
+
+    /// Feature `f` of the rows at `slots`, one per lane.
+    #[inline(always)]
+    fn feature_lanes(&self, slots: &[u32; 16], f: usize) -> f32x16 {
+        f32x16::from(std::array::from_fn::<f32, 16, _>(|j| {
+            self.table[slots[j] as usize + f]
+        }))
+    }
+
+    /// The input gradient of [`Self::point`] on 16 lanes (no NaN lane), same
+    /// operations in the same order per lane: `sum_l [x_k in (0, 1)] N_l
+    /// sum_f g_(l f) sum_c t_(c f) dw_c/df_k`.
+    #[inline]
+    fn backward_lanes(&self, xv: [f32x16; 3], g: &[Row], v: usize) -> [f32x16; 3] {
+        let d = self.dims;
+        let f_width = self.features;
+        let mut gx = [f32x16::ZERO; 3];
+        for l in 0..self.levels {
+            let n = f32x16::splat(self.resolution[l] as f32);
+            let (cell, frac) = self.cell_lanes(l, xv);
+            let mut dfrac = [[f32x16::ZERO; MAX_FEATURES]; 3];
+            for corner in 0..(1u32 << d) {
+                let slots = self.corner_slots(l, cell, corner);
+                let feats: [f32x16; MAX_FEATURES] = std::array::from_fn(|f| {
+                    if f < f_width {
+                        self.feature_lanes(&slots, f)
+                    } else {
+                        f32x16::ZERO
+                    }
+                });
+                for k in 0..d {
+                    let mut dw = f32x16::splat(if (corner >> k) & 1 == 1 { 1.0 } else { -1.0 });
+                    for m in 0..d {
+                        if m != k {
+                            dw *= if (corner >> m) & 1 == 1 {
+                                frac[m]
+                            } else {
+                                f32x16::ONE - frac[m]
+                            };
+                        }
+                    }
+                    for (df, t) in dfrac[k].iter_mut().zip(&feats).take(f_width) {
+                        *df += dw * *t;
+                    }
+                }
+            }
+            for k in 0..d {
+                let inside = xv[k].simd_gt(f32x16::ZERO) & xv[k].simd_lt(f32x16::ONE);
+                // `Iterator::sum` of f32 starts from -0.0.
+                let mut s = f32x16::splat(-0.0);
+                for f in 0..f_width {
+                    s += g[l * f_width + f][v] * dfrac[k][f];
+                }
+                gx[k] = inside.select(gx[k] + n * s, gx[k]);
+            }
+        }
+        // `acc[k] += gx[k]` from zero, as the point path.
+        gx.map(|a| f32x16::ZERO + a)
+    }
+
     /// `gx[k] = sum_j g_enc[j] d gamma_j / d x_k` on `nv` lane vectors.
     pub fn backward_tile(&self, nv: usize, x: &[Row], g_enc: &[Row], gx: &mut [Row]) {
         let width = self.output_dim();
         for v in 0..nv {
+            let xv: [f32x16; 3] =
+                std::array::from_fn(|k| if k < self.dims { x[k][v] } else { f32x16::ZERO });
+            if !xv.iter().any(|c| c.is_nan().any()) {
+                let r = self.backward_lanes(xv, g_enc, v);
+                for k in 0..self.dims {
+                    gx[k][v] = r[k];
+                }
+                continue;
+            }
             let xs: [[f32; 16]; 3] = std::array::from_fn(|k| {
                 if k < self.dims {
                     x[k][v].to_array()
@@ -375,12 +454,12 @@ mod tests {
     use super::*;
     use crate::nf::mlp::VECS;
 
-    /// The vectorised tile path equals `encode_point` lane by lane, bit for
-    /// bit: 2D and 3D, dense and hashed levels, points on cell faces, on the
+    /// The vectorised tile paths (encoding and input gradient) equal the
+    /// point path lane by lane, bit for bit: 2D and 3D, dense and hashed levels, points on cell faces, on the
     /// upper boundary (p = N), outside the cube (clamped), signed zeros, and
     /// a vector holding a NaN (the per-point fallback).
     #[test]
-    fn tile_encoding_equals_point_encoding_bitwise() {
+    fn tile_encoding_and_gradient_equal_the_point_path_bitwise() {
         for dims in [2usize, 3] {
             let (levels, features, log2) = (6, 2, 10);
             let table: Vec<f32> = (0..levels * (1usize << log2) * features)
@@ -417,6 +496,32 @@ mod tests {
                 let width = g.output_dim();
                 let mut enc: Vec<Row> = vec![[f32x16::ZERO; VECS]; width];
                 g.encode_tile(1, &x, &mut enc);
+                // Backward with an upstream gradient that varies per output and lane.
+                let up: Vec<Row> = (0..width)
+                    .map(|c| {
+                        let mut r = [f32x16::ZERO; VECS];
+                        r[0] = f32x16::from(std::array::from_fn::<f32, 16, _>(|j| {
+                            ((c * 31 + j * 7) % 13) as f32 * 0.25 - 1.5
+                        }));
+                        r
+                    })
+                    .collect();
+                let mut gx: [Row; 3] = [[f32x16::ZERO; VECS]; 3];
+                g.backward_tile(1, &x, &up, &mut gx);
+                for (j, p) in pts.iter().enumerate() {
+                    let mut out = vec![0f32; width];
+                    let gj: Vec<f32> = (0..width).map(|c| up[c][0].to_array()[j]).collect();
+                    let mut acc = [0f32; 3];
+                    g.point(*p, &mut out, Some((&gj, &mut acc)));
+                    for k in 0..dims {
+                        let got = gx[k][0].to_array()[j];
+                        assert_eq!(
+                            got.to_bits(),
+                            acc[k].to_bits(),
+                            "grad dims {dims} lane {j} axis {k}"
+                        );
+                    }
+                }
                 for (j, p) in pts.iter().enumerate() {
                     let mut want = vec![0f32; width];
                     g.encode_point(&p[..dims], &mut want);
