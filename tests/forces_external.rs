@@ -5,21 +5,9 @@
 
 mod particles_util;
 
-use fieldkern::forces::{ForceField, ForceFieldParams, Trap};
+use fieldkern::forces::Trap;
 use fieldkern::integrate::brownian::{Brownian, BrownianParams};
-use fieldkern::integrate::SimBox;
-use particles_util::State;
-
-fn open_field(dim: usize, n: usize) -> ForceField {
-    ForceField::new(ForceFieldParams {
-        sbox: SimBox::open(dim),
-        ntypes: 1,
-        capacity: n,
-        skin: 0.0,
-        max_neighbors: 1,
-    })
-    .unwrap()
-}
+use particles_util::{open_field, State};
 
 /// Overdamped motion at kT = 0 in a delayed harmonic trap follows
 /// x_{s+1} = x_s - mu k dt x_{s-D} once the history is filled (before that

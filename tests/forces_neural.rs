@@ -9,24 +9,12 @@ mod nf_ref;
 mod particles_util;
 mod support;
 
-use fieldkern::forces::{ForceField, ForceFieldParams, NeuralMode, Trap};
+use fieldkern::forces::{ForceField, NeuralMode, Trap};
 use fieldkern::integrate::verlet::VelocityVerlet;
-use fieldkern::integrate::SimBox;
 use fieldkern::nf::{Activation, Encoding};
 use nf_ref::{fewest_allocations, random_net, RefNet, TestRng};
-use particles_util::{energy_drift_and_excursion, State};
+use particles_util::{energy_drift_and_excursion, open_field, State};
 use support::alloc::exclusive;
-
-fn open_field(dim: usize, n: usize) -> ForceField {
-    ForceField::new(ForceFieldParams {
-        sbox: SimBox::open(dim),
-        ntypes: 1,
-        capacity: n,
-        skin: 0.0,
-        max_neighbors: 1,
-    })
-    .unwrap()
-}
 
 /// A smooth (tanh) scalar or vector field of `dim` inputs.
 fn smooth_net(dim: usize, out_dim: usize, seed: u64) -> RefNet {

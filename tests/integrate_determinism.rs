@@ -16,7 +16,7 @@ use fieldkern::integrate::verlet::VelocityVerlet;
 use fieldkern::integrate::SimBox;
 use fieldkern::parallel::set_num_threads;
 use fieldkern::{Error, ErrorKind, Result};
-use particles_util::{lattice, State};
+use particles_util::{lattice, open_field, State};
 use support::alloc::{count_allocations, exclusive};
 
 /// A WCA fluid at rho = 0.8 (2D or 3D) on a lattice with random velocities.
@@ -552,14 +552,7 @@ fn integrator_noise_is_the_documented_element_of_the_normal_stream() {
             let z = expected(Stream::LangevinNoise);
             for fused in [false, true] {
                 let mut s = State::new(dim, n);
-                let mut ff = ForceField::new(ForceFieldParams {
-                    sbox: SimBox::open(dim),
-                    ntypes: 1,
-                    capacity: n,
-                    skin: 0.0,
-                    max_neighbors: 1,
-                })
-                .unwrap();
+                let mut ff = open_field(dim, n);
                 ff.add_uniform([0.0; 3]).unwrap();
                 let mut lg = Baoab::new(
                     dim,

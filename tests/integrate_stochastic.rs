@@ -5,23 +5,15 @@
 
 mod particles_util;
 
-use fieldkern::forces::{ForceField, ForceFieldParams, Trap};
+use fieldkern::forces::{ForceField, Trap};
 use fieldkern::integrate::active::{ActiveBrownian, ActiveParams};
 use fieldkern::integrate::brownian::{Brownian, BrownianParams};
 use fieldkern::integrate::kuramoto::{order_parameter, Kuramoto, KuramotoParams};
 use fieldkern::integrate::langevin::{Baoab, LangevinParams};
-use fieldkern::integrate::SimBox;
-use particles_util::{block_mean_se, State};
+use particles_util::{block_mean_se, open_field, State};
 
 fn trap_field(dim: usize, n: usize, k: f64) -> ForceField {
-    let mut ff = ForceField::new(ForceFieldParams {
-        sbox: SimBox::open(dim),
-        ntypes: 1,
-        capacity: n,
-        skin: 0.0,
-        max_neighbors: 1,
-    })
-    .unwrap();
+    let mut ff = open_field(dim, n);
     ff.add_trap(Trap::Harmonic {
         k,
         centre: [0.0; 3],

@@ -217,3 +217,16 @@ pub fn energy_drift_and_excursion(e: &[f64], window: usize) -> (f64, f64) {
     let excursion = e.iter().map(|v| ((v - e0) / e0).abs()).fold(0.0, f64::max);
     (drift, excursion)
 }
+
+/// A force field for one-body terms only: open box, one type, no
+/// neighbour list to speak of (the caller adds traps or uniform forces).
+pub fn open_field(dim: usize, n: usize) -> ForceField {
+    ForceField::new(ForceFieldParams {
+        sbox: SimBox::open(dim),
+        ntypes: 1,
+        capacity: n,
+        skin: 0.0,
+        max_neighbors: 1,
+    })
+    .unwrap()
+}
