@@ -497,13 +497,14 @@ fn failing_force_evaluation_leaves_particles_at_the_last_completed_step() {
     assert!(bits(&s) == bits(&before));
 }
 
-/// The noise of Brownian and BAOAB steps is the documented element of the
+/// The noise of every particle integrator is the documented element of the
 /// public normal stream: draw `a` of particle `i` at step `s` is element
-/// `(s n + i) dim + a` of `fk_rng_fill_normal_f64(seed, tag.with_sub(stream))`.
+/// `(s n + i) D + a` of `fk_rng_fill_normal_f64(seed, tag.with_sub(stream))`,
+/// `D` the draws per particle (`dim`; ABP 3 in 2D, 6 in 3D; Kuramoto 1).
 /// Checked bit for bit from states where a step adds exactly `amp * xi`
 /// (positions and velocities zero, no force), for 2D and 3D, an `n` that is
-/// not a multiple of any chunk, the general and the fused BAOAB path, and
-/// two thread counts.
+/// not a multiple of any chunk, the general and the fused BAOAB path, active
+/// Brownian particles and Kuramoto oscillators, and two thread counts.
 #[test]
 fn integrator_noise_is_the_documented_element_of_the_normal_stream() {
     use fieldkern::rng::fill::fill_normal_f64;
@@ -580,6 +581,73 @@ fn integrator_noise_is_the_documented_element_of_the_normal_stream() {
                     }
                 }
             }
+            // ABP without self-propulsion or force: the positions take the
+            // first `dim` of the particle's `3` (2D) or `6` (3D) draws.
+            let draws = if dim == 3 { 6 } else { 3 };
+            let mut s = State::new(dim, n);
+            s.ox = vec![0.6; n];
+            s.oy = vec![0.8; n];
+            s.oz = if dim == 3 { vec![0.0; n] } else { Vec::new() };
+            let mut abp = ActiveBrownian::new(
+                dim,
+                n,
+                ActiveParams {
+                    dt: 1.0,
+                    v0: 0.0,
+                    mobility: 1.0,
+                    kt: 0.5,
+                    seed,
+                    stream,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            abp.step(None, &mut s.view(), step, 1).1.unwrap();
+            let mut z = vec![0.0; n * draws];
+            let e0 = (step * n as u64) * draws as u64;
+            fill_normal_f64(
+                seed,
+                Stream::ActiveRotationNoise.with_sub(stream),
+                e0,
+                &mut z,
+            )
+            .unwrap();
+            for i in 0..n {
+                let got = [s.x[i], s.y[i], if dim == 3 { s.z[i] } else { 0.0 }];
+                for a in 0..dim {
+                    assert_eq!(
+                        got[a].to_bits(),
+                        z[i * draws + a].to_bits(),
+                        "ABP dim {dim} i {i} a {a}"
+                    );
+                }
+            }
+        }
+        // Kuramoto: one draw per oscillator; amplitude sqrt(2 D dt) = 1.
+        let mut theta = vec![0.0; n];
+        let mut k = Kuramoto::new(
+            n,
+            KuramotoParams {
+                dt: 0.5,
+                coupling: 0.0,
+                noise: 1.0,
+                seed,
+                stream,
+            },
+        )
+        .unwrap();
+        k.step(&mut theta, &[], step, 1).unwrap();
+        let mut z = vec![0.0; n];
+        fill_normal_f64(
+            seed,
+            Stream::KuramotoNoise.with_sub(stream),
+            step * n as u64,
+            &mut z,
+        )
+        .unwrap();
+        for i in 0..n {
+            let want = fieldkern::integrate::state::wrap_into(z[i], std::f64::consts::TAU);
+            assert_eq!(theta[i].to_bits(), want.to_bits(), "Kuramoto i {i}");
         }
     }
     set_num_threads(2).unwrap();

@@ -25,7 +25,7 @@ use super::common::{
     axis_arrays, finite, for_each_noisy_segment, join, non_negative, positive, step_particles,
     AxisArrays, Needs, ParticleScheme, Workspace, UPDATE_SEGMENT,
 };
-use super::noise::element;
+use super::noise::for_each_noise_chunk;
 use super::split::for_each_segment;
 use super::state::{Particles, SimBox};
 use crate::error::{Error, ErrorKind, Result};
@@ -224,7 +224,7 @@ fn active_update(
     let n = p.len();
     let (fx, fy, fz) = (&ws.fx[..n], &ws.fy[..n], &ws.fz[..]);
     let three = p.dim == 3;
-    let draws = if three { 6 } else { 3 };
+    let draws: usize = if three { 6 } else { 3 };
     let dt = prm.dt;
     let mu = prm.mobility;
     let amp = (2.0 * prm.mobility * prm.kt * dt).sqrt();
@@ -236,46 +236,34 @@ fn active_update(
         UPDATE_SEGMENT,
         (prm.seed, Stream::ActiveRotationNoise, prm.stream),
         &|noise, first, [x, y, z, ox, oy, oz]| {
-            for k in 0..x.len() {
-                let i = first + k;
-                let e = element(step, n, i, draws, 0);
-                x[k] = b.wrap(
-                    0,
-                    x[k] + (prm.v0 * ox[k] + mu * fx[i]) * dt + amp * noise.normal(e),
-                );
-                y[k] = b.wrap(
-                    1,
-                    y[k] + (prm.v0 * oy[k] + mu * fy[i]) * dt + amp * noise.normal(e + 1),
-                );
-                if three {
-                    z[k] = b.wrap(
-                        2,
-                        z[k] + (prm.v0 * oz[k] + mu * fz[i]) * dt + amp * noise.normal(e + 2),
-                    );
-                    let w = [
-                        ramp * noise.normal(e + 3),
-                        ramp * noise.normal(e + 4),
-                        ramp * noise.normal(e + 5),
-                    ];
-                    let (a, bb, c) = (ox[k], oy[k], oz[k]);
-                    let nx = a + (w[1] * c - w[2] * bb);
-                    let ny = bb + (w[2] * a - w[0] * c);
-                    let nz = c + (w[0] * bb - w[1] * a);
-                    let inv = 1.0 / (nx * nx + ny * ny + nz * nz).sqrt();
-                    ox[k] = nx * inv;
-                    oy[k] = ny * inv;
-                    oz[k] = nz * inv;
-                } else {
-                    let tau = if torque.is_empty() { 0.0 } else { torque[i] };
-                    let dtheta = tau * dt + ramp * noise.normal(e + 2);
-                    let (s, c) = dtheta.sin_cos();
-                    let (a, bb) = (ox[k], oy[k]);
-                    let (nx, ny) = (c * a - s * bb, s * a + c * bb);
-                    let inv = 1.0 / (nx * nx + ny * ny).sqrt();
-                    ox[k] = nx * inv;
-                    oy[k] = ny * inv;
+            for_each_noise_chunk(noise, step, n, first, x.len(), draws, |c, xi| {
+                for (j, xi) in xi.chunks_exact(draws).enumerate() {
+                    let (k, i) = (c + j, first + c + j);
+                    x[k] = b.wrap(0, x[k] + (prm.v0 * ox[k] + mu * fx[i]) * dt + amp * xi[0]);
+                    y[k] = b.wrap(1, y[k] + (prm.v0 * oy[k] + mu * fy[i]) * dt + amp * xi[1]);
+                    if three {
+                        z[k] = b.wrap(2, z[k] + (prm.v0 * oz[k] + mu * fz[i]) * dt + amp * xi[2]);
+                        let w = [ramp * xi[3], ramp * xi[4], ramp * xi[5]];
+                        let (a, bb, c) = (ox[k], oy[k], oz[k]);
+                        let nx = a + (w[1] * c - w[2] * bb);
+                        let ny = bb + (w[2] * a - w[0] * c);
+                        let nz = c + (w[0] * bb - w[1] * a);
+                        let inv = 1.0 / (nx * nx + ny * ny + nz * nz).sqrt();
+                        ox[k] = nx * inv;
+                        oy[k] = ny * inv;
+                        oz[k] = nz * inv;
+                    } else {
+                        let tau = if torque.is_empty() { 0.0 } else { torque[i] };
+                        let dtheta = tau * dt + ramp * xi[2];
+                        let (s, c) = dtheta.sin_cos();
+                        let (a, bb) = (ox[k], oy[k]);
+                        let (nx, ny) = (c * a - s * bb, s * a + c * bb);
+                        let inv = 1.0 / (nx * nx + ny * ny).sqrt();
+                        ox[k] = nx * inv;
+                        oy[k] = ny * inv;
+                    }
                 }
-            }
+            });
         },
     );
 }

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use super::common::{
     finite, for_each_noisy_segment, non_negative, nonzero_capacity, positive, within_capacity,
 };
-use super::noise::element;
+use super::noise::for_each_noise_chunk;
 use super::split::{segment_len, MAX_SEGMENTS};
 use super::state::{check_finite, check_len, wrap_into};
 use crate::error::Result;
@@ -128,15 +128,29 @@ impl Kuramoto {
                 SEGMENT,
                 (prm.seed, Stream::KuramotoNoise, prm.stream),
                 &|noise, first, [th]| {
-                    for k in 0..th.len() {
-                        let i = first + k;
-                        let (sn, cs) = th[k].sin_cos();
-                        let w = if omega.is_empty() { 0.0 } else { omega[i] };
-                        let mut next = th[k] + prm.dt * (w + ks * cs - kc * sn);
-                        if amp > 0.0 {
-                            next += amp * noise.normal(element(step, n, i, 1, 0));
+                    let update = |k: usize, old: f64, xi: Option<f64>| {
+                        let (sn, cs) = old.sin_cos();
+                        let w = if omega.is_empty() {
+                            0.0
+                        } else {
+                            omega[first + k]
+                        };
+                        let mut next = old + prm.dt * (w + ks * cs - kc * sn);
+                        if let Some(xi) = xi {
+                            next += amp * xi;
                         }
-                        th[k] = wrap_into(next, tau);
+                        wrap_into(next, tau)
+                    };
+                    if amp > 0.0 {
+                        for_each_noise_chunk(noise, step, n, first, th.len(), 1, |c, xi| {
+                            for (j, &x) in xi.iter().enumerate() {
+                                th[c + j] = update(c + j, th[c + j], Some(x));
+                            }
+                        });
+                    } else {
+                        for (k, t) in th.iter_mut().enumerate() {
+                            *t = update(k, *t, None);
+                        }
                     }
                 },
             );
