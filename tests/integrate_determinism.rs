@@ -497,6 +497,23 @@ fn failing_force_evaluation_leaves_particles_at_the_last_completed_step() {
     assert!(bits(&s) == bits(&before));
 }
 
+/// Asserts that the positions of `s` are bitwise the first `dim` of each
+/// particle's `draws` normals in `z` (particle-major).
+fn positions_are_draws(s: &State, z: &[f64], draws: usize, what: &str) {
+    let dim = s.dim;
+    for i in 0..s.n() {
+        let got = [s.x[i], s.y[i], if dim == 3 { s.z[i] } else { 0.0 }];
+        for a in 0..dim {
+            let want = z[i * draws + a];
+            assert_eq!(
+                got[a].to_bits(),
+                want.to_bits(),
+                "{what} dim {dim} i {i} a {a}"
+            );
+        }
+    }
+}
+
 /// The noise of every particle integrator is the documented element of the
 /// public normal stream: draw `a` of particle `i` at step `s` is element
 /// `(s n + i) D + a` of `fk_rng_fill_normal_f64(seed, tag.with_sub(stream))`,
@@ -536,16 +553,7 @@ fn integrator_noise_is_the_documented_element_of_the_normal_stream() {
             .unwrap();
             br.step(None, &mut s.view(), step, 1).1.unwrap();
             let z = expected(Stream::BrownianNoise);
-            for i in 0..n {
-                let got = [s.x[i], s.y[i], if dim == 3 { s.z[i] } else { 0.0 }];
-                for a in 0..dim {
-                    assert_eq!(
-                        got[a].to_bits(),
-                        z[i * dim + a].to_bits(),
-                        "Brownian dim {dim} i {i} a {a}"
-                    );
-                }
-            }
+            positions_are_draws(&s, &z, dim, "Brownian");
             // BAOAB from rest without force: v = c2 xi, c2 = sqrt((1 - c1^2) kT).
             let (gamma, dt, kt) = (2.0f64, 0.01f64, 1.5f64);
             let c1 = (-gamma * dt).exp();
@@ -612,16 +620,7 @@ fn integrator_noise_is_the_documented_element_of_the_normal_stream() {
                 &mut z,
             )
             .unwrap();
-            for i in 0..n {
-                let got = [s.x[i], s.y[i], if dim == 3 { s.z[i] } else { 0.0 }];
-                for a in 0..dim {
-                    assert_eq!(
-                        got[a].to_bits(),
-                        z[i * draws + a].to_bits(),
-                        "ABP dim {dim} i {i} a {a}"
-                    );
-                }
-            }
+            positions_are_draws(&s, &z, draws, "ABP");
         }
         // Kuramoto: one draw per oscillator; amplitude sqrt(2 D dt) = 1.
         let mut theta = vec![0.0; n];
