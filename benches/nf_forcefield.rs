@@ -77,14 +77,8 @@ fn system(w: &Weights, n: usize) -> (Sys, ForceField, Baoab) {
         vy: vec![0.0; n],
         vz: vec![0.0; n],
     };
-    let mut ff = ForceField::new(ForceFieldParams {
-        sbox: SimBox::open(3),
-        ntypes: 1,
-        capacity: n,
-        skin: 0.0,
-        max_neighbors: 1,
-    })
-    .unwrap();
+    let mut ff =
+        ForceField::new(ForceFieldParams::without_neighbour_list(SimBox::open(3), n)).unwrap();
     ff.add_neural_field(model(w), 3, 1, NeuralMode::Potential, 1.0)
         .unwrap();
     let lg = Baoab::new(

@@ -335,14 +335,8 @@ fn summary_table() {
             vy: vec![0.0; n],
             vz: vec![0.0; n],
         };
-        let mut ff = ForceField::new(ForceFieldParams {
-            sbox: SimBox::open(3),
-            ntypes: 1,
-            capacity: n,
-            skin: 0.0,
-            max_neighbors: 1,
-        })
-        .unwrap();
+        let mut ff =
+            ForceField::new(ForceFieldParams::without_neighbour_list(SimBox::open(3), n)).unwrap();
         ff.add_trap(Trap::Harmonic {
             k: 1.0,
             centre: [0.0; 3],
@@ -394,14 +388,8 @@ fn summary_table() {
             y[i] = u[3 * i + 1];
             z[i] = u[3 * i + 2];
         }
-        let mut ff = ForceField::new(ForceFieldParams {
-            sbox: SimBox::open(3),
-            ntypes: 1,
-            capacity: n,
-            skin: 0.0,
-            max_neighbors: 1,
-        })
-        .unwrap();
+        let mut ff =
+            ForceField::new(ForceFieldParams::without_neighbour_list(SimBox::open(3), n)).unwrap();
         ff.add_pair(PairKind::Gravity, &[1.0 / n as f64], &[0.01], &[0.0])
             .unwrap();
         let (mut fx, mut fy, mut fz) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);

@@ -9,7 +9,7 @@ use fieldkern::forces::{ForceField, ForceFieldParams, PairKind, Trap};
 use fieldkern::integrate::langevin::{Baoab, LangevinParams};
 use fieldkern::integrate::SimBox;
 use fieldkern::ErrorKind;
-use particles_util::{block_mean_se, energy, fcc, random_positions, State};
+use particles_util::{block_mean_se, cube_or_open, energy, fcc, random_positions, State};
 
 fn forces(ff: &mut ForceField, s: &mut State) -> Vec<[f64; 3]> {
     let n = s.n();
@@ -34,11 +34,7 @@ fn cell_list_forces_equal_all_pairs_forces() {
             let l = if dim == 3 { 12.0 } else { 28.0 };
             let mut s = random_positions(dim, n, l, 3 + dim as u64);
             s.types = (0..n).map(|i| (i % 2) as u32).collect();
-            let sbox = if periodic {
-                SimBox::periodic(dim, [l; 3])
-            } else {
-                SimBox::open(dim)
-            };
+            let sbox = cube_or_open(dim, periodic, l);
             let mut ff = ForceField::new(ForceFieldParams {
                 sbox,
                 ntypes: 2,
@@ -112,11 +108,7 @@ fn all_pairs_simd_kernel_matches_scalar_reference() {
         (PairKind::Coulomb, 0.0),
     ] {
         for periodic in [false, true] {
-            let sbox = if periodic {
-                SimBox::periodic(3, [l; 3])
-            } else {
-                SimBox::open(3)
-            };
+            let sbox = cube_or_open(3, periodic, l);
             let mut ff = ForceField::new(ForceFieldParams {
                 sbox,
                 ntypes: 3,
@@ -242,19 +234,9 @@ fn all_pairs_uniform_kernel_matches_scalar_reference() {
         for dim in [2, 3] {
             for periodic in [false, true] {
                 let mut s = random_positions(dim, n, l, 11);
-                let sbox = if periodic {
-                    SimBox::periodic(dim, [l; 3])
-                } else {
-                    SimBox::open(dim)
-                };
-                let mut ff = ForceField::new(ForceFieldParams {
-                    sbox,
-                    ntypes: 1,
-                    capacity: n,
-                    skin: 0.0,
-                    max_neighbors: 1,
-                })
-                .unwrap();
+                let sbox = cube_or_open(dim, periodic, l);
+                let mut ff =
+                    ForceField::new(ForceFieldParams::without_neighbour_list(sbox, n)).unwrap();
                 ff.add_pair(kind, &[k], &[soft], &[0.0]).unwrap();
                 let got = forces(&mut ff, &mut s);
                 let (u, w, _) = ff.totals();

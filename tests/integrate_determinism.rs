@@ -16,7 +16,7 @@ use fieldkern::integrate::verlet::VelocityVerlet;
 use fieldkern::integrate::SimBox;
 use fieldkern::parallel::set_num_threads;
 use fieldkern::{Error, ErrorKind, Result};
-use particles_util::{lattice, open_field, State};
+use particles_util::{cube_or_open, lattice, open_field, State};
 use support::alloc::{count_allocations, exclusive};
 
 /// A WCA fluid at rho = 0.8 (2D or 3D) on a lattice with random velocities.
@@ -305,19 +305,8 @@ fn fused_local_field_baoab_equals_the_general_path() {
         let mut s = particles_util::random_positions(3, n, 4.0, 6);
         s.thermalise(1.0, 2);
         s.inv_mass = (0..n).map(|i| 1.0 + (i % 3) as f64).collect();
-        let sbox = if periodic {
-            SimBox::periodic(3, [4.0; 3])
-        } else {
-            SimBox::open(3)
-        };
-        let mut ff = ForceField::new(ForceFieldParams {
-            sbox,
-            ntypes: 1,
-            capacity: n,
-            skin: 0.0,
-            max_neighbors: 1,
-        })
-        .unwrap();
+        let sbox = cube_or_open(3, periodic, 4.0);
+        let mut ff = ForceField::new(ForceFieldParams::without_neighbour_list(sbox, n)).unwrap();
         ff.add_trap(Trap::Annular {
             k: 2.0,
             radius: 1.0,
@@ -409,14 +398,8 @@ fn zero_heap_allocations_per_step_including_neighbour_rebuilds() {
         },
     )
     .unwrap();
-    let mut local = ForceField::new(ForceFieldParams {
-        sbox: SimBox::open(3),
-        ntypes: 1,
-        capacity: n,
-        skin: 0.0,
-        max_neighbors: 1,
-    })
-    .unwrap();
+    let mut local =
+        ForceField::new(ForceFieldParams::without_neighbour_list(SimBox::open(3), n)).unwrap();
     local
         .add_trap(Trap::Harmonic {
             k: 1.0,

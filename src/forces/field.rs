@@ -62,6 +62,20 @@ pub struct ForceFieldParams {
     pub max_neighbors: usize,
 }
 
+impl ForceFieldParams {
+    /// A field without short-range pair terms (one-body fields, batch terms,
+    /// all-pairs long-range terms): one type, no skin, no neighbour slots.
+    pub fn without_neighbour_list(sbox: SimBox, capacity: usize) -> Self {
+        Self {
+            sbox,
+            ntypes: 1,
+            capacity,
+            skin: 0.0,
+            max_neighbors: 1,
+        }
+    }
+}
+
 /// What a term is (for reporting).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TermKind {

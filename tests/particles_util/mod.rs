@@ -221,12 +221,18 @@ pub fn energy_drift_and_excursion(e: &[f64], window: usize) -> (f64, f64) {
 /// A force field for one-body terms only: open box, one type, no
 /// neighbour list to speak of (the caller adds traps or uniform forces).
 pub fn open_field(dim: usize, n: usize) -> ForceField {
-    ForceField::new(ForceFieldParams {
-        sbox: SimBox::open(dim),
-        ntypes: 1,
-        capacity: n,
-        skin: 0.0,
-        max_neighbors: 1,
-    })
+    ForceField::new(ForceFieldParams::without_neighbour_list(
+        SimBox::open(dim),
+        n,
+    ))
     .unwrap()
+}
+
+/// A periodic cube of side `l` in `dim` dimensions, or the open box.
+pub fn cube_or_open(dim: usize, periodic: bool, l: f64) -> SimBox {
+    if periodic {
+        SimBox::periodic(dim, [l; 3])
+    } else {
+        SimBox::open(dim)
+    }
 }
