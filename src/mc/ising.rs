@@ -185,22 +185,7 @@ const TASK_SITES: usize = 1 << 15;
 
 impl Geometry {
     fn new(p: &IsingParams) -> Result<Self> {
-        if p.dim != 2 && p.dim != 3 {
-            return Err(Error::new(
-                ErrorKind::OutOfRange,
-                format!("dim = {}: must be 2 or 3", p.dim),
-            ));
-        }
-        let lz = if p.dim == 2 { 1 } else { p.lz };
-        for (name, l) in [("lx", p.lx), ("ly", p.ly), ("lz", lz)] {
-            if (name != "lz" || p.dim == 3) && l < 2 {
-                return Err(Error::new(
-                    ErrorKind::InvalidSize,
-                    format!("{name} = {l}: every side must be at least 2"),
-                ));
-            }
-        }
-        let n = site_count(p.lx, p.ly, lz)?;
+        let (lz, n) = lattice_extent(p.dim, [p.lx, p.ly, p.lz], false)?;
         let checkerboard =
             p.lx.is_multiple_of(2) && p.ly.is_multiple_of(2) && (p.dim == 2 || lz % 2 == 0);
         let half_width = p.lx / 2;
@@ -312,6 +297,41 @@ impl Geometry {
     fn blocks_per_sweep(&self) -> u64 {
         2 * self.rows as u64 * self.blocks_per_row
     }
+}
+
+/// Checks a lattice's dimension (2 or 3) and sides (at least 2, and even
+/// when `checkerboard` requires it; `lz` is ignored in 2D) and returns the
+/// effective `lz` (1 in 2D) and the site count ([`site_count`]).
+pub(crate) fn lattice_extent(
+    dim: usize,
+    [lx, ly, lz]: [usize; 3],
+    checkerboard: bool,
+) -> Result<(usize, usize)> {
+    if dim != 2 && dim != 3 {
+        return Err(Error::new(
+            ErrorKind::OutOfRange,
+            format!("dim = {dim}: must be 2 or 3"),
+        ));
+    }
+    let lz = if dim == 2 { 1 } else { lz };
+    for (name, l) in [("lx", lx), ("ly", ly), ("lz", lz)] {
+        if name == "lz" && dim == 2 {
+            continue;
+        }
+        if checkerboard && (l < 2 || !l.is_multiple_of(2)) {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!("{name} = {l}: every side must be even and at least 2 (checkerboard)"),
+            ));
+        }
+        if l < 2 {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!("{name} = {l}: every side must be at least 2"),
+            ));
+        }
+    }
+    Ok((lz, site_count(lx, ly, lz)?))
 }
 
 /// `lx ly lz`, which must fit the 32-bit site indices of the kernels.

@@ -84,7 +84,7 @@ use crate::rng::stream::Stream;
 use wide::u64x8;
 
 use super::ising::{
-    acceptance_threshold, check_temperature, checkerboard_neighbour_rows, site_count,
+    acceptance_threshold, check_temperature, checkerboard_neighbour_rows, lattice_extent,
 };
 
 /// Replicas per lattice (bits per site word).
@@ -154,25 +154,7 @@ struct Shape {
 
 impl Shape {
     fn new(p: &IsingReplicasParams) -> Result<Self> {
-        if p.dim != 2 && p.dim != 3 {
-            return Err(Error::new(
-                ErrorKind::OutOfRange,
-                format!("dim = {}: must be 2 or 3", p.dim),
-            ));
-        }
-        let lz = if p.dim == 2 { 1 } else { p.lz };
-        for (name, l) in [("lx", p.lx), ("ly", p.ly), ("lz", lz)] {
-            if name == "lz" && p.dim == 2 {
-                continue;
-            }
-            if l < 2 || l % 2 != 0 {
-                return Err(Error::new(
-                    ErrorKind::InvalidSize,
-                    format!("{name} = {l}: every side must be even and at least 2 (checkerboard)"),
-                ));
-            }
-        }
-        let n = site_count(p.lx, p.ly, lz)?;
+        let (lz, n) = lattice_extent(p.dim, [p.lx, p.ly, p.lz], true)?;
         let half_width = p.lx / 2;
         Ok(Self {
             dim: p.dim,
