@@ -247,12 +247,21 @@ fn hash_grid_line() {
     let n = 65536;
     let x: Vec<f32> = points(n).iter().map(|v| 0.5 + 0.49 * v).collect();
     let mut y = vec![0f32; n];
+    let mut g = vec![0f32; 3 * n];
     for threads in [1, 2] {
         set_num_threads(threads).unwrap();
         let t = best_time(|| m.forward(black_box(&x), &mut y).unwrap());
         println!(
             "{:<22} {:>7} {:>8} {:>14.4e}   (16 levels x 2^19 x 2, 3D, + 32->1 linear)",
             "hash-grid encoding",
+            threads,
+            n,
+            n as f64 / t
+        );
+        let t = best_time(|| m.gradient(black_box(&x), &mut y, &mut g).unwrap());
+        println!(
+            "{:<22} {:>7} {:>8} {:>14.4e}   (value + input gradient, same model)",
+            "hash-grid gradient",
             threads,
             n,
             n as f64 / t
