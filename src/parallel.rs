@@ -15,6 +15,11 @@
 //! * One thread means no worker threads are started: tasks run on the caller.
 //! * The calling thread always works too, so `n` threads = caller + `n - 1`
 //!   workers.
+//! * Waits spin before they sleep, on both sides: idle workers poll for the
+//!   next job and the caller polls for the workers' completion, so an
+//!   integrator called every step pays no futex sleep and wake-up per
+//!   parallel region (on the 2-core machine this took WCA at N = 1000 on 2
+//!   threads from about 105-120 to 92-96 ns per particle-step).
 //! * If the pool is already running a job (another host thread, or a callback
 //!   that re-enters the library), the call runs its tasks serially on its own
 //!   thread instead of waiting: same results, no deadlock.
@@ -52,7 +57,6 @@ struct Slot {
     job: Option<JobPtr>,
     n_tasks: usize,
     epoch: u64,
-    running: usize,
     shutdown: bool,
     /// Workers that have finished starting (thread-runtime set-up included).
     started: usize,
@@ -63,6 +67,11 @@ struct Shared {
     wake: Condvar,
     done: Condvar,
     epoch: AtomicU64,
+    /// Workers still working on the current job; the caller spins on it
+    /// before sleeping, and the worker that brings it to zero wakes the
+    /// caller through `done` (taking the `slot` lock first, so the wake-up
+    /// cannot slip in between the caller's check and its wait).
+    running: AtomicUsize,
     next_task: AtomicUsize,
     worker_panicked: AtomicBool,
 }
@@ -143,9 +152,8 @@ fn worker_loop(shared: &Shared) {
                 shared.worker_panicked.store(true, Ordering::Relaxed);
             }
         }
-        let mut slot = shared.slot.lock().unwrap_or_else(|p| p.into_inner());
-        slot.running -= 1;
-        if slot.running == 0 {
+        if shared.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _slot = shared.slot.lock().unwrap_or_else(|p| p.into_inner());
             shared.done.notify_all();
         }
     }
@@ -165,13 +173,13 @@ impl Pool {
                 job: None,
                 n_tasks: 0,
                 epoch: 0,
-                running: 0,
                 shutdown: false,
                 started: 0,
             }),
             wake: Condvar::new(),
             done: Condvar::new(),
             epoch: AtomicU64::new(0),
+            running: AtomicUsize::new(0),
             next_task: AtomicUsize::new(0),
             worker_panicked: AtomicBool::new(false),
         });
@@ -230,7 +238,7 @@ impl Pool {
         let shared = &*self.shared;
         // SAFETY: only the lifetime is erased. The pointer is cleared below and
         // this function does not return before every worker has finished the
-        // epoch that uses it (`running == 0`), so it never outlives `task`.
+        // epoch that uses it (`running` back to zero), so it never outlives `task`.
         let job = JobPtr(unsafe {
             std::mem::transmute::<*const Task<'_>, *const Task<'static>>(task as *const Task<'_>)
         });
@@ -238,7 +246,7 @@ impl Pool {
             let mut slot = shared.slot.lock().unwrap_or_else(|p| p.into_inner());
             slot.job = Some(job);
             slot.n_tasks = n_tasks;
-            slot.running = self.workers.len();
+            shared.running.store(self.workers.len(), Ordering::Relaxed);
             slot.epoch += 1;
             shared.next_task.store(0, Ordering::Relaxed);
             shared.epoch.store(slot.epoch, Ordering::Release);
@@ -247,9 +255,18 @@ impl Pool {
         let caller_result = catch_unwind(AssertUnwindSafe(|| {
             claim_tasks(task, &shared.next_task, n_tasks)
         }));
+        // Wait for the workers: spin first (a kernel called every step
+        // should not pay a sleep and a wake-up per parallel region), then
+        // sleep.
+        for _ in 0..SPIN_ITERATIONS {
+            if shared.running.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            std::hint::spin_loop();
+        }
         {
             let mut slot = shared.slot.lock().unwrap_or_else(|p| p.into_inner());
-            while slot.running > 0 {
+            while shared.running.load(Ordering::Acquire) > 0 {
                 slot = shared.done.wait(slot).unwrap_or_else(|p| p.into_inner());
             }
             slot.job = None;
@@ -416,6 +433,33 @@ mod tests {
             count.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(count.load(Ordering::Relaxed), 64);
+    }
+
+    #[test]
+    fn caller_waits_for_a_worker_slower_than_the_spin() {
+        // Worker tasks outlast the caller's spin, so the caller must fall
+        // back to sleeping and be woken by the last worker; every run must
+        // still see all of its tasks done when it returns.
+        let pool = Pool::new(3).unwrap();
+        let slow_runs = AtomicUsize::new(0);
+        for _ in 0..20 {
+            let done = AtomicUsize::new(0);
+            pool.run(6, &|_| {
+                if std::thread::current()
+                    .name()
+                    .is_some_and(|n| n.starts_with("fieldkern-"))
+                {
+                    slow_runs.fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(std::time::Duration::from_millis(3));
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            });
+            assert_eq!(done.load(Ordering::Relaxed), 6);
+        }
+        assert!(
+            slow_runs.load(Ordering::Relaxed) > 0,
+            "workers never took a task"
+        );
     }
 
     #[test]
