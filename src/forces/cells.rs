@@ -409,8 +409,15 @@ impl NeighbourList {
             let mut m = 0;
             let cand: [isize; 3] = [h as isize - 1, h as isize, h as isize + 1];
             for &v in &cand {
+                // v is in -1..=nc: wrap by one box length (no division).
                 let w = if self.sbox.periodic {
-                    v.rem_euclid(nc as isize)
+                    if v < 0 {
+                        v + nc as isize
+                    } else if v >= nc as isize {
+                        v - nc as isize
+                    } else {
+                        v
+                    }
                 } else if v < 0 || v >= nc as isize {
                     continue;
                 } else {
