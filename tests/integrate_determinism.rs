@@ -480,6 +480,86 @@ fn failing_force_evaluation_leaves_particles_at_the_last_completed_step() {
     assert!(bits(&s) == bits(&before));
 }
 
+/// A neighbour row that overflows in the middle of a call (a strong trap
+/// compresses a 2D WCA fluid until some particle has more than
+/// `max_neighbors` neighbours within the list radius): the call reports
+/// `Capacity` and the steps completed, and the particles are bitwise those of
+/// an unfailing run of that many steps. Covers the drift-first schemes
+/// (BAOAB, Verlet: restored by replaying from the start of the call) and an
+/// evaluate-first one (Brownian: nothing to restore).
+#[test]
+fn neighbour_overflow_mid_call_leaves_the_last_completed_step() {
+    let _g = exclusive();
+    set_num_threads(2).unwrap();
+    let make = |max_neighbors: usize| {
+        let (s, _) = wca_fluid(2, 20);
+        let l = (400.0f64 / 0.8).sqrt();
+        let mut ff = ForceField::new(ForceFieldParams {
+            sbox: SimBox::periodic(2, [l; 3]),
+            ntypes: 1,
+            capacity: 400,
+            skin: 0.3,
+            max_neighbors,
+        })
+        .unwrap();
+        ff.add_pair(PairKind::Wca, &[1.0], &[1.0], &[0.0]).unwrap();
+        ff.add_trap(Trap::Harmonic {
+            k: 2.0,
+            centre: [l / 2.0; 3],
+        })
+        .unwrap();
+        (s, ff)
+    };
+    let brownian = move || {
+        Brownian::new(
+            2,
+            400,
+            BrownianParams {
+                dt: 1e-3,
+                mobility: 1.0,
+                kt: 1.0,
+                seed: 5,
+                stream: 0,
+            },
+        )
+        .unwrap()
+    };
+    type Run = dyn Fn(&mut State, &mut ForceField, usize) -> (usize, Result<()>);
+    let schemes: [(&str, Box<Run>); 3] = [
+        (
+            "BAOAB",
+            Box::new(|s, ff, k| langevin(2, 400).step(Some(ff), &mut s.view(), 0, k)),
+        ),
+        (
+            "Verlet",
+            Box::new(|s, ff, k| {
+                VelocityVerlet::new(2, 400, 0.002)
+                    .unwrap()
+                    .step(Some(ff), &mut s.view(), 0, k)
+            }),
+        ),
+        (
+            "Brownian",
+            Box::new(move |s, ff, k| brownian().step(Some(ff), &mut s.view(), 0, k)),
+        ),
+    ];
+    for (name, run) in &schemes {
+        let (mut s, mut tight) = make(7);
+        let (done, r) = run(&mut s, &mut tight, 20_000);
+        assert_eq!(r.unwrap_err().kind, ErrorKind::Capacity, "{name}");
+        assert!(
+            done > 0 && done < 20_000,
+            "{name}: failed after {done} steps"
+        );
+        let (mut reference, mut roomy) = make(64);
+        run(&mut reference, &mut roomy, done).1.unwrap();
+        assert!(
+            bits(&s) == bits(&reference),
+            "{name}: state after {done} steps"
+        );
+    }
+}
+
 /// Asserts that the positions of `s` are bitwise the first `dim` of each
 /// particle's `draws` normals in `z` (particle-major).
 fn positions_are_draws(s: &State, z: &[f64], draws: usize, what: &str) {

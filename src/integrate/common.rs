@@ -281,6 +281,12 @@ impl Workspace {
         }
     }
 
+    fn restore_if(&self, saved: bool, p: &mut Particles) {
+        if saved {
+            self.restore(p);
+        }
+    }
+
     fn restore(&self, p: &mut Particles) {
         let n = p.len();
         let dst: [&mut [f64]; 9] = [
@@ -338,9 +344,21 @@ pub trait ParticleScheme {
 }
 
 /// Validates the call, then runs `n_steps` steps `step0, step0 + 1, ...` of
-/// `scheme`. If a step fails and the force field can fail mid-step, the
-/// particles are restored to the start of that step. Returns the completed
-/// steps and the first error.
+/// `scheme`. If a step fails, the particles are left at the start of that
+/// step. Returns the completed steps and the first error.
+///
+/// How the start of the failed step is recovered, when the force field can
+/// fail after validation (a neighbour row over capacity, a callback):
+/// * schemes without carried forces (Brownian, active) evaluate before they
+///   move anything, so a failed step has changed nothing;
+/// * schemes with carried forces (Verlet, BAOAB) drift before they evaluate.
+///   With a pure force field (a [`ForceField::cache_key`]: forces a function
+///   of positions and types only) the state at the start of the call is kept
+///   and, on failure at step `k`, restored and advanced again by `k` steps:
+///   every step is a pure function of the state and its index, so these are
+///   the same bits, and a successful call copies the particles once instead
+///   of once per step. Other fields (callbacks, delayed traps) keep a copy of
+///   each step's start.
 pub fn step_particles<S: ParticleScheme>(
     scheme: &mut S,
     mut ff: Option<&mut ForceField>,
@@ -370,24 +388,64 @@ pub fn step_particles<S: ParticleScheme>(
             return (0, Err(e));
         }
     }
-    let may_fail = ff.as_deref().is_some_and(|f| f.may_fail());
+    let may_fail = carried && ff.as_deref().is_some_and(|f| f.may_fail());
+    let replay = may_fail && ff.as_deref().is_some_and(|f| f.cache_key().is_some());
+    if replay {
+        scheme.workspace().save(p);
+    }
     for s in 0..n_steps {
         let step = step0.wrapping_add(s as u64);
-        if may_fail {
+        if may_fail && !replay {
             scheme.workspace().save(p);
         }
         if let Err(e) = scheme.one_step(ff.as_deref_mut(), p, step, &b) {
-            if may_fail {
-                scheme.workspace().restore(p);
-            }
+            scheme.workspace().restore_if(may_fail, p);
             scheme.workspace().held.key = None;
-            return (s, Err(e));
+            let done = if replay {
+                replay_steps(scheme, ff, p, step0, s, &b)
+            } else {
+                s
+            };
+            return (done, Err(e));
         }
     }
     if carried {
         scheme.workspace().hold(ff.as_deref(), p);
     }
     (n_steps, Ok(()))
+}
+
+/// Advances `p`, restored to the start of the call, by the `k` steps that
+/// completed before a failure; returns `k`. Those steps succeeded with the
+/// same inputs, so they succeed again; should one fail all the same, the
+/// particles go back to the start of the call and 0 steps are reported.
+fn replay_steps<S: ParticleScheme>(
+    scheme: &mut S,
+    mut ff: Option<&mut ForceField>,
+    p: &mut Particles,
+    step0: u64,
+    k: usize,
+    b: &SimBox,
+) -> usize {
+    if k == 0 {
+        return 0;
+    }
+    let mut ok = scheme
+        .workspace()
+        .forces_at_call_start(ff.as_deref_mut(), p, step0)
+        .is_ok();
+    for s in 0..k {
+        ok = ok
+            && scheme
+                .one_step(ff.as_deref_mut(), p, step0.wrapping_add(s as u64), b)
+                .is_ok();
+    }
+    if ok {
+        k
+    } else {
+        scheme.workspace().restore(p);
+        0
+    }
 }
 
 /// The per-axis arrays of particles: positions, velocities, orientations,
