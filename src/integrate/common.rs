@@ -341,6 +341,47 @@ pub trait ParticleScheme {
         step: u64,
         b: &SimBox,
     ) -> Result<()>;
+
+    /// Whether the scheme's step ends with a half-kick `v += (dt/2) F/m`
+    /// that the next step's first pass can apply instead: one pass over the
+    /// velocities and forces fewer per step, the same operations in the same
+    /// order, so the same bits.
+    const DEFERS_CLOSING_KICK: bool = false;
+
+    /// [`Self::one_step`] without its closing half-kick; `pending` applies
+    /// the previous step's first. Only called when
+    /// [`Self::DEFERS_CLOSING_KICK`].
+    fn one_step_open(
+        &mut self,
+        _ff: Option<&mut ForceField>,
+        _p: &mut Particles,
+        _step: u64,
+        _b: &SimBox,
+        _pending: bool,
+    ) -> Result<()> {
+        unreachable!("one_step_open of a scheme that does not defer its kick")
+    }
+
+    /// Applies the half-kick the last [`Self::one_step_open`] left pending.
+    fn close_kick(&mut self, _p: &mut Particles) {}
+}
+
+/// Step `step` of `scheme`, its closing half-kick left pending (and the
+/// previous one applied first, if `pending`) when `defer`.
+fn advance<S: ParticleScheme>(
+    scheme: &mut S,
+    ff: Option<&mut ForceField>,
+    p: &mut Particles,
+    step: u64,
+    b: &SimBox,
+    defer: bool,
+    pending: bool,
+) -> Result<()> {
+    if defer {
+        scheme.one_step_open(ff, p, step, b, pending)
+    } else {
+        scheme.one_step(ff, p, step, b)
+    }
 }
 
 /// Validates the call, then runs `n_steps` steps `step0, step0 + 1, ...` of
@@ -390,6 +431,9 @@ pub fn step_particles<S: ParticleScheme>(
     }
     let may_fail = carried && ff.as_deref().is_some_and(|f| f.may_fail());
     let replay = may_fail && ff.as_deref().is_some_and(|f| f.cache_key().is_some());
+    // The closing half-kick is deferred into the next step only where a
+    // failed step is recovered from the start of the call (or cannot fail).
+    let defer = S::DEFERS_CLOSING_KICK && (replay || !may_fail);
     if replay {
         scheme.workspace().save(p);
     }
@@ -398,16 +442,19 @@ pub fn step_particles<S: ParticleScheme>(
         if may_fail && !replay {
             scheme.workspace().save(p);
         }
-        if let Err(e) = scheme.one_step(ff.as_deref_mut(), p, step, &b) {
+        if let Err(e) = advance(scheme, ff.as_deref_mut(), p, step, &b, defer, s > 0) {
             scheme.workspace().restore_if(may_fail, p);
             scheme.workspace().held.key = None;
             let done = if replay {
-                replay_steps(scheme, ff, p, step0, s, &b)
+                replay_steps(scheme, ff, p, step0, s, &b, defer)
             } else {
                 s
             };
             return (done, Err(e));
         }
+    }
+    if defer {
+        scheme.close_kick(p);
     }
     if carried {
         scheme.workspace().hold(ff.as_deref(), p);
@@ -426,6 +473,7 @@ fn replay_steps<S: ParticleScheme>(
     step0: u64,
     k: usize,
     b: &SimBox,
+    defer: bool,
 ) -> usize {
     if k == 0 {
         return 0;
@@ -435,12 +483,13 @@ fn replay_steps<S: ParticleScheme>(
         .forces_at_call_start(ff.as_deref_mut(), p, step0)
         .is_ok();
     for s in 0..k {
-        ok = ok
-            && scheme
-                .one_step(ff.as_deref_mut(), p, step0.wrapping_add(s as u64), b)
-                .is_ok();
+        let step = step0.wrapping_add(s as u64);
+        ok = ok && advance(scheme, ff.as_deref_mut(), p, step, b, defer, s > 0).is_ok();
     }
     if ok {
+        if defer {
+            scheme.close_kick(p);
+        }
         k
     } else {
         scheme.workspace().restore(p);

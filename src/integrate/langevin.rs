@@ -113,15 +113,46 @@ impl ParticleScheme for Baoab {
         step: u64,
         b: &SimBox,
     ) -> Result<()> {
-        baoa(&self.ws, &self.params, p, step, b);
+        baoa::<false>(&self.ws, &self.params, p, step, b);
         self.ws.forces(ff, p, step.wrapping_add(1))?;
         kick(&self.ws, p, 0.5 * self.params.dt);
         Ok(())
     }
+
+    const DEFERS_CLOSING_KICK: bool = true;
+
+    fn one_step_open(
+        &mut self,
+        ff: Option<&mut ForceField>,
+        p: &mut Particles,
+        step: u64,
+        b: &SimBox,
+        pending: bool,
+    ) -> Result<()> {
+        if pending {
+            baoa::<true>(&self.ws, &self.params, p, step, b);
+        } else {
+            baoa::<false>(&self.ws, &self.params, p, step, b);
+        }
+        self.ws.forces(ff, p, step.wrapping_add(1))?;
+        Ok(())
+    }
+
+    fn close_kick(&mut self, p: &mut Particles) {
+        kick(&self.ws, p, 0.5 * self.params.dt);
+    }
 }
 
-/// The first four sub-steps B A O A, fused in one pass.
-fn baoa(ws: &Workspace, prm: &LangevinParams, p: &mut Particles, step: u64, b: &SimBox) {
+/// The first four sub-steps B A O A, fused in one pass; with `PENDING`, the
+/// previous step's closing half-kick `v += (dt/2) F/m` first (the same
+/// operation as [`kick`], so the same bits as a separate pass).
+fn baoa<const PENDING: bool>(
+    ws: &Workspace,
+    prm: &LangevinParams,
+    p: &mut Particles,
+    step: u64,
+    b: &SimBox,
+) {
     let n = p.len();
     let im = p.inv_mass;
     let (fx, fy, fz) = (&ws.fx[..n], &ws.fy[..n], &ws.fz[..]);
@@ -138,18 +169,19 @@ fn baoa(ws: &Workspace, prm: &LangevinParams, p: &mut Particles, step: u64, b: &
                 let i = first + k;
                 let m1 = if im.is_empty() { 1.0 } else { im[i] };
                 let (w, s) = (h * m1, c2 * m1.sqrt());
-                let mut v = vx[k] + w * fx[i];
+                let kicked = |v: f64, f: f64| if PENDING { v + w * f } else { v };
+                let mut v = kicked(vx[k], fx[i]) + w * fx[i];
                 let mut q = x[k] + h * v;
                 v = c1 * v + s * xi[0];
                 vx[k] = v;
                 x[k] = b.wrap(0, q + h * v);
-                v = vy[k] + w * fy[i];
+                v = kicked(vy[k], fy[i]) + w * fy[i];
                 q = y[k] + h * v;
                 v = c1 * v + s * xi[1];
                 vy[k] = v;
                 y[k] = b.wrap(1, q + h * v);
                 if three {
-                    v = vz[k] + w * fz[i];
+                    v = kicked(vz[k], fz[i]) + w * fz[i];
                     q = z[k] + h * v;
                     v = c1 * v + s * xi[2];
                     vz[k] = v;

@@ -153,7 +153,7 @@ impl ParticleScheme for VelocityVerlet {
     ) -> Result<()> {
         let dt = self.dt;
         if self.fraction_bits == 0 {
-            kick_drift(&self.ws, p, 0.5 * dt, dt, b);
+            kick_drift::<false>(&self.ws, p, 0.5 * dt, dt, b);
             self.ws.forces(ff, p, step.wrapping_add(1))?;
             kick(&self.ws, p, 0.5 * dt);
         } else {
@@ -163,6 +163,42 @@ impl ParticleScheme for VelocityVerlet {
             grid_kick(&self.ws, p, 0.5 * dt, grid);
         }
         Ok(())
+    }
+
+    const DEFERS_CLOSING_KICK: bool = true;
+
+    fn one_step_open(
+        &mut self,
+        ff: Option<&mut ForceField>,
+        p: &mut Particles,
+        step: u64,
+        b: &SimBox,
+        pending: bool,
+    ) -> Result<()> {
+        let dt = self.dt;
+        if self.fraction_bits == 0 {
+            if pending {
+                kick_drift::<true>(&self.ws, p, 0.5 * dt, dt, b);
+            } else {
+                kick_drift::<false>(&self.ws, p, 0.5 * dt, dt, b);
+            }
+        } else {
+            let grid = Grid::new(self.fraction_bits);
+            if pending {
+                grid_kick(&self.ws, p, 0.5 * dt, grid);
+            }
+            grid_kick_drift(&self.ws, p, 0.5 * dt, dt, b, grid);
+        }
+        self.ws.forces(ff, p, step.wrapping_add(1))
+    }
+
+    fn close_kick(&mut self, p: &mut Particles) {
+        let h = 0.5 * self.dt;
+        if self.fraction_bits == 0 {
+            kick(&self.ws, p, h);
+        } else {
+            grid_kick(&self.ws, p, h, Grid::new(self.fraction_bits));
+        }
     }
 }
 
@@ -235,8 +271,10 @@ fn grid_kick(ws: &Workspace, p: &mut Particles, h: f64, g: Grid) {
     });
 }
 
-/// `v += h F/m; x = wrap(x + dt v)`.
-fn kick_drift(ws: &Workspace, p: &mut Particles, h: f64, dt: f64, b: &SimBox) {
+/// `v += h F/m; x = wrap(x + dt v)`; with `PENDING`, the previous step's
+/// closing half-kick `v += h F/m` first (the same operation as [`kick`], so
+/// the same bits as a separate pass).
+fn kick_drift<const PENDING: bool>(ws: &Workspace, p: &mut Particles, h: f64, dt: f64, b: &SimBox) {
     let n = p.len();
     let im = p.inv_mass;
     let (fx, fy, fz) = (&ws.fx[..n], &ws.fy[..n], &ws.fz[..]);
@@ -250,11 +288,18 @@ fn kick_drift(ws: &Workspace, p: &mut Particles, h: f64, dt: f64, b: &SimBox) {
             for k in 0..x.len() {
                 let i = first + k;
                 let w = h * if im.is_empty() { 1.0 } else { im[i] };
+                if PENDING {
+                    vx[k] += w * fx[i];
+                    vy[k] += w * fy[i];
+                }
                 vx[k] += w * fx[i];
                 vy[k] += w * fy[i];
                 x[k] = b.wrap(0, x[k] + dt * vx[k]);
                 y[k] = b.wrap(1, y[k] + dt * vy[k]);
                 if three {
+                    if PENDING {
+                        vz[k] += w * fz[i];
+                    }
                     vz[k] += w * fz[i];
                     z[k] = b.wrap(2, z[k] + dt * vz[k]);
                 }
