@@ -42,6 +42,38 @@ fn wca_fluid(dim: usize, per_side: usize) -> (State, ForceField) {
     (s, ff)
 }
 
+/// The WCA pair field of `wca_fluid(2, 20)` (400 particles, periodic box,
+/// no trap) with `max_neighbors` entries per neighbour row.
+fn wca_field_2d_400(max_neighbors: usize) -> ForceField {
+    let l = (400.0f64 / 0.8).sqrt();
+    let mut ff = ForceField::new(ForceFieldParams {
+        sbox: SimBox::periodic(2, [l; 3]),
+        ntypes: 1,
+        capacity: 400,
+        skin: 0.3,
+        max_neighbors,
+    })
+    .unwrap();
+    ff.add_pair(PairKind::Wca, &[1.0], &[1.0], &[0.0]).unwrap();
+    ff
+}
+
+/// Brownian dynamics, dt = 1e-3, unit mobility and temperature.
+fn brownian(dim: usize, n: usize) -> Brownian {
+    Brownian::new(
+        dim,
+        n,
+        BrownianParams {
+            dt: 1e-3,
+            mobility: 1.0,
+            kt: 1.0,
+            seed: 5,
+            stream: 0,
+        },
+    )
+    .unwrap()
+}
+
 fn langevin(dim: usize, n: usize) -> Baoab {
     Baoab::new(
         dim,
@@ -179,18 +211,7 @@ fn every_integrator_split_and_resumed_equals_the_unsplit_run() {
     // Brownian, ABP (2D with vision cone and goal), Kuramoto with noise.
     let brown = |split: bool| {
         let mut s = particles_util::random_positions(2, 500, 10.0, 1);
-        let mut b = Brownian::new(
-            2,
-            500,
-            BrownianParams {
-                dt: 1e-3,
-                mobility: 1.0,
-                kt: 1.0,
-                seed: 5,
-                stream: 0,
-            },
-        )
-        .unwrap();
+        let mut b = brownian(2, 500);
         if split {
             b.step(None, &mut s.view(), 0, k).1.unwrap();
             b.step(None, &mut s.view(), k as u64, total - k).1.unwrap();
@@ -462,18 +483,7 @@ fn failing_force_evaluation_leaves_particles_at_the_last_completed_step() {
     // first evaluation and changes nothing.
     let (mut s, _) = wca_fluid(2, 20);
     let before = s.clone();
-    let l = (400.0f64 / 0.8).sqrt();
-    let mut tight = ForceField::new(ForceFieldParams {
-        sbox: SimBox::periodic(2, [l; 3]),
-        ntypes: 1,
-        capacity: 400,
-        skin: 0.3,
-        max_neighbors: 2,
-    })
-    .unwrap();
-    tight
-        .add_pair(PairKind::Wca, &[1.0], &[1.0], &[0.0])
-        .unwrap();
+    let mut tight = wca_field_2d_400(2);
     let (done, r) = lg.step(Some(&mut tight), &mut s.view(), 0, 10);
     assert_eq!(done, 0);
     assert_eq!(r.unwrap_err().kind, ErrorKind::Capacity);
@@ -493,36 +503,13 @@ fn neighbour_overflow_mid_call_leaves_the_last_completed_step() {
     set_num_threads(2).unwrap();
     let make = |max_neighbors: usize| {
         let (s, _) = wca_fluid(2, 20);
-        let l = (400.0f64 / 0.8).sqrt();
-        let mut ff = ForceField::new(ForceFieldParams {
-            sbox: SimBox::periodic(2, [l; 3]),
-            ntypes: 1,
-            capacity: 400,
-            skin: 0.3,
-            max_neighbors,
-        })
-        .unwrap();
-        ff.add_pair(PairKind::Wca, &[1.0], &[1.0], &[0.0]).unwrap();
+        let mut ff = wca_field_2d_400(max_neighbors);
         ff.add_trap(Trap::Harmonic {
             k: 2.0,
-            centre: [l / 2.0; 3],
+            centre: [ff.sim_box().lengths[0] / 2.0; 3],
         })
         .unwrap();
         (s, ff)
-    };
-    let brownian = move || {
-        Brownian::new(
-            2,
-            400,
-            BrownianParams {
-                dt: 1e-3,
-                mobility: 1.0,
-                kt: 1.0,
-                seed: 5,
-                stream: 0,
-            },
-        )
-        .unwrap()
     };
     type Run = dyn Fn(&mut State, &mut ForceField, usize) -> (usize, Result<()>);
     let schemes: [(&str, Box<Run>); 3] = [
@@ -540,7 +527,7 @@ fn neighbour_overflow_mid_call_leaves_the_last_completed_step() {
         ),
         (
             "Brownian",
-            Box::new(move |s, ff, k| brownian().step(Some(ff), &mut s.view(), 0, k)),
+            Box::new(|s, ff, k| brownian(2, 400).step(Some(ff), &mut s.view(), 0, k)),
         ),
     ];
     for (name, run) in &schemes {
