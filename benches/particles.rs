@@ -375,6 +375,10 @@ fn summary_table() {
                 .unwrap();
             step += steps as u64;
         });
+        // The triad again after the kernel, keeping the faster reading: a
+        // burst of host contention during one triad would otherwise inflate
+        // the fraction (readings on this shared machine ranged 15-31 GB/s).
+        let triad = triad.max(stream_triad());
         let bytes = 96.0 * (n * steps) as f64 / t;
         println!(
             "  BAOAB harmonic N=1e7 (2 threads): {:.3e} particle-steps/s, {:.2} GB/s = {:.0}% of STREAM triad {:.2} GB/s",

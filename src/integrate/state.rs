@@ -286,8 +286,14 @@ pub(crate) fn check_len(name: &str, got: usize, want: usize) -> Result<()> {
 
 /// Error naming the first non-finite element of `a`.
 pub fn check_finite(name: &str, a: &[f64]) -> Result<()> {
-    // Summing first is fast; only a non-finite sum needs the scan.
-    if a.iter().fold(0.0f64, |s, &v| s + v * 0.0).is_nan() {
+    // A branch-free pass first: a value is non-finite exactly when its
+    // exponent bits are all ones. Integer ORs vectorise (a floating-point
+    // sum would be a serial chain of dependent adds); only a hit needs the
+    // scan that names the index.
+    const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
+    if a.iter()
+        .fold(false, |bad, v| bad | (v.to_bits() & EXPONENT == EXPONENT))
+    {
         if let Some((i, v)) = a.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(Error::new(
                 ErrorKind::NonFinite,
