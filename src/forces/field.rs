@@ -475,26 +475,33 @@ impl ForceField {
     /// Checks `pos` against this field: dimension, capacity, lengths, types,
     /// finiteness.
     pub fn validate(&self, pos: &Positions) -> Result<()> {
-        if pos.dim != self.params.sbox.dim {
+        self.check_shape(pos.dim, pos.len())?;
+        pos.validate(self.params.ntypes)
+    }
+
+    /// The dimension and particle-count part of [`Self::validate`], for
+    /// callers that validated the positions themselves (against this field's
+    /// `ntypes`), so the arrays are not scanned twice per call.
+    pub fn check_shape(&self, dim: usize, n: usize) -> Result<()> {
+        if dim != self.params.sbox.dim {
             return Err(Error::new(
                 ErrorKind::InvalidSize,
                 format!(
                     "particles have dim = {} but the force field was created with dim = {}",
-                    pos.dim, self.params.sbox.dim
+                    dim, self.params.sbox.dim
                 ),
             ));
         }
-        if pos.len() > self.params.capacity {
+        if n > self.params.capacity {
             return Err(Error::new(
                 ErrorKind::Capacity,
                 format!(
                     "n = {} exceeds the capacity {} reserved at create",
-                    pos.len(),
-                    self.params.capacity
+                    n, self.params.capacity
                 ),
             ));
         }
-        pos.validate(self.params.ntypes)
+        Ok(())
     }
 
     /// Evaluates total forces into `fx, fy, fz` (overwritten; `fz` empty in

@@ -241,7 +241,9 @@ impl Workspace {
             }
         }
         if let Some(f) = ff {
-            f.validate(&p.positions())?;
+            // The positions and types were validated above against the
+            // field's ntypes.
+            f.check_shape(p.dim, n)?;
         }
         Ok(())
     }
