@@ -439,26 +439,39 @@ mod tests {
     fn caller_waits_for_a_worker_slower_than_the_spin() {
         // Worker tasks outlast the caller's spin, so the caller must fall
         // back to sleeping and be woken by the last worker; every run must
-        // still see all of its tasks done when it returns.
+        // still see all of its tasks done when it returns. On a loaded
+        // machine the caller could claim every task before a worker wakes,
+        // so a caller task holds on (up to a generous bound) until a worker
+        // of this run has claimed one.
         let pool = Pool::new(3).unwrap();
         let slow_runs = AtomicUsize::new(0);
         for _ in 0..20 {
             let done = AtomicUsize::new(0);
+            let worker_claimed = AtomicBool::new(false);
             pool.run(6, &|_| {
-                if std::thread::current()
+                let on_worker = std::thread::current()
                     .name()
-                    .is_some_and(|n| n.starts_with("fieldkern-"))
-                {
+                    .is_some_and(|n| n.starts_with("fieldkern-"));
+                if on_worker {
+                    worker_claimed.store(true, Ordering::Release);
                     slow_runs.fetch_add(1, Ordering::Relaxed);
                     std::thread::sleep(std::time::Duration::from_millis(3));
+                } else {
+                    let start = std::time::Instant::now();
+                    while !worker_claimed.load(Ordering::Acquire)
+                        && start.elapsed() < std::time::Duration::from_secs(10)
+                    {
+                        std::thread::yield_now();
+                    }
                 }
                 done.fetch_add(1, Ordering::Relaxed);
             });
             assert_eq!(done.load(Ordering::Relaxed), 6);
         }
         assert!(
-            slow_runs.load(Ordering::Relaxed) > 0,
-            "workers never took a task"
+            slow_runs.load(Ordering::Relaxed) >= 20,
+            "workers took {} tasks in 20 runs",
+            slow_runs.load(Ordering::Relaxed)
         );
     }
 
