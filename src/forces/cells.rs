@@ -478,11 +478,14 @@ pub fn gather_packed_checked(
     packed: &mut [[f64; 4]],
     list: Option<&NeighbourList>,
 ) -> bool {
-    const TASK: usize = 4096;
+    // Up to 4096 particles per task; small systems still in 16 tasks of at
+    // least 64, so that every thread gathers (a pure copy: any split gives
+    // the same result).
+    let task = packed.len().div_ceil(16).clamp(64, 4096);
     let three = p.dim == 3;
     let moved = std::sync::atomic::AtomicBool::new(false);
-    parallel::for_each_chunk_mut(packed, TASK, &|c, part| {
-        let first = c * TASK;
+    parallel::for_each_chunk_mut(packed, task, &|c, part| {
+        let first = c * task;
         for (k, q) in part.iter_mut().enumerate() {
             let i = order[first + k] as usize;
             let t = if p.types.is_empty() { 0 } else { p.types[i] };
