@@ -25,6 +25,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::integrate::state::{wrap_into, Positions, SimBox};
 use crate::parallel;
+use crate::simd::prefetch::prefetch;
 
 /// Particles per parallel task when building rows.
 const BUILD_TASK: usize = 256;
@@ -486,7 +487,18 @@ pub fn gather_packed_checked(
     let moved = std::sync::atomic::AtomicBool::new(false);
     parallel::for_each_chunk_mut(packed, task, &|c, part| {
         let first = c * task;
+        // The reads go through the permutation: fetch a few particles ahead.
+        const AHEAD: usize = 16;
+        let ahead = &order[(first + AHEAD).min(order.len())..];
         for (k, q) in part.iter_mut().enumerate() {
+            if let Some(&j) = ahead.get(k) {
+                let j = j as usize;
+                prefetch(&p.x[j]);
+                prefetch(&p.y[j]);
+                if three {
+                    prefetch(&p.z[j]);
+                }
+            }
             let i = order[first + k] as usize;
             let t = if p.types.is_empty() { 0 } else { p.types[i] };
             *q = [

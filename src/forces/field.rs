@@ -30,6 +30,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::integrate::split::{for_each_segment, MAX_SEGMENTS};
 use crate::integrate::state::{Positions, SimBox};
 use crate::parallel::for_each_chunk_mut;
+use crate::simd::prefetch::prefetch;
 use crate::simd::{f64x8, rsqrt};
 
 /// Most terms one force field holds.
@@ -273,6 +274,16 @@ impl ForceField {
     }
 
     /// Words per slot in `slot_short`: the force, then `[u, w]` per short term.
+    /// With the slot path, `(slot_of, stride)` for prefetching slot records.
+    fn slot_ahead(&self) -> Option<(&[u32], usize)> {
+        self.slot_path().then(|| {
+            (
+                self.nlist.as_ref().expect("slot path has a list").slot_of(),
+                self.slot_stride(),
+            )
+        })
+    }
+
     fn slot_stride(&self) -> usize {
         3 + 2 * self.short.len()
     }
@@ -569,8 +580,14 @@ impl ForceField {
             FORCE_SEGMENT,
             &|seg, first, [sx, sy, sz]| {
                 let mut acc = [0.0; 2 * MAX_TERMS];
+                let ahead = this.slot_ahead();
                 for k in 0..sx.len() {
                     let i = first + k;
+                    // The slot records are read through a permutation.
+                    if let Some(&s) = ahead.and_then(|(of, _)| of.get(i + 16)) {
+                        let stride = ahead.map_or(0, |(_, st)| st);
+                        prefetch(&this.slot_short[s as usize * stride]);
+                    }
                     let f = this.particle_force(pos, i, &delayed_slot, with_energy, &mut acc);
                     sx[k] = f[0];
                     sy[k] = f[1];
