@@ -431,12 +431,27 @@ impl NeighbourList {
             }
             span_len[a] = m;
         }
+        // The x cells of a (y, z) row, in span order, as runs of slots: when
+        // they are consecutive cells (no wrap), one contiguous run (cell order
+        // is x-fastest), the same slots in the same order as cell by cell.
+        let xs = &span[0][..span_len[0]];
+        let consecutive = xs.windows(2).all(|w| w[1] == w[0] + 1);
+        let mut x_runs = [(0usize, 0usize); 3];
+        let n_x_runs = if consecutive {
+            x_runs[0] = (xs[0], xs[xs.len() - 1]);
+            1
+        } else {
+            for (r, &cx) in x_runs.iter_mut().zip(xs) {
+                *r = (cx, cx);
+            }
+            xs.len()
+        };
         for &cz in &span[2][..span_len[2]] {
             for &cy in &span[1][..span_len[1]] {
-                for &cx in &span[0][..span_len[0]] {
-                    let cell = (cz * self.ncell[1] + cy) * self.ncell[0] + cx;
-                    let lo = self.cell_start[cell] as usize;
-                    let hi = self.cell_start[cell + 1] as usize;
+                for &(cx_first, cx_last) in &x_runs[..n_x_runs] {
+                    let row_cell = (cz * self.ncell[1] + cy) * self.ncell[0];
+                    let lo = self.cell_start[row_cell + cx_first] as usize;
+                    let hi = self.cell_start[row_cell + cx_last + 1] as usize;
                     for j in lo as u32..hi as u32 {
                         let q = packed[j as usize];
                         let dx = b.min_image(0, xi - q[0]);
