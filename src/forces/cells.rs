@@ -25,6 +25,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::integrate::state::{wrap_into, Positions, SimBox};
 use crate::parallel;
+use crate::simd::neighbour_scan::{append_within, ScanCentre};
 use crate::simd::prefetch::prefetch;
 
 /// Particles per parallel task when building rows.
@@ -337,9 +338,10 @@ impl NeighbourList {
                 BUILD_TASK * stride,
                 &|chunk, part| {
                     let first = chunk * BUILD_TASK;
+                    let mut runs = SlotRuns::default();
                     for (k, row) in part.chunks_exact_mut(stride).enumerate() {
                         let i = first + k;
-                        if !this.fill_row(packed, p.dim, i, rl2, row) {
+                        if !this.fill_row(packed, p.dim, i, rl2, row, &mut runs) {
                             overflow.fetch_min(i, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
@@ -381,21 +383,10 @@ impl NeighbourList {
         Ok(())
     }
 
-    /// Fills `row` with the neighbour slots of slot `i`, sorted by particle
-    /// index; false on overflow.
-    fn fill_row(
-        &self,
-        packed: &[[f64; 4]],
-        dim: usize,
-        i: usize,
-        rl2: f64,
-        row: &mut [u32],
-    ) -> bool {
-        let b = &self.sbox;
-        let [xi, yi, zi, _] = packed[i];
-        let cap = self.max_neighbors;
-        let mut count = 0usize;
-        let c = self.cell_of[self.cell_members[i] as usize] as usize;
+    /// The runs of slots (ascending, in scan order) of the cells around
+    /// cell `c`: per (y, z) cell row the x cells as one contiguous run when
+    /// they do not wrap (cell order is x-fastest), else cell by cell.
+    fn runs_around(&self, c: usize, runs: &mut SlotRuns) {
         let home = [
             c % self.ncell[0],
             (c / self.ncell[0]) % self.ncell[1],
@@ -431,9 +422,6 @@ impl NeighbourList {
             }
             span_len[a] = m;
         }
-        // The x cells of a (y, z) row, in span order, as runs of slots: when
-        // they are consecutive cells (no wrap), one contiguous run (cell order
-        // is x-fastest), the same slots in the same order as cell by cell.
         let xs = &span[0][..span_len[0]];
         let consecutive = xs.windows(2).all(|w| w[1] == w[0] + 1);
         let mut x_runs = [(0usize, 0usize); 3];
@@ -446,29 +434,53 @@ impl NeighbourList {
             }
             xs.len()
         };
+        runs.cell = c;
+        runs.len = 0;
         for &cz in &span[2][..span_len[2]] {
             for &cy in &span[1][..span_len[1]] {
                 for &(cx_first, cx_last) in &x_runs[..n_x_runs] {
                     let row_cell = (cz * self.ncell[1] + cy) * self.ncell[0];
-                    let lo = self.cell_start[row_cell + cx_first] as usize;
-                    let hi = self.cell_start[row_cell + cx_last + 1] as usize;
-                    for j in lo as u32..hi as u32 {
-                        let q = packed[j as usize];
-                        let dx = b.min_image(0, xi - q[0]);
-                        let dy = b.min_image(1, yi - q[1]);
-                        let dz = if dim == 3 {
-                            b.min_image(2, zi - q[2])
-                        } else {
-                            0.0
-                        };
-                        // Branch-free append: the slot after the last one
-                        // absorbs writes once the row is full.
-                        let hit = (dx * dx + dy * dy + dz * dz < rl2) & (j as usize != i);
-                        row[1 + count.min(cap)] = j;
-                        count += hit as usize;
-                    }
+                    runs.runs[runs.len] = (
+                        self.cell_start[row_cell + cx_first],
+                        self.cell_start[row_cell + cx_last + 1],
+                    );
+                    runs.len += 1;
                 }
             }
+        }
+    }
+
+    /// Fills `row` with the neighbour slots of slot `i`, sorted by particle
+    /// index; false on overflow. `runs` caches the slot runs of the last
+    /// cell seen (consecutive slots mostly share a cell).
+    fn fill_row(
+        &self,
+        packed: &[[f64; 4]],
+        dim: usize,
+        i: usize,
+        rl2: f64,
+        row: &mut [u32],
+        runs: &mut SlotRuns,
+    ) -> bool {
+        let b = &self.sbox;
+        let [xi, yi, zi, _] = packed[i];
+        let centre = ScanCentre {
+            r: [xi, yi, zi],
+            lengths: b.lengths,
+            inv_lengths: b.inv_lengths,
+            periodic: b.periodic,
+            three: dim == 3,
+            r2: rl2,
+            exclude: i,
+        };
+        let cap = self.max_neighbors;
+        let mut count = 0usize;
+        let c = self.cell_of[self.cell_members[i] as usize] as usize;
+        if runs.cell != c {
+            self.runs_around(c, runs);
+        }
+        for &(lo, hi) in &runs.runs[..runs.len] {
+            count = append_within(packed, lo as usize..hi as usize, &centre, row, count, cap);
         }
         if count > cap {
             row[0] = 0;
@@ -477,6 +489,23 @@ impl NeighbourList {
         row[0] = count as u32;
         row[1..1 + count].sort_unstable_by_key(|&j| self.cell_members[j as usize]);
         true
+    }
+}
+
+/// The slot runs `[lo, hi)` to scan for the particles of one cell.
+struct SlotRuns {
+    cell: usize,
+    len: usize,
+    runs: [(u32, u32); 27],
+}
+
+impl Default for SlotRuns {
+    fn default() -> Self {
+        Self {
+            cell: usize::MAX,
+            len: 0,
+            runs: [(0, 0); 27],
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! function, and tails are computed as full, padded vectors.
 
 pub mod checkerboard;
+pub mod neighbour_scan;
 pub mod prefetch;
 pub mod rsqrt;
 pub mod widening;
