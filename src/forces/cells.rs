@@ -23,6 +23,7 @@
 //! reservation.
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::integrate::split::for_each_segment;
 use crate::integrate::state::{wrap_into, Positions, SimBox};
 use crate::parallel;
 use crate::simd::neighbour_scan::{append_within, ScanCentre};
@@ -274,20 +275,31 @@ impl NeighbourList {
             self.ncell[a] = 1;
         }
         let ncells = self.ncell[0] * self.ncell[1] * self.ncell[2];
+        // Cell of every particle in parallel; the counting sort is serial.
+        let mut cell_of = std::mem::take(&mut self.cell_of);
+        {
+            let this = &*self;
+            parallel::for_each_chunk_mut(&mut cell_of[..n], 4096, &|k, part| {
+                for (j, c) in part.iter_mut().enumerate() {
+                    *c = this.cell_index(p, 4096 * k + j) as u32;
+                }
+            });
+        }
+        self.cell_of = cell_of;
         self.cell_start[..=ncells].fill(0);
-        for i in 0..n {
-            let c = self.cell_index(p, i);
-            self.cell_of[i] = c as u32;
-            self.cell_start[c + 1] += 1;
+        for &c in &self.cell_of[..n] {
+            self.cell_start[c as usize + 1] += 1;
         }
         for c in 0..ncells {
             self.cell_start[c + 1] += self.cell_start[c];
         }
-        // Stable fill in index order: members of a cell ascend.
+        // Stable fill in index order: members of a cell ascend. The inverse
+        // map (slot of each particle) in the same pass.
         let (start, members) = (&mut self.cell_start, &mut self.cell_members);
         for i in 0..n {
             let c = self.cell_of[i] as usize;
             members[start[c] as usize] = i as u32;
+            self.slot_of[i] = start[c];
             start[c] += 1;
         }
         for c in (1..=ncells).rev() {
@@ -322,9 +334,6 @@ impl NeighbourList {
         self.built_n = None;
         let n = p.len();
         self.bin(p);
-        for (s, &i) in self.cell_members[..n].iter().enumerate() {
-            self.slot_of[i as usize] = s as u32;
-        }
         gather_packed(p, &self.cell_members[..n], &mut packed[..n]);
         let packed = &*packed;
         let stride = self.max_neighbors + 2;
@@ -371,13 +380,26 @@ impl NeighbourList {
                 ),
             ));
         }
-        for (s, q) in packed[..n].iter().enumerate() {
-            self.x0[s] = q[0];
-            self.y0[s] = q[1];
-            if p.dim == 3 {
-                self.z0[s] = q[2];
-            }
-        }
+        // Reference positions for the skin check, in parallel.
+        let z0: &mut [f64] = if p.dim == 3 {
+            &mut self.z0[..n]
+        } else {
+            &mut []
+        };
+        for_each_segment(
+            [&mut self.x0[..n], &mut self.y0[..n], z0],
+            n,
+            4096,
+            &|_, first, [x0, y0, z0]| {
+                for (k, q) in packed[first..first + x0.len()].iter().enumerate() {
+                    x0[k] = q[0];
+                    y0[k] = q[1];
+                    if !z0.is_empty() {
+                        z0[k] = q[2];
+                    }
+                }
+            },
+        );
         self.built_n = Some(n);
         self.builds += 1;
         Ok(())
