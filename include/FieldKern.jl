@@ -391,6 +391,9 @@ fk_forcefield_totals(ff, out_energy, out_virial, out_pressure) =
 fk_forcefield_neighbor_builds(ff) =
     ccall((:fk_forcefield_neighbor_builds, libfieldkern), UInt64, (Ptr{Cvoid}, ), ff)
 
+fk_forcefield_spatial_order(ff, p, perm) =
+    ccall((:fk_forcefield_spatial_order, libfieldkern), Int32, (Ptr{Cvoid}, Ref{fk_particles}, Ptr{UInt32}, ), ff, p, perm)
+
 fk_verlet_params_default() =
     ccall((:fk_verlet_params_default, libfieldkern), fk_verlet_params, ())
 

@@ -578,6 +578,15 @@ module fieldkern
       type(c_ptr), value :: ff
     end function fk_forcefield_neighbor_builds
 
+    function fk_forcefield_spatial_order(ff, p, perm) bind(C, name="fk_forcefield_spatial_order")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_forcefield_spatial_order
+      type(c_ptr), value :: ff
+      type(fk_particles), intent(in) :: p
+      integer(c_int32_t), intent(inout) :: perm(*)
+    end function fk_forcefield_spatial_order
+
     function fk_verlet_params_default() bind(C, name="fk_verlet_params_default")
       import
       implicit none

@@ -1690,6 +1690,34 @@ fk_status fk_forcefield_totals(struct fk_forcefield *ff,
 uint64_t fk_forcefield_neighbor_builds(struct fk_forcefield *ff);
 
 /**
+ * Writes a spatial order of the particles of `p` into `perm[0..p->n)` for
+ * the caller to apply to all of its per-particle arrays (positions,
+ * velocities, types, masses, its own data): `perm[k]` is the index of the
+ * particle that should move to position `k` (`x_new[k] = x[perm[k]]`).
+ * It is the cell order of the field's neighbour grid at these positions,
+ * so after reordering the per-step gathers and force scatters read memory
+ * in sequence: the large-N cost of particles stored in random order (as
+ * LAMMPS' `atom_modify sort` and HOOMD's sorter remove for their own
+ * arrays). The identity without short-range terms. Reordering changes a
+ * trajectory's bits (noise and summation order follow indices), not its
+ * statistics: apply it on a fixed schedule, e.g. every 1000 steps.
+ * Allocates nothing; rebuilds the neighbour list once.
+ *
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+ * (dim differs from the field's), `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE`
+ * (type >= ntypes; or the field has a time-delayed trap, whose history is
+ * kept per particle index), `FK_ERR_CAPACITY`, `FK_ERR_WRONG_HANDLE`.
+ * `perm` is untouched on error.
+ *
+ * # Safety
+ * `p` as documented at `fk_particles` (velocities are not read); `perm`
+ * must hold `p->n` writable `uint32_t`.
+ */
+fk_status fk_forcefield_spatial_order(struct fk_forcefield *ff,
+                                      const struct fk_particles *p,
+                                      uint32_t *perm);
+
+/**
  * Defaults: dim 3, capacity 0 (must be set), dt 0.005.
  */
 struct fk_verlet_params fk_verlet_params_default(void);

@@ -380,6 +380,7 @@ SIGNATURES = {
     'fk_forcefield_term_energy': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
     'fk_forcefield_totals': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
     'fk_forcefield_neighbor_builds': (ctypes.c_uint64, [ctypes.c_void_p]),
+    'fk_forcefield_spatial_order': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.POINTER(ctypes.c_uint32)]),
     'fk_verlet_params_default': (fk_verlet_params, []),
     'fk_verlet_create': (ctypes.c_int32, [ctypes.POINTER(fk_verlet_params), ctypes.POINTER(ctypes.c_void_p)]),
     'fk_verlet_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),

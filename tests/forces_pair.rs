@@ -429,3 +429,127 @@ fn box_smaller_than_twice_the_list_radius_is_rejected() {
         centre: [0.0; 3],
     };
 }
+
+/// `spatial_order` on particles in random order, 2D and 3D, periodic and
+/// open: the result is a permutation; the reordered system's forces are the
+/// original ones, permuted (to 1e-12 relative: only the summation order of
+/// each particle's pairs follows the new indices); once applied, the order
+/// of the same positions is the identity (index order is cell order); and
+/// the fields it cannot serve are refused with the caller's array intact.
+#[test]
+fn spatial_order_is_a_permutation_into_cell_order_that_keeps_the_forces() {
+    for dim in [2, 3] {
+        for periodic in [true, false] {
+            let n = if dim == 3 { 1500 } else { 800 };
+            let l = if dim == 3 { 12.0 } else { 28.0 };
+            let mut s = random_positions(dim, n, l, 17 + dim as u64);
+            s.types = (0..n).map(|i| (i % 2) as u32).collect();
+            let mut ff = ForceField::new(ForceFieldParams {
+                sbox: cube_or_open(dim, periodic, l),
+                ntypes: 2,
+                capacity: n,
+                skin: 0.4,
+                max_neighbors: 256,
+            })
+            .unwrap();
+            ff.add_pair(
+                PairKind::LennardJonesShifted,
+                &[1.0, 0.7, 0.7, 1.3],
+                &[1.0, 1.1, 1.1, 0.9],
+                &[2.5, 2.6, 2.6, 2.2],
+            )
+            .unwrap();
+            let before = forces(&mut ff, &mut s);
+            let mut perm = vec![0u32; n];
+            ff.spatial_order(&s.view().positions(), &mut perm).unwrap();
+            let mut seen = vec![false; n];
+            for &p in &perm {
+                assert!(!seen[p as usize], "index {p} twice");
+                seen[p as usize] = true;
+            }
+            assert!(
+                perm.iter().enumerate().any(|(k, &p)| p as usize != k),
+                "random positions were already in cell order"
+            );
+            let mut t = s.clone();
+            for (k, &p) in perm.iter().enumerate() {
+                let p = p as usize;
+                t.x[k] = s.x[p];
+                t.y[k] = s.y[p];
+                if dim == 3 {
+                    t.z[k] = s.z[p];
+                }
+                t.types[k] = s.types[p];
+            }
+            let after = forces(&mut ff, &mut t);
+            let scale = before.iter().flatten().fold(0.0f64, |m, f| m.max(f.abs()));
+            for (k, &p) in perm.iter().enumerate() {
+                for a in 0..3 {
+                    let (want, got) = (before[p as usize][a], after[k][a]);
+                    assert!(
+                        (want - got).abs() <= 1e-12 * scale,
+                        "dim {dim} periodic {periodic}: particle {p} -> {k} axis {a}: {want} vs {got}"
+                    );
+                }
+            }
+            let mut again = vec![0u32; n];
+            ff.spatial_order(&t.view().positions(), &mut again).unwrap();
+            assert!(again.iter().enumerate().all(|(k, &p)| p as usize == k));
+        }
+    }
+    // Without short-range terms: the identity.
+    let mut s = random_positions(3, 50, 5.0, 3);
+    let mut ff = ForceField::new(ForceFieldParams {
+        sbox: cube_or_open(3, true, 5.0),
+        ntypes: 1,
+        capacity: 50,
+        skin: 0.3,
+        max_neighbors: 16,
+    })
+    .unwrap();
+    ff.add_trap(Trap::Harmonic {
+        k: 1.0,
+        centre: [2.5; 3],
+    })
+    .unwrap();
+    let mut perm = vec![7u32; 50];
+    ff.spatial_order(&s.view().positions(), &mut perm).unwrap();
+    assert!(perm.iter().enumerate().all(|(k, &p)| p as usize == k));
+    // A delayed trap keeps history per index: refused, perm untouched.
+    ff.add_delayed_trap(
+        Trap::Harmonic {
+            k: 1.0,
+            centre: [2.5; 3],
+        },
+        3,
+    )
+    .unwrap();
+    let mut perm = vec![7u32; 50];
+    let e = ff
+        .spatial_order(&s.view().positions(), &mut perm)
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::OutOfRange);
+    assert!(e.message.contains("delayed"), "{}", e.message);
+    assert!(perm.iter().all(|&p| p == 7));
+    // Wrong length and NaN positions.
+    let mut ff = ForceField::new(ForceFieldParams {
+        sbox: cube_or_open(3, true, 5.0),
+        ntypes: 1,
+        capacity: 50,
+        skin: 0.3,
+        max_neighbors: 64,
+    })
+    .unwrap();
+    ff.add_pair(PairKind::Wca, &[1.0], &[1.0], &[0.0]).unwrap();
+    let mut short = vec![7u32; 49];
+    let e = ff
+        .spatial_order(&s.view().positions(), &mut short)
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidSize);
+    s.x[4] = f64::NAN;
+    let e = ff
+        .spatial_order(&s.view().positions(), &mut perm)
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NonFinite);
+    assert!(perm.iter().all(|&p| p == 7));
+}

@@ -358,6 +358,22 @@ fn fused_local_field_baoab_equals_the_general_path() {
 }
 
 #[test]
+fn spatial_order_allocates_nothing() {
+    let _g = exclusive();
+    set_num_threads(2).unwrap();
+    let (mut s, mut ff) = wca_fluid(3, 10);
+    let mut perm = vec![0u32; s.n()];
+    // Warm up the pool (the first parallel call may start threads).
+    ff.spatial_order(&s.view().positions(), &mut perm).unwrap();
+    let builds_before = ff.neighbour_builds();
+    let ((), allocs) = count_allocations(|| {
+        ff.spatial_order(&s.view().positions(), &mut perm).unwrap();
+    });
+    assert_eq!(ff.neighbour_builds(), builds_before + 1);
+    assert_eq!(allocs, 0, "allocations in spatial_order");
+}
+
+#[test]
 fn zero_heap_allocations_per_step_including_neighbour_rebuilds() {
     let _g = exclusive();
     set_num_threads(2).unwrap();

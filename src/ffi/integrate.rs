@@ -1051,6 +1051,53 @@ pub unsafe extern "C" fn fk_forcefield_neighbor_builds(ff: *mut fk_forcefield) -
     })
 }
 
+/// Writes a spatial order of the particles of `p` into `perm[0..p->n)` for
+/// the caller to apply to all of its per-particle arrays (positions,
+/// velocities, types, masses, its own data): `perm[k]` is the index of the
+/// particle that should move to position `k` (`x_new[k] = x[perm[k]]`).
+/// It is the cell order of the field's neighbour grid at these positions,
+/// so after reordering the per-step gathers and force scatters read memory
+/// in sequence: the large-N cost of particles stored in random order (as
+/// LAMMPS' `atom_modify sort` and HOOMD's sorter remove for their own
+/// arrays). The identity without short-range terms. Reordering changes a
+/// trajectory's bits (noise and summation order follow indices), not its
+/// statistics: apply it on a fixed schedule, e.g. every 1000 steps.
+/// Allocates nothing; rebuilds the neighbour list once.
+///
+/// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
+/// (dim differs from the field's), `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_RANGE`
+/// (type >= ntypes; or the field has a time-delayed trap, whose history is
+/// kept per particle index), `FK_ERR_CAPACITY`, `FK_ERR_WRONG_HANDLE`.
+/// `perm` is untouched on error.
+///
+/// # Safety
+/// `p` as documented at `fk_particles` (velocities are not read); `perm`
+/// must hold `p->n` writable `uint32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn fk_forcefield_spatial_order(
+    ff: *mut fk_forcefield,
+    p: *const fk_particles,
+    perm: *mut u32,
+) -> fk_status {
+    guard("fk_forcefield_spatial_order", || {
+        // SAFETY: header contract.
+        let mut st = unsafe { value_mut(ff, "ff") }?;
+        // SAFETY: header contract for `p`.
+        let parts = unsafe {
+            particles(
+                p,
+                Uses {
+                    velocities: false,
+                    orientation: false,
+                },
+            )
+        }?;
+        // SAFETY: header contract: n writable uint32_t.
+        let perm = unsafe { slice_mut(perm, parts.len(), "perm") }?;
+        st.ff.spatial_order(&parts.positions(), perm)
+    })
+}
+
 /// Borrows the optional force field of a step call (NULL: none).
 ///
 /// # Safety

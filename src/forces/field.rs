@@ -266,6 +266,60 @@ impl ForceField {
         self.nlist.as_ref().map_or(0, |l| l.builds())
     }
 
+    /// A spatial order of the particles at `pos` for the caller to apply to
+    /// its own arrays (LAMMPS' `atom_modify sort`, HOOMD's particle sorter,
+    /// but the caller's arrays stay the caller's): `perm[k]` is the index
+    /// of the particle that should move to position `k`, i.e.
+    /// `x_new[k] = x[perm[k]]` for every per-particle array. It is the cell
+    /// order of the neighbour grid (cells x-fastest, a cell's particles by
+    /// index), from a list rebuild at `pos`; after the caller applies it,
+    /// index order is cell order, so the per-step gathers and force scatters
+    /// read memory in sequence. Without short-range terms there is no grid:
+    /// the identity. Allocates nothing.
+    ///
+    /// Reordering changes a trajectory's bits (noise and summation order
+    /// follow particle indices) but not its statistics; apply it on a fixed
+    /// schedule (e.g. every 1000 steps) for reproducible runs.
+    ///
+    /// Errors: `InvalidSize` (dim, or `perm.len() != n`), `Capacity`,
+    /// `NonFinite` / `OutOfRange` (positions, types), and `OutOfRange` when
+    /// the field has a time-delayed trap, whose history is kept per particle
+    /// index (a reorder would pair particles with each other's past).
+    pub fn spatial_order(&mut self, pos: &Positions, perm: &mut [u32]) -> Result<()> {
+        self.validate(pos)?;
+        let n = pos.len();
+        if perm.len() != n {
+            return Err(Error::new(
+                ErrorKind::InvalidSize,
+                format!("perm has {} entries for n = {n} particles", perm.len()),
+            ));
+        }
+        if self
+            .external
+            .iter()
+            .any(|(_, e)| matches!(e, External::Delayed(_)))
+        {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                "the force field has a time-delayed trap, whose position history is kept \
+                 per particle index: reordering the particles would pair each one with \
+                 another's past positions",
+            ));
+        }
+        match self.nlist.as_mut() {
+            Some(nl) if !self.short.is_empty() => {
+                nl.rebuild(pos, &mut self.packed)?;
+                perm.copy_from_slice(nl.order());
+            }
+            _ => {
+                for (k, p) in perm.iter_mut().enumerate() {
+                    *p = k as u32;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Use neighbour lists (default) or, for testing, loop short-range terms
     /// over all pairs.
     pub fn set_use_neighbour_list(&mut self, on: bool) {

@@ -436,6 +436,81 @@ static void test_brownian_active_kuramoto(void) {
     fk_kuramoto_destroy(k);
 }
 
+/* fk_forcefield_spatial_order: a permutation into cell order; applying it
+ * permutes the forces (to round-off: each particle's pairs are summed in
+ * the new index order); applied once, the order of the same positions is
+ * the identity; bad input leaves perm untouched. */
+static void test_spatial_order(void) {
+    fk_forcefield *ff = lj_field();
+    fk_particles p = view();
+    static uint32_t perm[N], again[N];
+    static double f0x[N], f0y[N], f0z[N];
+    int is_perm = 1, moved = 0, close = 1, identity = 1, untouched = 1;
+    double scale = 0.0;
+    lattice();
+    /* Displace the particles (a perfect lattice has forces of round-off
+     * size), then reverse them so they are far from cell order. */
+    for (int k = 0; k < N; k++) {
+        x[k] += 0.1 * sin(0.7 * k);
+        y[k] += 0.1 * cos(1.3 * k);
+        z[k] += 0.1 * sin(2.1 * k + 0.5);
+    }
+    for (int k = 0; k < N / 2; k++) {
+        double t;
+        t = x[k]; x[k] = x[N - 1 - k]; x[N - 1 - k] = t;
+        t = y[k]; y[k] = y[N - 1 - k]; y[N - 1 - k] = t;
+        t = z[k]; z[k] = z[N - 1 - k]; z[N - 1 - k] = t;
+    }
+    CHECK_STATUS(fk_forcefield_compute(ff, &p, 0, f0x, f0y, f0z), FK_OK);
+    CHECK_STATUS(fk_forcefield_spatial_order(ff, &p, perm), FK_OK);
+    {
+        static int seen[N];
+        static double tx[N], ty[N], tz[N];
+        memset(seen, 0, sizeof seen);
+        for (int k = 0; k < N; k++) {
+            if (perm[k] >= N || seen[perm[k]]) is_perm = 0;
+            else seen[perm[k]] = 1;
+            moved |= perm[k] != (uint32_t)k;
+        }
+        CHECK(is_perm);
+        CHECK(moved);
+        for (int k = 0; k < N; k++) {
+            tx[k] = x[perm[k]]; ty[k] = y[perm[k]]; tz[k] = z[perm[k]];
+        }
+        memcpy(x, tx, sizeof x); memcpy(y, ty, sizeof y); memcpy(z, tz, sizeof z);
+    }
+    CHECK_STATUS(fk_forcefield_compute(ff, &p, 0, fx, fy, fz), FK_OK);
+    for (int k = 0; k < N; k++)
+        scale = fmax(scale, fmax(fabs(f0x[k]), fmax(fabs(f0y[k]), fabs(f0z[k]))));
+    for (int k = 0; k < N; k++) {
+        uint32_t q = perm[k];
+        close &= fabs(fx[k] - f0x[q]) <= 1e-12 * scale && fabs(fy[k] - f0y[q]) <= 1e-12 * scale &&
+                 fabs(fz[k] - f0z[q]) <= 1e-12 * scale;
+    }
+    CHECK(close);
+    CHECK_STATUS(fk_forcefield_spatial_order(ff, &p, again), FK_OK);
+    for (int k = 0; k < N; k++) identity &= again[k] == (uint32_t)k;
+    CHECK(identity);
+    /* Bad input. */
+    for (int k = 0; k < N; k++) again[k] = 7;
+    CHECK_STATUS(fk_forcefield_spatial_order(ff, &p, NULL), FK_ERR_NULL_POINTER);
+    CHECK_ERROR_MENTIONS("perm");
+    CHECK_STATUS(fk_forcefield_spatial_order(ff, NULL, again), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_forcefield_spatial_order(NULL, &p, again), FK_ERR_NULL_POINTER);
+    x[3] = NAN;
+    CHECK_STATUS(fk_forcefield_spatial_order(ff, &p, again), FK_ERR_NON_FINITE);
+    x[3] = 1.0;
+    p.dim = 2;
+    CHECK_STATUS(fk_forcefield_spatial_order(ff, &p, again), FK_ERR_INVALID_SIZE);
+    p.dim = 3;
+    CHECK_STATUS(fk_forcefield_add_delayed_trap(ff, FK_TRAP_HARMONIC, 1.0, 1.0, 0, 0, 0, 3, NULL), FK_OK);
+    CHECK_STATUS(fk_forcefield_spatial_order(ff, &p, again), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("delayed");
+    for (int k = 0; k < N; k++) untouched &= again[k] == 7;
+    CHECK(untouched);
+    CHECK_STATUS(fk_forcefield_destroy(ff), FK_OK);
+}
+
 int main(void) {
     test_langevin_and_energies();
     test_threads_and_splits_are_bitwise();
@@ -443,5 +518,6 @@ int main(void) {
     test_failing_callback_stops_at_last_completed_step();
     test_bit_reversible_verlet();
     test_brownian_active_kuramoto();
+    test_spatial_order();
     return fk_check_summary();
 }
