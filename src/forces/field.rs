@@ -327,7 +327,6 @@ impl ForceField {
         self.use_neighbour_list = on;
     }
 
-    /// Words per slot in `slot_short`: the force, then `[u, w]` per short term.
     /// With the slot path, `(slot_of, stride)` for prefetching slot records.
     fn slot_ahead(&self) -> Option<(&[u32], usize)> {
         self.slot_path().then(|| {
@@ -338,6 +337,7 @@ impl ForceField {
         })
     }
 
+    /// Words per slot in `slot_short`: the force, then `[u, w]` per short term.
     fn slot_stride(&self) -> usize {
         3 + 2 * self.short.len()
     }
@@ -638,9 +638,10 @@ impl ForceField {
                 for k in 0..sx.len() {
                     let i = first + k;
                     // The slot records are read through a permutation.
-                    if let Some(&s) = ahead.and_then(|(of, _)| of.get(i + 16)) {
-                        let stride = ahead.map_or(0, |(_, st)| st);
-                        prefetch(&this.slot_short[s as usize * stride]);
+                    if let Some((slot_of, stride)) = ahead {
+                        if let Some(&s) = slot_of.get(i + 16) {
+                            prefetch(&this.slot_short[s as usize * stride]);
+                        }
                     }
                     let f = this.particle_force(pos, i, &delayed_slot, with_energy, &mut acc);
                     sx[k] = f[0];

@@ -119,13 +119,15 @@ mod avx512 {
         let base = packed[j0..].as_ptr().cast::<f64>();
         // SAFETY: the build enables avx512f and avx512vl, so the intrinsics
         // exist. Each masked load reads only records j0 + k with k < valid,
-        // which lie inside `packed` (asserted above); the store writes 8 u32
-        // at row[1 + count ..], inside `row` (asserted above).
+        // which lie inside `packed` (asserted above); addresses past the end
+        // are formed with wrapping_add and never accessed (their mask bits
+        // are 0, and masked-out elements do not fault). The store writes 8
+        // u32 at row[1 + count ..], inside `row` (asserted above).
         unsafe {
             let v01 = _mm512_maskz_loadu_pd(pair_mask(0), base);
-            let v23 = _mm512_maskz_loadu_pd(pair_mask(2), base.add(8));
-            let v45 = _mm512_maskz_loadu_pd(pair_mask(4), base.add(16));
-            let v67 = _mm512_maskz_loadu_pd(pair_mask(6), base.add(24));
+            let v23 = _mm512_maskz_loadu_pd(pair_mask(2), base.wrapping_add(8));
+            let v45 = _mm512_maskz_loadu_pd(pair_mask(4), base.wrapping_add(16));
+            let v67 = _mm512_maskz_loadu_pd(pair_mask(6), base.wrapping_add(24));
             // [x0 x1 x2 x3 y0 y1 y2 y3] and [z0 z1 z2 z3 t0 t1 t2 t3].
             let ixy = _mm512_setr_epi64(0, 4, 8, 12, 1, 5, 9, 13);
             let izt = _mm512_setr_epi64(2, 6, 10, 14, 3, 7, 11, 15);
