@@ -22,6 +22,27 @@ fn forces(ff: &mut ForceField, s: &mut State) -> Vec<[f64; 3]> {
         .collect()
 }
 
+/// A two-type field with a shifted LJ term (per-pair eps, sigma, cutoff),
+/// skin 0.4, room for `n` particles.
+fn two_type_lj(dim: usize, periodic: bool, l: f64, n: usize) -> ForceField {
+    let mut ff = ForceField::new(ForceFieldParams {
+        sbox: cube_or_open(dim, periodic, l),
+        ntypes: 2,
+        capacity: n,
+        skin: 0.4,
+        max_neighbors: 256,
+    })
+    .unwrap();
+    ff.add_pair(
+        PairKind::LennardJonesShifted,
+        &[1.0, 0.7, 0.7, 1.3],
+        &[1.0, 1.1, 1.1, 0.9],
+        &[2.5, 2.6, 2.6, 2.2],
+    )
+    .unwrap();
+    ff
+}
+
 /// Two types with different sigma/eps and three short-range terms (LJ,
 /// WCA, cut Coulomb) on random configurations: the neighbour-list forces
 /// must equal the all-pairs loop to 1e-12 relative (the bound) and
@@ -34,22 +55,7 @@ fn cell_list_forces_equal_all_pairs_forces() {
             let l = if dim == 3 { 12.0 } else { 28.0 };
             let mut s = random_positions(dim, n, l, 3 + dim as u64);
             s.types = (0..n).map(|i| (i % 2) as u32).collect();
-            let sbox = cube_or_open(dim, periodic, l);
-            let mut ff = ForceField::new(ForceFieldParams {
-                sbox,
-                ntypes: 2,
-                capacity: n,
-                skin: 0.4,
-                max_neighbors: 256,
-            })
-            .unwrap();
-            ff.add_pair(
-                PairKind::LennardJonesShifted,
-                &[1.0, 0.7, 0.7, 1.3],
-                &[1.0, 1.1, 1.1, 0.9],
-                &[2.5, 2.6, 2.6, 2.2],
-            )
-            .unwrap();
+            let mut ff = two_type_lj(dim, periodic, l, n);
             ff.add_pair(PairKind::Wca, &[0.5; 4], &[0.8; 4], &[0.0; 4])
                 .unwrap();
             ff.add_pair(
@@ -444,21 +450,7 @@ fn spatial_order_is_a_permutation_into_cell_order_that_keeps_the_forces() {
             let l = if dim == 3 { 12.0 } else { 28.0 };
             let mut s = random_positions(dim, n, l, 17 + dim as u64);
             s.types = (0..n).map(|i| (i % 2) as u32).collect();
-            let mut ff = ForceField::new(ForceFieldParams {
-                sbox: cube_or_open(dim, periodic, l),
-                ntypes: 2,
-                capacity: n,
-                skin: 0.4,
-                max_neighbors: 256,
-            })
-            .unwrap();
-            ff.add_pair(
-                PairKind::LennardJonesShifted,
-                &[1.0, 0.7, 0.7, 1.3],
-                &[1.0, 1.1, 1.1, 0.9],
-                &[2.5, 2.6, 2.6, 2.2],
-            )
-            .unwrap();
+            let mut ff = two_type_lj(dim, periodic, l, n);
             let before = forces(&mut ff, &mut s);
             let mut perm = vec![0u32; n];
             ff.spatial_order(&s.view().positions(), &mut perm).unwrap();

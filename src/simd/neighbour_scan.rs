@@ -60,24 +60,24 @@ pub fn append_within(
     slots: Range<usize>,
     c: &ScanCentre,
     row: &mut [u32],
-    mut count: usize,
+    count: usize,
     cap: usize,
 ) -> usize {
-    let (mut j, hi) = (slots.start, slots.end);
     #[cfg(all(target_feature = "avx512f", target_feature = "avx512vl"))]
-    while j < hi && count + 8 <= cap {
-        count = avx512::eight(packed, j, hi, c, row, count);
-        j += 8;
-    }
-    while j < hi {
-        row[1 + count.min(cap)] = j as u32;
-        count += usize::from(c.hit(&packed[j]) & (j != c.exclude));
-        j += 1;
-    }
-    count
+    let (slots, count) = {
+        let mut count = count;
+        let (mut j, hi) = (slots.start, slots.end);
+        while j < hi && count + 8 <= cap {
+            count = avx512::eight(packed, j, hi, c, row, count);
+            j += 8;
+        }
+        (j.min(hi)..hi, count)
+    };
+    append_within_scalar(packed, slots, c, row, count, cap)
 }
 
-/// The scalar loop alone (the reference the SIMD path is tested against).
+/// The scalar loop alone: the tail of [`append_within`], and the reference
+/// its SIMD path is tested against.
 pub fn append_within_scalar(
     packed: &[[f64; 4]],
     slots: Range<usize>,
