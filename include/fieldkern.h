@@ -1692,8 +1692,9 @@ uint64_t fk_forcefield_neighbor_builds(struct fk_forcefield *ff);
 /**
  * Writes a spatial order of the particles of `p` into `perm[0..p->n)` for
  * the caller to apply to all of its per-particle arrays (positions,
- * velocities, types, masses, its own data): `perm[k]` is the index of the
- * particle that should move to position `k` (`x_new[k] = x[perm[k]]`).
+ * velocities, types, masses, its own data): `perm[k]` is the (0-based)
+ * index of the particle that should move to position `k`
+ * (`x_new[k] = x[perm[k]]`; in Fortran `x_new(k) = x(perm(k) + 1)`).
  * It is the cell order of the field's neighbour grid at these positions,
  * so after reordering the per-step gathers and force scatters read memory
  * in sequence: the large-N cost of particles stored in random order (as
