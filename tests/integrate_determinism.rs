@@ -374,6 +374,25 @@ fn spatial_order_allocates_nothing() {
 }
 
 #[test]
+fn spatial_order_is_the_same_for_1_and_2_threads() {
+    let _g = exclusive();
+    let (mut s, mut ff) = wca_fluid(3, 10);
+    // Put the particles out of cell order first (reverse them).
+    for a in [&mut s.x, &mut s.y, &mut s.z] {
+        a.reverse();
+    }
+    let mut orders = Vec::new();
+    for threads in [1, 2] {
+        set_num_threads(threads).unwrap();
+        let mut perm = vec![0u32; s.n()];
+        ff.spatial_order(&s.view().positions(), &mut perm).unwrap();
+        orders.push(perm);
+    }
+    assert!(orders[0].iter().enumerate().any(|(k, &p)| p as usize != k));
+    assert_eq!(orders[0], orders[1]);
+}
+
+#[test]
 fn zero_heap_allocations_per_step_including_neighbour_rebuilds() {
     let _g = exclusive();
     set_num_threads(2).unwrap();

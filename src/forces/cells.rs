@@ -279,9 +279,10 @@ impl NeighbourList {
         let mut cell_of = std::mem::take(&mut self.cell_of);
         {
             let this = &*self;
-            parallel::for_each_chunk_mut(&mut cell_of[..n], 4096, &|k, part| {
+            const TASK: usize = 4096;
+            parallel::for_each_chunk_mut(&mut cell_of[..n], TASK, &|k, part| {
                 for (j, c) in part.iter_mut().enumerate() {
-                    *c = this.cell_index(p, 4096 * k + j) as u32;
+                    *c = this.cell_index(p, TASK * k + j) as u32;
                 }
             });
         }
