@@ -246,14 +246,8 @@ impl Coffee {
                         for (r, row) in part.chunks_exact_mut(n).enumerate() {
                             let y = c * TASK_ROWS + r;
                             let mut bits = BitSource::new(&rng, base, (y * n / 2) as u64);
-                            let mut x = offset;
-                            while x + 1 < n {
-                                let swap = bits.next();
-                                if swap {
-                                    row.swap(x, x + 1);
-                                }
-                                x += 2;
-                            }
+                            let pairs = (n - offset) / 2;
+                            swap_adjacent_pairs(&mut row[offset..offset + 2 * pairs], &mut bits);
                         }
                     });
                 }
@@ -267,11 +261,7 @@ impl Coffee {
                             let p = c * TASK_ROWS / 2 + r;
                             let mut bits = BitSource::new(&rng, base, (p * n) as u64);
                             let (top, bottom) = pair.split_at_mut(n);
-                            for x in 0..n {
-                                if bits.next() {
-                                    std::mem::swap(&mut top[x], &mut bottom[x]);
-                                }
-                            }
+                            swap_across(top, bottom, &mut bits);
                         }
                     });
                 }
@@ -282,28 +272,26 @@ impl Coffee {
     fn random_walk_step(&mut self) {
         let n = self.n as u32;
         let m = self.particles.len() as u64;
-        // Two bits per particle: 64 particles per Philox block.
+        // Two bits per particle: 64 particles per Philox block. Tasks start at
+        // multiples of 64 particles, so each 64-particle chunk is one block.
         let base = self.steps * m.div_ceil(64);
         let rng = self.rng;
+        let x_of = FastMod::new(n);
+        let last_row = n as u64 * (n as u64 - 1);
         for_each_chunk_mut(&mut self.particles, TASK_PARTICLES, &|c, part| {
-            let first = (c * TASK_PARTICLES) as u64;
-            let mut block = [0u32; 4];
-            for (i, p) in part.iter_mut().enumerate() {
-                let k = first + i as u64;
-                if k.is_multiple_of(64) || i == 0 {
-                    block = rng.block(base + k / 64);
+            let first_block = (c * TASK_PARTICLES / 64) as u64;
+            for (j, chunk) in part.chunks_mut(64).enumerate() {
+                let w = rng.block(base + first_block + j as u64);
+                let halves = [
+                    u64::from(w[0]) | u64::from(w[1]) << 32,
+                    u64::from(w[2]) | u64::from(w[3]) << 32,
+                ];
+                for (bits, ps) in halves.into_iter().zip(chunk.chunks_mut(32)) {
+                    for (i, p) in ps.iter_mut().enumerate() {
+                        let dir = (bits >> (2 * i)) & 3;
+                        *p = random_walk_move(*p, dir as u32, n, x_of.rem(*p), last_row);
+                    }
                 }
-                let bit = (k % 64) * 2;
-                let dir = (block[(bit / 32) as usize] >> (bit % 32)) & 3;
-                let (x, y) = (*p % n, *p / n);
-                let (nx, ny) = match dir {
-                    0 if x + 1 < n => (x + 1, y),
-                    1 if x > 0 => (x - 1, y),
-                    2 if y + 1 < n => (x, y + 1),
-                    3 if y > 0 => (x, y - 1),
-                    _ => (x, y),
-                };
-                *p = ny * n + nx;
             }
         });
     }
@@ -429,12 +417,50 @@ fn compressed_size(c: &mut CompressorOxide, data: &[u8]) -> usize {
     total
 }
 
-/// Bits of consecutive Philox blocks, starting at bit `first_bit`.
+/// One move of a walker at cell `p = y n + x` (`x = p mod n`) in direction
+/// `dir` (0: +x, 1: -x, 2: +y, 3: -y); a move into a wall leaves it in
+/// place. Branch-free (the direction is random).
+#[inline(always)]
+fn random_walk_move(p: u32, dir: u32, n: u32, x: u32, last_row: u64) -> u32 {
+    let allowed = u32::from(x + 1 < n)
+        | u32::from(x > 0) << 1
+        | u32::from((p as u64) < last_row) << 2
+        | u32::from(p >= n) << 3;
+    let step = [1, 1u32.wrapping_neg(), n, n.wrapping_neg()][dir as usize];
+    p.wrapping_add(step & 0u32.wrapping_sub(allowed >> dir & 1))
+}
+
+/// `a mod d` for 32-bit `a` by one multiplication (Lemire, Kaser & Kurz,
+/// "Faster remainder by direct computation", 2019): exact for every `a`.
+#[derive(Clone, Copy)]
+struct FastMod {
+    d: u32,
+    m: u64,
+}
+
+impl FastMod {
+    fn new(d: u32) -> Self {
+        Self {
+            d,
+            m: (u64::MAX / u64::from(d)).wrapping_add(1),
+        }
+    }
+
+    #[inline(always)]
+    fn rem(self, a: u32) -> u32 {
+        ((u128::from(self.m.wrapping_mul(u64::from(a))) * u128::from(self.d)) >> 64) as u32
+    }
+}
+
+/// Bits of consecutive Philox blocks, starting at bit `first_bit`: bit `b`
+/// of the stream is bit `b % 32` of word `(b % 128) / 32` of block
+/// `base + b / 128`.
 struct BitSource<'a> {
     rng: &'a Philox,
     base: u64,
     bit: u64,
-    block: [u32; 4],
+    /// The current block, word 0 in the low 32 bits.
+    block: u128,
 }
 
 impl<'a> BitSource<'a> {
@@ -445,20 +471,220 @@ impl<'a> BitSource<'a> {
             base,
             bit: first_bit,
             block: if first_bit.is_multiple_of(128) {
-                [0; 4] // fetched by the first `next`
+                0 // fetched by the first `take`
             } else {
-                rng.block(base + first_bit / 128)
+                Self::fetch(rng, base + first_bit / 128)
             },
         }
     }
 
     #[inline]
-    fn next(&mut self) -> bool {
-        if self.bit.is_multiple_of(128) {
-            self.block = self.rng.block(self.base + self.bit / 128);
+    fn fetch(rng: &Philox, block: u64) -> u128 {
+        let w = rng.block(block);
+        u128::from(w[0]) | u128::from(w[1]) << 32 | u128::from(w[2]) << 64 | u128::from(w[3]) << 96
+    }
+
+    /// The next `k` bits (`1 <= k <= 64`), the first in bit 0.
+    #[inline]
+    fn take(&mut self, k: u32) -> u64 {
+        debug_assert!((1..=64).contains(&k));
+        let mask = u64::MAX >> (64 - k);
+        let b = (self.bit % 128) as u32;
+        if b == 0 {
+            self.block = Self::fetch(self.rng, self.base + self.bit / 128);
         }
-        let b = self.bit % 128;
-        self.bit += 1;
-        (self.block[(b / 32) as usize] >> (b % 32)) & 1 == 1
+        self.bit += u64::from(k);
+        let avail = 128 - b;
+        if k <= avail {
+            return (self.block >> b) as u64 & mask;
+        }
+        let low = (self.block >> b) as u64;
+        self.block = Self::fetch(self.rng, self.base + self.bit / 128);
+        (low | (self.block as u64) << avail) & mask
+    }
+}
+
+/// `PAIR_SWAP[m]`: all-ones in byte pair `p` (bytes `2p`, `2p + 1`) of a
+/// little-endian word for each bit `p` of `m`.
+const PAIR_SWAP: [u64; 16] = {
+    let mut t = [0u64; 16];
+    let mut m = 0;
+    while m < 16 {
+        let mut p = 0;
+        while p < 4 {
+            if m >> p & 1 == 1 {
+                t[m] |= 0xFFFF << (16 * p);
+            }
+            p += 1;
+        }
+        m += 1;
+    }
+    t
+};
+
+/// `BYTE_SELECT[m]`: all-ones in byte `i` of a little-endian word for each
+/// bit `i` of `m`.
+const BYTE_SELECT: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut m = 0;
+    while m < 256 {
+        let mut i = 0;
+        while i < 8 {
+            if m >> i & 1 == 1 {
+                t[m] |= 0xFF << (8 * i);
+            }
+            i += 1;
+        }
+        m += 1;
+    }
+    t
+};
+
+/// Swaps the cells of pair `p` (`cells[2p]`, `cells[2p + 1]`) when the
+/// `p`-th bit of `bits` is set (same bits, same result as one pair at a
+/// time; branch-free, eight cells per word).
+#[inline]
+fn swap_adjacent_pairs(cells: &mut [u8], bits: &mut BitSource) {
+    const LOW: u64 = 0x00FF_00FF_00FF_00FF;
+    let mut words = cells.chunks_exact_mut(32);
+    for chunk in &mut words {
+        let m = bits.take(16);
+        for (q, w8) in chunk.chunks_exact_mut(8).enumerate() {
+            let w = u64::from_le_bytes(w8.try_into().unwrap());
+            let swapped = (w & LOW) << 8 | (w >> 8) & LOW;
+            let sel = PAIR_SWAP[(m >> (4 * q) & 15) as usize];
+            w8.copy_from_slice(&(w & !sel | swapped & sel).to_le_bytes());
+        }
+    }
+    for pair in words.into_remainder().chunks_exact_mut(2) {
+        let sel = 0u8.wrapping_sub(bits.take(1) as u8);
+        let d = (pair[0] ^ pair[1]) & sel;
+        pair[0] ^= d;
+        pair[1] ^= d;
+    }
+}
+
+/// Swaps `top[x]` and `bottom[x]` when the `x`-th bit of `bits` is set
+/// (branch-free, eight cells per word).
+#[inline]
+fn swap_across(top: &mut [u8], bottom: &mut [u8], bits: &mut BitSource) {
+    let mut t64 = top.chunks_exact_mut(64);
+    let mut b64 = bottom.chunks_exact_mut(64);
+    for (t, b) in (&mut t64).zip(&mut b64) {
+        let m = bits.take(64);
+        for (q, (t8, b8)) in t.chunks_exact_mut(8).zip(b.chunks_exact_mut(8)).enumerate() {
+            let tw = u64::from_le_bytes(t8.try_into().unwrap());
+            let bw = u64::from_le_bytes(b8.try_into().unwrap());
+            let d = (tw ^ bw) & BYTE_SELECT[(m >> (8 * q) & 255) as usize];
+            t8.copy_from_slice(&(tw ^ d).to_le_bytes());
+            b8.copy_from_slice(&(bw ^ d).to_le_bytes());
+        }
+    }
+    for (t, b) in t64.into_remainder().iter_mut().zip(b64.into_remainder()) {
+        let d = (*t ^ *b) & 0u8.wrapping_sub(bits.take(1) as u8);
+        *t ^= d;
+        *b ^= d;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bit `b` of the stream by its definition.
+    fn bit(rng: &Philox, base: u64, b: u64) -> u64 {
+        let w = rng.block(base + b / 128);
+        u64::from(w[((b % 128) / 32) as usize] >> (b % 32) & 1)
+    }
+
+    #[test]
+    fn bit_source_takes_the_documented_bits_across_block_boundaries() {
+        let rng = Philox::new(3, 4);
+        let mut lengths = SeqRng::new(5, 6);
+        for first in [0u64, 1, 63, 64, 100, 127, 128, 200, 1000] {
+            let mut src = BitSource::new(&rng, 7, first);
+            let mut at = first;
+            for _ in 0..300 {
+                let k = 1 + lengths.below(64) as u32;
+                let expected = (0..u64::from(k)).fold(0, |v, i| v | bit(&rng, 7, at + i) << i);
+                assert_eq!(src.take(k), expected, "first bit {first}, at {at}, k {k}");
+                at += u64::from(k);
+            }
+        }
+    }
+
+    #[test]
+    fn word_swaps_equal_one_bond_at_a_time() {
+        let rng = Philox::new(8, 9);
+        let mut fill = SeqRng::new(10, 11);
+        for len in 0..150usize {
+            for first in [0u64, 5, 120] {
+                let cells: Vec<u8> = (0..2 * len).map(|_| fill.below(2) as u8).collect();
+                let mut fast = cells.clone();
+                swap_adjacent_pairs(&mut fast, &mut BitSource::new(&rng, 1, first));
+                let mut slow = cells.clone();
+                for p in 0..len {
+                    if bit(&rng, 1, first + p as u64) == 1 {
+                        slow.swap(2 * p, 2 * p + 1);
+                    }
+                }
+                assert_eq!(fast, slow, "pairs: {len} bonds from bit {first}");
+                let (mut top, mut bottom) = (cells[..len].to_vec(), cells[len..].to_vec());
+                swap_across(&mut top, &mut bottom, &mut BitSource::new(&rng, 1, first));
+                for x in 0..len {
+                    let (t, b) = if bit(&rng, 1, first + x as u64) == 1 {
+                        (cells[len + x], cells[x])
+                    } else {
+                        (cells[x], cells[len + x])
+                    };
+                    assert_eq!(
+                        (top[x], bottom[x]),
+                        (t, b),
+                        "across: {len} bonds from bit {first}, x {x}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn walker_moves_and_fast_remainder_match_their_definitions() {
+        for n in [2u32, 4, 6, 10, 100, 65535, 65536] {
+            let fm = FastMod::new(n);
+            let mut a = SeqRng::new(u64::from(n), 1);
+            for v in [0, 1, n - 1, n, u32::MAX - 1, u32::MAX]
+                .into_iter()
+                .chain((0..1000).map(|_| a.below(1 << 32) as u32))
+            {
+                assert_eq!(fm.rem(v), v % n, "{v} mod {n}");
+            }
+            let cells = u64::from(n) * u64::from(n);
+            let last_row = cells - u64::from(n);
+            let samples: Vec<u32> = if cells <= 400 {
+                (0..cells as u32).collect()
+            } else {
+                (0..1000)
+                    .map(|_| a.below(cells) as u32)
+                    .chain([0, n - 1, (cells - 1) as u32])
+                    .collect()
+            };
+            for p in samples {
+                let (x, y) = (p % n, p / n);
+                for dir in 0..4u32 {
+                    let (nx, ny) = match dir {
+                        0 if x + 1 < n => (x + 1, y),
+                        1 if x > 0 => (x - 1, y),
+                        2 if y + 1 < n => (x, y + 1),
+                        3 if y > 0 => (x, y - 1),
+                        _ => (x, y),
+                    };
+                    assert_eq!(
+                        random_walk_move(p, dir, n, fm.rem(p), last_row),
+                        ny * n + nx,
+                        "n {n}, p {p}, dir {dir}"
+                    );
+                }
+            }
+        }
     }
 }
