@@ -9,11 +9,19 @@
 //!
 //! A [`GillespieBatch`] holds `m` independent trajectories. Trajectory `k`
 //! draws its `j`-th jump from Philox block `k * 2^36 + j` of the stream
-//! `Stream::Gillespie.with_sub(stream)` (word pair 0-1: the waiting time
-//! `-ln u / q_i`; pair 2-3: the destination; `j < 2^36` since the last
-//! `set_states`, after which the sequence would repeat), so trajectories are independent
+//! `Stream::Gillespie.with_sub(stream)` (`j < 2^36` since the last
+//! `set_states`, after which the sequence would repeat): word pair 0-1 gives
+//! `u1` and the waiting time `-ln(u1) / q_i`; pair 2-3 gives `u2` and the
+//! destination by Walker's alias method (Walker, ACM TOMS 3, 253 (1977);
+//! Vose's construction): column `c = floor(n u2)`, destination `c` if
+//! `n u2 - c < prob[i][c]`, else `alias[i][c]`. Trajectories are independent
 //! of how they are split over threads, and a run continued across calls is
-//! bitwise identical to one call over the whole grid. Optional Gaussian
+//! bitwise identical to one call over the whole grid.
+//!
+//! Eight trajectories advance in lockstep, one per SIMD lane (Philox rounds
+//! and the logarithm in vector form, the same elementwise function in every
+//! lane); a lane whose trajectory has passed the last observation time takes
+//! the next trajectory of its task, so lanes stay busy. Optional Gaussian
 //! observation noise for trajectory `k`'s `o`-th observation comes from block
 //! `k * 2^36 + o / 2` of `Stream::GillespieNoise.with_sub(stream)` (Box-Muller,
 //! cosine branch for even `o`, sine for odd).
@@ -22,9 +30,11 @@ use std::sync::Mutex;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::parallel::for_each_chunk_mut;
+use crate::rng::normal::box_muller;
 use crate::rng::philox::Philox;
 use crate::rng::stream::Stream;
-use crate::rng::uniform::u01_f64;
+use crate::rng::uniform::u01_f64x8;
+use crate::simd::f64x8;
 
 /// Trajectories per parallel task (a problem constant, not a thread count).
 pub const TASK_TRAJECTORIES: usize = 256;
@@ -42,8 +52,10 @@ pub struct RateMatrix {
     n: usize,
     /// `q_i`, the total rate out of state `i`.
     exit: Vec<f64>,
-    /// Row-major cumulative off-diagonal rates: `cum[i*n + j] = sum_{l <= j, l != i} Q_il`.
-    cum: Vec<f64>,
+    /// Alias tables, row-major: column `c` of row `i` is kept with
+    /// probability `prob[i*n + c]`, else replaced by `alias[i*n + c]`.
+    prob: Vec<f64>,
+    alias: Vec<u32>,
 }
 
 impl RateMatrix {
@@ -79,7 +91,6 @@ impl RateMatrix {
             ));
         }
         let mut exit = vec![0.0; n];
-        let mut cum = vec![0.0; n * n];
         for i in 0..n {
             let row = &q[i * n..(i + 1) * n];
             let mut sum = 0.0;
@@ -98,7 +109,6 @@ impl RateMatrix {
                     sum += r;
                     scale = scale.max(r);
                 }
-                cum[i * n + j] = sum;
             }
             let row_sum = sum + row[i];
             if row_sum.abs() > tolerance * scale {
@@ -111,7 +121,24 @@ impl RateMatrix {
             }
             exit[i] = sum;
         }
-        Ok(Self { n, exit, cum })
+        let mut prob = vec![0.0; n * n];
+        let mut alias = vec![0u32; n * n];
+        for i in 0..n {
+            let row = i * n..(i + 1) * n;
+            build_alias_row(
+                &q[row.clone()],
+                i,
+                exit[i],
+                &mut prob[row.clone()],
+                &mut alias[row],
+            );
+        }
+        Ok(Self {
+            n,
+            exit,
+            prob,
+            alias,
+        })
     }
 
     pub fn states(&self) -> usize {
@@ -122,29 +149,63 @@ impl RateMatrix {
     pub fn exit_rate(&self, i: usize) -> f64 {
         self.exit[i]
     }
+}
 
-    /// Destination of a jump out of `i` for `u` uniform in (0, 1).
-    #[inline]
-    fn destination(&self, i: usize, u: f64) -> usize {
-        let row = &self.cum[i * self.n..(i + 1) * self.n];
-        let target = u * self.exit[i];
-        // The first j with cum[j] > target has positive width, so it is never
-        // `i` (cum[i] = cum[i-1]) nor a zero rate. Linear for small chains,
-        // binary search for large ones.
-        let j = if self.n <= 16 {
-            row.iter().position(|&c| c > target).unwrap_or(self.n)
+/// Vose's alias table for row `i` (rates `q_row`, total `exit`): column `c`
+/// carries weight `n Q_ic / exit` (0 for `c = i`); each small column is
+/// topped up from a large one. Columns left at the end (weight 1 up to
+/// round-off) keep themselves; a zero-rate column is never a destination.
+/// An absorbing row (`exit = 0`) maps every column to `i`.
+fn build_alias_row(q_row: &[f64], i: usize, exit: f64, prob: &mut [f64], alias: &mut [u32]) {
+    let n = q_row.len();
+    if exit == 0.0 {
+        prob.fill(0.0);
+        alias.fill(i as u32);
+        return;
+    }
+    let mut weight: Vec<f64> = (0..n)
+        .map(|c| {
+            if c == i {
+                0.0
+            } else {
+                q_row[c] * n as f64 / exit
+            }
+        })
+        .collect();
+    let mut small: Vec<usize> = (0..n).filter(|&c| weight[c] < 1.0).collect();
+    let mut large: Vec<usize> = (0..n).filter(|&c| weight[c] >= 1.0).collect();
+    while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
+        small.pop();
+        large.pop();
+        prob[s] = weight[s];
+        alias[s] = l as u32;
+        weight[l] = (weight[l] + weight[s]) - 1.0;
+        if weight[l] < 1.0 {
+            small.push(l);
         } else {
-            row.partition_point(|&c| c <= target)
-        };
-        if j < self.n {
-            return j;
+            large.push(l);
         }
-        // Round-off put target at or past the row total: take the last
-        // destination with positive width.
-        (0..self.n)
-            .rev()
-            .find(|&j| row[j] > if j == 0 { 0.0 } else { row[j - 1] })
-            .unwrap_or(i)
+    }
+    let heaviest = (0..n)
+        .max_by(|&a, &b| q_row_rate(q_row, i, a).total_cmp(&q_row_rate(q_row, i, b)))
+        .unwrap_or(i);
+    for c in small.into_iter().chain(large) {
+        if q_row_rate(q_row, i, c) > 0.0 {
+            prob[c] = 1.0;
+            alias[c] = c as u32;
+        } else {
+            prob[c] = 0.0;
+            alias[c] = heaviest as u32;
+        }
+    }
+}
+
+/// Off-diagonal rate `Q_ic` (0 on the diagonal).
+fn q_row_rate(q_row: &[f64], i: usize, c: usize) -> f64 {
+    if c == i {
+        0.0
+    } else {
+        q_row[c]
     }
 }
 
@@ -251,13 +312,16 @@ impl GillespieBatch {
         let g = self.jump_rng();
         for (gi, group) in self.groups.iter_mut().enumerate() {
             let walkers = group.get_mut().unwrap_or_else(|p| p.into_inner());
-            for (w_i, w) in walkers.iter_mut().enumerate() {
-                let k = (gi * TASK_TRAJECTORIES + w_i) as u64;
-                *w = Walker {
-                    state: initial[k as usize],
-                    ..Walker::default()
-                };
-                draw_jump(&self.rates, &g, k, w, time);
+            for (c, chunk) in walkers.chunks_mut(LANES).enumerate() {
+                let first = gi * TASK_TRAJECTORIES + c * LANES;
+                for (l, w) in chunk.iter_mut().enumerate() {
+                    *w = Walker {
+                        state: initial[first + l],
+                        next_jump: time,
+                        ..Walker::default()
+                    };
+                }
+                draw_first_jumps(&self.rates, &g, first, chunk);
             }
         }
         self.time = time;
@@ -360,17 +424,7 @@ impl GillespieBatch {
         let g = self.jump_rng();
         for_each_chunk_mut(states, TASK_TRAJECTORIES * nt, &|c, out| {
             let mut walkers = groups[c].lock().unwrap_or_else(|p| p.into_inner());
-            for (w_i, (w, row)) in walkers.iter_mut().zip(out.chunks_exact_mut(nt)).enumerate() {
-                let k = (c * TASK_TRAJECTORIES + w_i) as u64;
-                for (slot, &t) in row.iter_mut().zip(times) {
-                    while w.next_jump <= t {
-                        let at = w.next_jump;
-                        w.state = w.pending;
-                        draw_jump(rates, &g, k, w, at);
-                    }
-                    *slot = w.state;
-                }
-            }
+            advance_task(rates, &g, c * TASK_TRAJECTORIES, &mut walkers, times, out);
         });
         if let Some(obs) = observations {
             let noise = Philox::new(self.seed, Stream::GillespieNoise.with_sub(self.stream));
@@ -385,12 +439,10 @@ impl GillespieBatch {
                     let k = (c * TASK_TRAJECTORIES + r) as u64;
                     let base = (c * TASK_TRAJECTORIES + r) * nt;
                     for (m, slot) in row.iter_mut().enumerate() {
-                        let v = values[states[base + m] as usize];
-                        *slot = if sd > 0.0 {
-                            v + sd * observation_normal(&noise, k, first + m as u64)
-                        } else {
-                            v
-                        };
+                        *slot = values[states[base + m] as usize];
+                    }
+                    if sd > 0.0 {
+                        add_observation_noise(&noise, k, first, sd, row);
                     }
                 }
             });
@@ -433,35 +485,201 @@ impl GillespieBatch {
     }
 }
 
-/// Draws the waiting time and destination of the walker's next jump out of
-/// its current state, entered at time `now`.
+/// Trajectories advanced in lockstep, one per SIMD lane.
+const LANES: usize = 8;
+
+/// The random part of one jump per lane, from Philox blocks at `counters`:
+/// `ln u1` (the waiting time is `-ln u1 / q_i`) and `x = n u2` (the alias
+/// column and coin). Depends only on the counters, so it can be computed
+/// ahead of the jump that uses it.
 #[inline]
-fn draw_jump(rates: &RateMatrix, g: &Philox, k: u64, w: &mut Walker, now: f64) {
-    let i = w.state as usize;
-    let q = rates.exit_rate(i);
-    let b = g.block(k * BLOCKS_PER_TRAJECTORY + (w.draws & (BLOCKS_PER_TRAJECTORY - 1)));
-    w.draws += 1;
-    if q > 0.0 {
-        w.next_jump = now - u01_f64(b[0], b[1]).ln() / q;
-        w.pending = rates.destination(i, u01_f64(b[2], b[3])) as u32;
-    } else {
-        w.next_jump = f64::INFINITY;
-        w.pending = w.state;
+fn jump_randoms(g: &Philox, counters: [u64; LANES], n: usize) -> (f64x8, f64x8) {
+    let w = g.blocks8_at(counters);
+    let (u1, u2) = (u01_f64x8(w[0], w[1]), u01_f64x8(w[2], w[3]));
+    (u1.ln(), u2 * f64x8::splat(n as f64))
+}
+
+/// Block counter of draw `draw` of trajectory `k`.
+#[inline]
+fn jump_counter(k: u64, draw: u64) -> u64 {
+    k * BLOCKS_PER_TRAJECTORY + (draw & (BLOCKS_PER_TRAJECTORY - 1))
+}
+
+/// Per lane, the jump out of `state` entered at time `entered`, from the
+/// randoms of [`jump_randoms`]: returns `(next_jump, destination)`. An
+/// absorbing state (`q_i = 0`) gets `next_jump = +inf` (`-ln u1 / 0`) and
+/// the destination `i` (its alias row).
+#[inline]
+fn jumps_from(
+    rates: &RateMatrix,
+    state: &[u32; LANES],
+    entered: f64x8,
+    ln_u1: f64x8,
+    x: f64x8,
+) -> (f64x8, [u32; LANES]) {
+    let n = rates.n;
+    let mut q = [0.0; LANES];
+    for l in 0..LANES {
+        q[l] = rates.exit[state[l] as usize];
+    }
+    let next = entered - ln_u1 / f64x8::new(q);
+    // Alias method, as `RateMatrix::destination`.
+    let column = x.floor().min(f64x8::splat((n - 1) as f64));
+    let frac = (x - column).to_array();
+    let column = column.trunc_int().to_array();
+    let mut destination = [0u32; LANES];
+    for l in 0..LANES {
+        let at = state[l] as usize * n + column[l] as usize;
+        // Branch-free (the coin is random): `frac - prob` is negative, sign
+        // bit set, exactly when `frac < prob`; equal values give +0.
+        let keep = 0u32.wrapping_sub(((frac[l] - rates.prob[at]).to_bits() >> 63) as u32);
+        let alias = rates.alias[at];
+        destination[l] = alias ^ ((column[l] as u32 ^ alias) & keep);
+    }
+    (next, destination)
+}
+
+/// Draws the first jump of up to eight walkers `ws` (state and entry time
+/// set, `draws = 0`), global indices from `first`.
+fn draw_first_jumps(rates: &RateMatrix, g: &Philox, first: usize, ws: &mut [Walker]) {
+    let mut lanes = Lanes::default();
+    for (l, w) in ws.iter().enumerate() {
+        lanes.load(l, w, (first + l) as u64);
+    }
+    lanes.jump(rates, g);
+    for (l, w) in ws.iter_mut().enumerate() {
+        lanes.store(l, w);
     }
 }
 
-/// Standard normal number `o` of trajectory `k` (Box-Muller, as the fills).
-#[inline]
-fn observation_normal(g: &Philox, k: u64, o: u64) -> f64 {
-    let b = g.block(k * BLOCKS_PER_TRAJECTORY + ((o / 2) & (BLOCKS_PER_TRAJECTORY - 1)));
-    let u1 = u01_f64(b[0], b[1]);
-    let u2 = u01_f64(b[2], b[3]);
-    let r = (-2.0 * u1.ln()).sqrt();
-    let phi = std::f64::consts::TAU * (u2 - 0.5);
-    if o.is_multiple_of(2) {
-        r * phi.cos()
-    } else {
-        r * phi.sin()
+/// Eight walkers in lane form.
+#[derive(Clone, Copy, Debug, Default)]
+struct Lanes {
+    /// Global trajectory index.
+    k: [u64; LANES],
+    state: [u32; LANES],
+    pending: [u32; LANES],
+    /// Time of the next jump; [`Lanes::jump`] reads it as the time the
+    /// current state was entered.
+    next_jump: [f64; LANES],
+    draws: [u64; LANES],
+}
+
+impl Lanes {
+    #[inline]
+    fn load(&mut self, l: usize, w: &Walker, k: u64) {
+        self.k[l] = k;
+        self.state[l] = w.state;
+        self.pending[l] = w.pending;
+        self.next_jump[l] = w.next_jump;
+        self.draws[l] = w.draws;
+    }
+
+    #[inline]
+    fn store(&self, l: usize, w: &mut Walker) {
+        *w = Walker {
+            state: self.state[l],
+            pending: self.pending[l],
+            next_jump: self.next_jump[l],
+            draws: self.draws[l],
+        };
+    }
+
+    /// In every lane: the next jump out of `state`, entered at time
+    /// `next_jump`, from the trajectory's next Philox block.
+    #[inline]
+    fn jump(&mut self, rates: &RateMatrix, g: &Philox) {
+        let counters = core::array::from_fn(|l| jump_counter(self.k[l], self.draws[l]));
+        let (ln_u1, x) = jump_randoms(g, counters, rates.n);
+        let (next, destination) =
+            jumps_from(rates, &self.state, f64x8::new(self.next_jump), ln_u1, x);
+        self.next_jump = next.to_array();
+        self.pending = destination;
+        for d in &mut self.draws {
+            *d += 1;
+        }
+    }
+}
+
+/// Advances the walkers of one task (global indices from `first`) through
+/// `times`, writing walker `s`'s states to `out[s * nt..(s + 1) * nt]`.
+///
+/// Eight walkers at a time, one per lane: each lane records observations
+/// until its walker's next jump is due, then all lanes jump together (Philox
+/// rounds, logarithm and alias draw in SIMD). A lane whose walker is past the
+/// last time stores it and takes the next walker of the task, so lanes stay
+/// busy. Every walker's sequence of draws is its own, so results do not
+/// depend on the lane a walker ran in.
+fn advance_task(
+    rates: &RateMatrix,
+    g: &Philox,
+    first: usize,
+    walkers: &mut [Walker],
+    times: &[f64],
+    out: &mut [u32],
+) {
+    const IDLE: usize = usize::MAX;
+    let nt = times.len();
+    let mut lanes = Lanes::default();
+    let mut walker = [IDLE; LANES];
+    let mut obs = [0usize; LANES];
+    let mut next_walker = 0;
+    for l in 0..LANES.min(walkers.len()) {
+        lanes.load(l, &walkers[l], (first + l) as u64);
+        walker[l] = l;
+        next_walker += 1;
+    }
+    loop {
+        let mut busy = false;
+        for l in 0..LANES {
+            while walker[l] != IDLE && lanes.next_jump[l] > times[obs[l]] {
+                out[walker[l] * nt + obs[l]] = lanes.state[l];
+                obs[l] += 1;
+                if obs[l] == nt {
+                    lanes.store(l, &mut walkers[walker[l]]);
+                    obs[l] = 0;
+                    walker[l] = IDLE;
+                    if next_walker < walkers.len() {
+                        lanes.load(l, &walkers[next_walker], (first + next_walker) as u64);
+                        walker[l] = next_walker;
+                        next_walker += 1;
+                    }
+                }
+            }
+            busy |= walker[l] != IDLE;
+        }
+        if !busy {
+            return;
+        }
+        // Every busy lane's jump is due: enter the pending state at its jump
+        // time and draw the next jump (idle lanes compute and are ignored).
+        lanes.state = lanes.pending;
+        lanes.jump(rates, g);
+    }
+}
+
+/// Adds `sd` times normal `first + m` of trajectory `k` to `row[m]`. Normal
+/// `o` is the cosine (even `o`) or sine (odd `o`) branch of
+/// [`box_muller`] (as the fills) on block `k * 2^36 + o / 2` (mod `2^36`) of
+/// the noise stream; eight blocks per SIMD step.
+fn add_observation_noise(g: &Philox, k: u64, first: u64, sd: f64, row: &mut [f64]) {
+    let end = first + row.len() as u64;
+    let mut block = first / 2;
+    while 2 * block < end {
+        let counters = core::array::from_fn(|l| {
+            k * BLOCKS_PER_TRAJECTORY + ((block + l as u64) & (BLOCKS_PER_TRAJECTORY - 1))
+        });
+        let w = g.blocks8_at(counters);
+        let (cos, sin) = box_muller(u01_f64x8(w[0], w[1]), u01_f64x8(w[2], w[3]));
+        for (branch, z) in [cos.to_array(), sin.to_array()].into_iter().enumerate() {
+            for (l, z) in z.into_iter().enumerate() {
+                let o = 2 * (block + l as u64) + branch as u64;
+                if (first..end).contains(&o) {
+                    row[(o - first) as usize] += sd * z;
+                }
+            }
+        }
+        block += LANES as u64;
     }
 }
 
@@ -469,9 +687,12 @@ fn observation_normal(g: &Philox, k: u64, o: u64) -> f64 {
 mod tests {
     use super::*;
 
+    /// The alias draw on a fine grid of `x = n u2`: never the current state
+    /// or a zero rate, and each destination's share of the grid equals its
+    /// rate share (up to one grid point per column).
     #[test]
-    fn destination_never_picks_the_current_state_or_a_zero_rate() {
-        // Row 1 has rates only to 0 and 3.
+    fn alias_destinations_follow_the_rates_and_skip_zero_rates() {
+        // Row 1 has rates only to 0 and 3; row 2 is absorbing.
         let q = [
             -1.0, 1.0, 0.0, 0.0, //
             2.0, -5.0, 0.0, 3.0, //
@@ -479,14 +700,131 @@ mod tests {
             0.0, 0.0, 1.0, -1.0,
         ];
         let r = RateMatrix::new(&q, 4, 1e-12).unwrap();
-        for k in 0..1000 {
-            let u = (k as f64 + 0.5) / 1000.0;
-            let j = r.destination(1, u);
-            assert!(j == 0 || j == 3, "u = {u}: {j}");
-            assert_eq!(j == 0, u < 0.4, "u = {u}");
+        let points = 4000;
+        for (row, expected) in [
+            (1usize, [0.4, 0.0, 0.0, 0.6]),
+            (0, [0.0, 1.0, 0.0, 0.0]),
+            (2, [0.0, 0.0, 1.0, 0.0]),
+        ] {
+            let mut counts = [0usize; 4];
+            for chunk in 0..points / LANES {
+                let x: [f64; LANES] = core::array::from_fn(|l| {
+                    4.0 * ((chunk * LANES + l) as f64 + 0.5) / points as f64
+                });
+                let (next, to) = jumps_from(
+                    &r,
+                    &[row as u32; LANES],
+                    f64x8::splat(1.0),
+                    f64x8::splat(-1.0),
+                    f64x8::new(x),
+                );
+                for (l, &j) in to.iter().enumerate() {
+                    counts[j as usize] += 1;
+                    let wait = if row == 2 {
+                        f64::INFINITY
+                    } else {
+                        1.0 + 1.0 / r.exit_rate(row)
+                    };
+                    assert_eq!(next.to_array()[l], wait);
+                }
+            }
+            for j in 0..4 {
+                let share = expected[j] * points as f64;
+                assert!(
+                    (counts[j] as f64 - share).abs() <= 4.0,
+                    "row {row}: {counts:?}"
+                );
+            }
         }
-        assert_eq!(r.destination(1, 1.0 - 1e-17), 3);
-        assert_eq!(r.destination(0, 0.999), 1);
+        // x = n (u2 * n rounded up to n) is clamped to the last column and
+        // still lands on an allowed destination.
+        let (_, to) = jumps_from(
+            &r,
+            &[1; LANES],
+            f64x8::splat(0.0),
+            f64x8::splat(-1.0),
+            f64x8::splat(4.0),
+        );
+        assert!(to.iter().all(|&j| j == 0 || j == 3), "{to:?}");
+    }
+
+    /// The lane bookkeeping (lockstep jumps, refills, records) and the SIMD
+    /// observation noise equal a one-walker-at-a-time reference of the
+    /// documented mapping, bit for bit: 301 walkers (two tasks, the second
+    /// not a multiple of eight), repeated times, a run split at an odd
+    /// observation count.
+    #[test]
+    fn batches_equal_a_one_walker_at_a_time_reference() {
+        let n = 5;
+        let mut q = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                if i != j && (i * 7 + j * 3) % 4 != 0 {
+                    q[i * n + j] = 0.3 + ((i * n + j) % 7) as f64 * 0.45;
+                    q[i * n + i] -= q[i * n + j];
+                }
+            }
+        }
+        // State 4 is absorbing.
+        for j in 0..n {
+            q[4 * n + j] = 0.0;
+        }
+        let r = RateMatrix::new(&q, n, 1e-12).unwrap();
+        let (m, seed, stream, sd) = (301, 9, 3, 0.25);
+        let mut b = GillespieBatch::new(r.clone(), m, seed, stream).unwrap();
+        let initial: Vec<u32> = (0..m).map(|k| (k * 3 % n) as u32).collect();
+        b.set_states(&initial, 0.5).unwrap();
+        b.set_noise(sd).unwrap();
+        let times = [0.5, 0.6, 0.6, 1.0, 2.5, 2.5, 2.6, 4.0, 9.0];
+        let nt = times.len();
+        let split = 5;
+        let mut states = vec![0u32; m * nt];
+        let mut obs = vec![0.0; m * nt];
+        for (range, first) in [(0..split, 0), (split..nt, split)] {
+            let w = range.len();
+            let (mut s, mut o) = (vec![0u32; m * w], vec![0.0; m * w]);
+            b.run(&times[range], &mut s, Some(&mut o)).unwrap();
+            for k in 0..m {
+                states[k * nt + first..k * nt + first + w].copy_from_slice(&s[k * w..(k + 1) * w]);
+                obs[k * nt + first..k * nt + first + w].copy_from_slice(&o[k * w..(k + 1) * w]);
+            }
+        }
+        let g = Philox::new(seed, Stream::Gillespie.with_sub(stream));
+        let noise = Philox::new(seed, Stream::GillespieNoise.with_sub(stream));
+        let one_jump = |k: u64, draw: u64, state: u32, entered: f64| {
+            let (ln_u1, x) = jump_randoms(&g, [jump_counter(k, draw); LANES], n);
+            let (next, to) = jumps_from(&r, &[state; LANES], f64x8::splat(entered), ln_u1, x);
+            (next.to_array()[0], to[0])
+        };
+        let mut jumps = 0u64;
+        for k in 0..m {
+            let mut state = initial[k];
+            let (mut next, mut pending) = one_jump(k as u64, 0, state, 0.5);
+            let mut draws = 1;
+            for (o, &t) in times.iter().enumerate() {
+                while next <= t {
+                    state = pending;
+                    (next, pending) = one_jump(k as u64, draws, state, next);
+                    draws += 1;
+                }
+                assert_eq!(states[k * nt + o], state, "walker {k}, observation {o}");
+                let w = noise.blocks8_at([k as u64 * BLOCKS_PER_TRAJECTORY + o as u64 / 2; LANES]);
+                let (c, s) = box_muller(u01_f64x8(w[0], w[1]), u01_f64x8(w[2], w[3]));
+                let z = if o % 2 == 0 { c } else { s }.to_array()[0];
+                let expected = state as f64 + sd * z;
+                assert_eq!(
+                    obs[k * nt + o].to_bits(),
+                    expected.to_bits(),
+                    "walker {k}, observation {o}"
+                );
+            }
+            jumps += draws - 1;
+        }
+        assert_eq!(b.total_jumps(), jumps);
+        assert!(
+            jumps > 3 * m as u64,
+            "the reference should exercise many jumps: {jumps}"
+        );
     }
 
     #[test]
