@@ -24,9 +24,10 @@
 //! configuration, `A(R) = sum_{R'} N(R, R')` (topplings of `R` when one grain
 //! is added at `R'`, every source starting from the same configuration).
 //!
-//! All storage (heights, two generation stacks of capacity `L^2` each, area
-//! stamps, activity counters, the configuration copy and touched-site list of
-//! the all-sources activity) is allocated at creation; adding grains,
+//! All storage (heights, two generation stacks of capacity `L^2` each, the
+//! toppled-in-this-avalanche bits and touched-site list, activity counters,
+//! the configuration copy of the all-sources activity) is allocated at
+//! creation; adding grains,
 //! relaxing and the all-sources activity never allocate. Each site appears at most once per generation
 //! stack, so capacity `L^2` always suffices.
 
@@ -62,9 +63,10 @@ pub struct Sandpile {
     current: Vec<u32>,
     /// Sites that became unstable during the current generation.
     next: Vec<u32>,
-    /// Avalanche stamp of the last avalanche in which each site toppled.
-    last_toppled: Vec<u32>,
-    stamp: u32,
+    /// One bit per site: toppled in the current avalanche (cleared from
+    /// `touched` when the avalanche ends). 1 bit, not a per-site stamp, so
+    /// the random accesses stay in cache at L = 1024.
+    toppled: Vec<u64>,
     activity: Vec<u64>,
     /// Copy of the configuration for [`Sandpile::site_activity_all_sources`].
     saved: Vec<u8>,
@@ -89,8 +91,7 @@ impl Sandpile {
             heights: vec![0; n],
             current: vec![0; n + STACK_SLACK],
             next: vec![0; n + STACK_SLACK],
-            last_toppled: vec![0; n],
-            stamp: 0,
+            toppled: vec![0; n.div_ceil(64)],
             activity: vec![0; n],
             saved: vec![0; n],
             touched: vec![0; n + STACK_SLACK],
@@ -197,23 +198,18 @@ impl Sandpile {
         }
     }
 
-    fn next_stamp(&mut self) -> u32 {
-        if self.stamp == u32::MAX {
-            self.last_toppled.fill(0);
-            self.stamp = 0;
-        }
-        self.stamp += 1;
-        self.stamp
-    }
-
     /// Relaxes the avalanche started by the unstable site `site`, counting
-    /// in the per-site activity counters.
+    /// in the per-site activity counters (once per toppled site, from the
+    /// touched list after the avalanche).
     fn relax_from(&mut self, site: usize) -> Avalanche {
-        let stamp = self.next_stamp();
-        let mut activity = std::mem::take(&mut self.activity);
         let mut touched = std::mem::take(&mut self.touched);
-        let (a, _) = self.relax_core::<false>(site, stamp, &mut activity, &mut touched);
-        self.activity = activity;
+        let (a, n_touched) = self.relax_core::<false>(site, &mut [], &mut touched);
+        for &p in &touched[..n_touched] {
+            let (x, y) = unpack(p);
+            let i = y * self.side + x;
+            self.activity[i] += 1;
+            self.toppled[i / 64] = 0;
+        }
         self.touched = touched;
         a
     }
@@ -256,14 +252,14 @@ impl Sandpile {
                 continue;
             }
             self.heights[source] += 1;
-            let stamp = self.next_stamp();
-            let (a, n_touched) = self.relax_core::<true>(source, stamp, out, &mut touched);
+            let (a, n_touched) = self.relax_core::<true>(source, out, &mut touched);
             total += a.size;
             let (heights, saved) = (&mut self.heights, &self.saved);
             heights[source] = saved[source];
             for &p in &touched[..n_touched] {
                 let (x, y) = unpack(p);
                 let i = y * side + x;
+                self.toppled[i / 64] = 0;
                 heights[i] = saved[i];
                 if x > 0 {
                     heights[i - 1] = saved[i - 1];
@@ -284,12 +280,12 @@ impl Sandpile {
         Ok(total)
     }
 
-    /// The relaxation loop shared by drives (`ALL = false`: `counts[i]` +1
-    /// the first time site `i` topples in this avalanche) and the
-    /// all-sources activity (`ALL = true`: `counts[i]` +1 per toppling, and
-    /// each toppled site is listed once in `touched`). Returns the avalanche
-    /// and the number of entries written to `touched` (0 when `ALL` is
-    /// false).
+    /// The relaxation loop shared by drives (`ALL = false`: `counts` unused)
+    /// and the all-sources activity (`ALL = true`: `counts[i]` +1 per
+    /// toppling). Each toppled site is listed once in `touched` and has its
+    /// bit set in `toppled`; the caller clears the bits (whole words) from
+    /// the list. Returns the avalanche and the number of entries written to
+    /// `touched`.
     ///
     /// The generation stacks are fixed-length buffers with explicit lengths:
     /// every candidate is written unconditionally and the length advances only
@@ -300,14 +296,13 @@ impl Sandpile {
     fn relax_core<const ALL: bool>(
         &mut self,
         site: usize,
-        stamp: u32,
         counts: &mut [u64],
         touched: &mut [u32],
     ) -> (Avalanche, usize) {
         let side = self.side;
         let last = side - 1;
         let heights = &mut self.heights[..];
-        let last_toppled = &mut self.last_toppled[..];
+        let toppled = &mut self.toppled[..];
         let mut current = std::mem::take(&mut self.current);
         let mut next = std::mem::take(&mut self.next);
         current[0] = pack(site % side, site / side);
@@ -322,44 +317,47 @@ impl Sandpile {
                 let packed = current[k];
                 let (x, y) = unpack(packed);
                 let i = y * side + x;
-                heights[i] -= THRESHOLD;
-                let first = u64::from(last_toppled[i] != stamp);
-                last_toppled[i] = stamp;
+                // Heights are updated through registers, not re-read after
+                // the store: a re-read would put a store-to-load forwarding
+                // delay on the `n_next` chain for every neighbour.
+                let h = heights[i] - THRESHOLD;
+                heights[i] = h;
+                let bit = 1u64 << (i % 64);
+                let first = u64::from(toppled[i / 64] & bit == 0);
+                toppled[i / 64] |= bit;
                 a.area += first;
+                touched[n_touched] = packed;
+                n_touched += first as usize;
                 if ALL {
                     counts[i] += 1;
-                    touched[n_touched] = packed;
-                    n_touched += first as usize;
-                } else {
-                    counts[i] += first;
                 }
                 next[n_next] = packed;
-                n_next += usize::from(heights[i] >= THRESHOLD);
+                n_next += usize::from(h >= THRESHOLD);
                 // Each neighbour gains a grain; it joins the next generation
                 // when it reaches the threshold exactly (so at most once).
                 if x > 0 {
-                    let j = i - 1;
-                    heights[j] += 1;
+                    let h = heights[i - 1] + 1;
+                    heights[i - 1] = h;
                     next[n_next] = packed - 1;
-                    n_next += usize::from(heights[j] == THRESHOLD);
+                    n_next += usize::from(h == THRESHOLD);
                 }
                 if x < last {
-                    let j = i + 1;
-                    heights[j] += 1;
+                    let h = heights[i + 1] + 1;
+                    heights[i + 1] = h;
                     next[n_next] = packed + 1;
-                    n_next += usize::from(heights[j] == THRESHOLD);
+                    n_next += usize::from(h == THRESHOLD);
                 }
                 if y > 0 {
-                    let j = i - side;
-                    heights[j] += 1;
+                    let h = heights[i - side] + 1;
+                    heights[i - side] = h;
                     next[n_next] = packed - (1 << 16);
-                    n_next += usize::from(heights[j] == THRESHOLD);
+                    n_next += usize::from(h == THRESHOLD);
                 }
                 if y < last {
-                    let j = i + side;
-                    heights[j] += 1;
+                    let h = heights[i + side] + 1;
+                    heights[i + side] = h;
                     next[n_next] = packed + (1 << 16);
-                    n_next += usize::from(heights[j] == THRESHOLD);
+                    n_next += usize::from(h == THRESHOLD);
                 }
             }
             std::mem::swap(&mut current, &mut next);
