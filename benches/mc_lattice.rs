@@ -1,5 +1,6 @@
 //! Throughput of the other Monte Carlo II kernels at 1 and 2 threads:
-//! Gillespie jumps/ns (10-state chain, 2^16 trajectories), mass-transport site
+//! Gillespie jumps/ns (10-state chain, 2^16 trajectories; one observation
+//! per unit time, and a 64-point grid per unit time), mass-transport site
 //! updates/ns (KMP and aggregation with injection, 2^20 sites), coffee
 //! automaton site updates/ns (interacting: cells x steps; non-interacting:
 //! particles x steps; 512 x 512 cup). Criterion reports elements/s; the
@@ -20,6 +21,8 @@ const STATES: usize = 10;
 const TRAJECTORIES: usize = 1 << 16;
 const SITES: usize = 1 << 20;
 const CUP: usize = 512;
+/// Observation times per unit time in the grid case.
+const GRID: usize = 64;
 
 /// A 10-state ring with forward rate 1, backward 0.5, and jumps i -> i+3 at 0.2.
 fn chain() -> RateMatrix {
@@ -39,6 +42,9 @@ type Case = (&'static str, Box<dyn FnMut() -> u64>);
 fn cases() -> Vec<Case> {
     let mut g = GillespieBatch::new(chain(), TRAJECTORIES, 1, 0).unwrap();
     let mut states = vec![0u32; TRAJECTORIES];
+    let mut g_grid = GillespieBatch::new(chain(), TRAJECTORIES, 1, 0).unwrap();
+    let mut grid = [0.0; GRID];
+    let mut grid_states = vec![0u32; TRAJECTORIES * GRID];
     let mut kmp = MassLattice::new(SITES, TransportRule::KMP, 1, 0).unwrap();
     kmp.set_state(&vec![1 << 20; SITES], 0).unwrap();
     let mut agg = MassLattice::new(SITES, TransportRule::AGGREGATION_INJECTION, 1, 0).unwrap();
@@ -52,6 +58,18 @@ fn cases() -> Vec<Case> {
                 let t = g.time() + 1.0;
                 g.run(&[t], &mut states, None).unwrap();
                 g.total_jumps() - before
+            }),
+        ),
+        (
+            "gillespie_jumps_64_point_grid",
+            Box::new(move || {
+                let before = g_grid.total_jumps();
+                let t0 = g_grid.time();
+                for (m, t) in grid.iter_mut().enumerate() {
+                    *t = t0 + (m + 1) as f64 / GRID as f64;
+                }
+                g_grid.run(&grid, &mut grid_states, None).unwrap();
+                g_grid.total_jumps() - before
             }),
         ),
         (
