@@ -489,14 +489,16 @@ impl GillespieBatch {
 const LANES: usize = 8;
 
 /// The random part of one jump per lane, from Philox blocks at `counters`:
-/// `ln u1` (the waiting time is `-ln u1 / q_i`) and `x = n u2` (the alias
-/// column and coin). Depends only on the counters, so it can be computed
-/// ahead of the jump that uses it.
+/// the unit exponential `e = -ln u1` (the waiting time is `e / q_i`) and
+/// `x = n u2` (the alias column and coin). `e` is kept at least the
+/// smallest normal double, so an absorbing state's wait `e / 0` is `+inf`
+/// even if `ln u1` rounded to 0 (it does not for `u1 <= 1 - 2^-53`).
 #[inline]
 fn jump_randoms(g: &Philox, counters: [u64; LANES], n: usize) -> (f64x8, f64x8) {
     let w = g.blocks8_at(counters);
     let (u1, u2) = (u01_f64x8(w[0], w[1]), u01_f64x8(w[2], w[3]));
-    (u1.ln(), u2 * f64x8::splat(n as f64))
+    let e = (-u1.ln()).max(f64x8::splat(f64::MIN_POSITIVE));
+    (e, u2 * f64x8::splat(n as f64))
 }
 
 /// Block counter of draw `draw` of trajectory `k`.
@@ -506,15 +508,15 @@ fn jump_counter(k: u64, draw: u64) -> u64 {
 }
 
 /// Per lane, the jump out of `state` entered at time `entered`, from the
-/// randoms of [`jump_randoms`]: returns `(next_jump, destination)`. An
-/// absorbing state (`q_i = 0`) gets `next_jump = +inf` (`-ln u1 / 0`) and
-/// the destination `i` (its alias row).
+/// randoms `(e, x)` of [`jump_randoms`]: returns `(next_jump, destination)`,
+/// `next_jump = entered + e / q_i`. An absorbing state (`q_i = 0`) gets
+/// `next_jump = +inf` and the destination `i` (its alias row).
 #[inline]
 fn jumps_from(
     rates: &RateMatrix,
     state: &[u32; LANES],
     entered: f64x8,
-    ln_u1: f64x8,
+    e: f64x8,
     x: f64x8,
 ) -> (f64x8, [u32; LANES]) {
     let n = rates.n;
@@ -522,8 +524,10 @@ fn jumps_from(
     for l in 0..LANES {
         q[l] = rates.exit[state[l] as usize];
     }
-    let next = entered - ln_u1 / f64x8::new(q);
-    // Alias method, as `RateMatrix::destination`.
+    let next = entered + e / f64x8::new(q);
+    // Alias method (module doc): column floor(x), kept if the fractional
+    // part is below prob, else its alias; x = n (rounded up) is clamped to
+    // the last column, whose coin then always takes the alias.
     let column = x.floor().min(f64x8::splat((n - 1) as f64));
     let frac = (x - column).to_array();
     let column = column.trunc_int().to_array();
@@ -590,9 +594,8 @@ impl Lanes {
     #[inline]
     fn jump(&mut self, rates: &RateMatrix, g: &Philox) {
         let counters = core::array::from_fn(|l| jump_counter(self.k[l], self.draws[l]));
-        let (ln_u1, x) = jump_randoms(g, counters, rates.n);
-        let (next, destination) =
-            jumps_from(rates, &self.state, f64x8::new(self.next_jump), ln_u1, x);
+        let (e, x) = jump_randoms(g, counters, rates.n);
+        let (next, destination) = jumps_from(rates, &self.state, f64x8::new(self.next_jump), e, x);
         self.next_jump = next.to_array();
         self.pending = destination;
         for d in &mut self.draws {
@@ -715,7 +718,7 @@ mod tests {
                     &r,
                     &[row as u32; LANES],
                     f64x8::splat(1.0),
-                    f64x8::splat(-1.0),
+                    f64x8::splat(1.0),
                     f64x8::new(x),
                 );
                 for (l, &j) in to.iter().enumerate() {
@@ -736,13 +739,17 @@ mod tests {
                 );
             }
         }
+        // The largest u1 still has ln u1 < 0 (so an absorbing wait e / 0 is
+        // +inf without the floor on e).
+        let largest_u1 = 1.0 - f64::EPSILON / 2.0;
+        assert!(f64x8::splat(largest_u1).ln().to_array()[0] < 0.0);
         // x = n (u2 * n rounded up to n) is clamped to the last column and
         // still lands on an allowed destination.
         let (_, to) = jumps_from(
             &r,
             &[1; LANES],
             f64x8::splat(0.0),
-            f64x8::splat(-1.0),
+            f64x8::splat(1.0),
             f64x8::splat(4.0),
         );
         assert!(to.iter().all(|&j| j == 0 || j == 3), "{to:?}");
@@ -792,8 +799,8 @@ mod tests {
         let g = Philox::new(seed, Stream::Gillespie.with_sub(stream));
         let noise = Philox::new(seed, Stream::GillespieNoise.with_sub(stream));
         let one_jump = |k: u64, draw: u64, state: u32, entered: f64| {
-            let (ln_u1, x) = jump_randoms(&g, [jump_counter(k, draw); LANES], n);
-            let (next, to) = jumps_from(&r, &[state; LANES], f64x8::splat(entered), ln_u1, x);
+            let (e, x) = jump_randoms(&g, [jump_counter(k, draw); LANES], n);
+            let (next, to) = jumps_from(&r, &[state; LANES], f64x8::splat(entered), e, x);
             (next.to_array()[0], to[0])
         };
         let mut jumps = 0u64;
