@@ -101,7 +101,8 @@ pub struct Coffee {
     /// Cream per cell (interacting: 0/1, the state itself; non-interacting:
     /// counts rebuilt from `particles`).
     cells: Vec<u8>,
-    /// Non-interacting: particle positions `y * N + x`.
+    /// Non-interacting: particle positions packed as `(y << 16) | x`
+    /// (`N <= 2^16`), so a move needs no division.
     particles: Vec<u32>,
     rng: Philox,
     /// Stream of the sequential interacting rule.
@@ -148,8 +149,9 @@ impl Coffee {
         let half = self.n * self.n / 2;
         self.cells[..half].fill(1);
         self.cells[half..].fill(0);
+        let n = self.n;
         for (i, p) in self.particles.iter_mut().enumerate() {
-            *p = i as u32;
+            *p = pack_cell(i % n, i / n);
         }
         self.steps = 0;
     }
@@ -276,20 +278,15 @@ impl Coffee {
         // multiples of 64 particles, so each 64-particle chunk is one block.
         let base = self.steps * m.div_ceil(64);
         let rng = self.rng;
-        let x_of = FastMod::new(n);
-        let last_row = n as u64 * (n as u64 - 1);
         for_each_chunk_mut(&mut self.particles, TASK_PARTICLES, &|c, part| {
             let first_block = (c * TASK_PARTICLES / 64) as u64;
             for (j, chunk) in part.chunks_mut(64).enumerate() {
-                let w = rng.block(base + first_block + j as u64);
-                let halves = [
-                    u64::from(w[0]) | u64::from(w[1]) << 32,
-                    u64::from(w[2]) | u64::from(w[3]) << 32,
-                ];
-                for (bits, ps) in halves.into_iter().zip(chunk.chunks_mut(32)) {
+                // Word w of the block holds the directions of particles
+                // 16 w .. 16 w + 16, two bits each.
+                let words = rng.block(base + first_block + j as u64);
+                for (bits, ps) in words.into_iter().zip(chunk.chunks_mut(16)) {
                     for (i, p) in ps.iter_mut().enumerate() {
-                        let dir = (bits >> (2 * i)) & 3;
-                        *p = random_walk_move(*p, dir as u32, n, x_of.rem(*p), last_row);
+                        *p = random_walk_move(*p, (bits >> (2 * i)) & 3, n);
                     }
                 }
             }
@@ -298,8 +295,10 @@ impl Coffee {
 
     fn rebuild_cells(&mut self) {
         self.cells.fill(0);
+        let n = self.n;
         for &p in &self.particles {
-            let c = &mut self.cells[p as usize];
+            let (x, y) = unpack_cell(p);
+            let c = &mut self.cells[y * n + x];
             *c = c.saturating_add(1);
         }
     }
@@ -417,39 +416,32 @@ fn compressed_size(c: &mut CompressorOxide, data: &[u8]) -> usize {
     total
 }
 
-/// One move of a walker at cell `p = y n + x` (`x = p mod n`) in direction
-/// `dir` (0: +x, 1: -x, 2: +y, 3: -y); a move into a wall leaves it in
-/// place. Branch-free (the direction is random).
+/// A cell `(x, y)` packed as `(y << 16) | x`.
+#[inline]
+fn pack_cell(x: usize, y: usize) -> u32 {
+    (y as u32) << 16 | x as u32
+}
+
+#[inline]
+fn unpack_cell(p: u32) -> (usize, usize) {
+    ((p & 0xFFFF) as usize, (p >> 16) as usize)
+}
+
+/// One move of a walker at the packed cell `p` in direction `dir` (0: +x,
+/// 1: -x, 2: +y, 3: -y); a move into a wall leaves it in place. Plain
+/// arithmetic, no branches or tables (the direction is random), so the
+/// compiler vectorises the loop over particles.
 #[inline(always)]
-fn random_walk_move(p: u32, dir: u32, n: u32, x: u32, last_row: u64) -> u32 {
-    let allowed = u32::from(x + 1 < n)
-        | u32::from(x > 0) << 1
-        | u32::from((p as u64) < last_row) << 2
-        | u32::from(p >= n) << 3;
-    let step = [1, 1u32.wrapping_neg(), n, n.wrapping_neg()][dir as usize];
-    p.wrapping_add(step & 0u32.wrapping_sub(allowed >> dir & 1))
-}
-
-/// `a mod d` for 32-bit `a` by one multiplication (Lemire, Kaser & Kurz,
-/// "Faster remainder by direct computation", 2019): exact for every `a`.
-#[derive(Clone, Copy)]
-struct FastMod {
-    d: u32,
-    m: u64,
-}
-
-impl FastMod {
-    fn new(d: u32) -> Self {
-        Self {
-            d,
-            m: (u64::MAX / u64::from(d)).wrapping_add(1),
-        }
-    }
-
-    #[inline(always)]
-    fn rem(self, a: u32) -> u32 {
-        ((u128::from(self.m.wrapping_mul(u64::from(a))) * u128::from(self.d)) >> 64) as u32
-    }
+fn random_walk_move(p: u32, dir: u32, n: u32) -> u32 {
+    let (x, y) = (p & 0xFFFF, p >> 16);
+    let east = u32::from(dir == 0 && x + 1 < n);
+    let west = u32::from(dir == 1 && x > 0);
+    let south = u32::from(dir == 2 && y + 1 < n);
+    let north = u32::from(dir == 3 && y > 0);
+    p.wrapping_add(east)
+        .wrapping_sub(west)
+        .wrapping_add(south << 16)
+        .wrapping_sub(north << 16)
 }
 
 /// Bits of consecutive Philox blocks, starting at bit `first_bit`: bit `b`
@@ -648,28 +640,20 @@ mod tests {
     }
 
     #[test]
-    fn walker_moves_and_fast_remainder_match_their_definitions() {
+    fn walker_moves_match_their_definition() {
         for n in [2u32, 4, 6, 10, 100, 65535, 65536] {
-            let fm = FastMod::new(n);
             let mut a = SeqRng::new(u64::from(n), 1);
-            for v in [0, 1, n - 1, n, u32::MAX - 1, u32::MAX]
-                .into_iter()
-                .chain((0..1000).map(|_| a.below(1 << 32) as u32))
-            {
-                assert_eq!(fm.rem(v), v % n, "{v} mod {n}");
-            }
             let cells = u64::from(n) * u64::from(n);
-            let last_row = cells - u64::from(n);
-            let samples: Vec<u32> = if cells <= 400 {
-                (0..cells as u32).collect()
+            let samples: Vec<u64> = if cells <= 400 {
+                (0..cells).collect()
             } else {
                 (0..1000)
-                    .map(|_| a.below(cells) as u32)
-                    .chain([0, n - 1, (cells - 1) as u32])
+                    .map(|_| a.below(cells))
+                    .chain([0, u64::from(n) - 1, cells - 1])
                     .collect()
             };
-            for p in samples {
-                let (x, y) = (p % n, p / n);
+            for i in samples {
+                let (x, y) = ((i % u64::from(n)) as u32, (i / u64::from(n)) as u32);
                 for dir in 0..4u32 {
                     let (nx, ny) = match dir {
                         0 if x + 1 < n => (x + 1, y),
@@ -678,10 +662,11 @@ mod tests {
                         3 if y > 0 => (x, y - 1),
                         _ => (x, y),
                     };
+                    let moved = random_walk_move(pack_cell(x as usize, y as usize), dir, n);
                     assert_eq!(
-                        random_walk_move(p, dir, n, fm.rem(p), last_row),
-                        ny * n + nx,
-                        "n {n}, p {p}, dir {dir}"
+                        unpack_cell(moved),
+                        (nx as usize, ny as usize),
+                        "n {n}, ({x}, {y}), dir {dir}"
                     );
                 }
             }
