@@ -27,9 +27,9 @@
 //! All storage (heights, two generation stacks of capacity `L^2` each, the
 //! toppled-in-this-avalanche bits and touched-site list, activity counters,
 //! the configuration copy of the all-sources activity) is allocated at
-//! creation; adding grains,
-//! relaxing and the all-sources activity never allocate. Each site appears at most once per generation
-//! stack, so capacity `L^2` always suffices.
+//! creation; adding grains, relaxing and the all-sources activity never
+//! allocate. Each site appears at most once per generation stack, so
+//! capacity `L^2` always suffices.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::rng::pcg::{SeqRng, SeqRngState};
