@@ -255,17 +255,19 @@ fn parabola_fit(x: &[f64], y: &[f64], sy: &[f64]) -> [f64; 3] {
 /// is NOT within errors between L = 16, 32 and 64 (at u ~ 0.01 F grows from
 /// ~7 at L = 16 to ~11 at L = 32 and ~13 at L = 64; in the tail u ~ 0.2 it
 /// falls from 0.57 to 0.33 to 0.23): finite-size corrections are many
-/// standard errors there. Between L = 64 and L = 128 the histograms agree
-/// within the (larger, L = 128 has few configurations) errors, so the
-/// collapse is tested on that pair and the chi^2 of the smaller pairs is only
-/// printed (measured chi^2 for 13-14 bins: 16 vs 32: ~2700, 32 vs 64: ~370,
-/// 64 vs 128: ~22). Small-u slope at L = 64: -0.49 +- 0.02. Crossover: the
-/// data fall 1/e below the small-u power law at u* ~ 0.12 (asserted); the
-/// point where the fitted u^-1/2 and exp(-c3 u - c4 u^2) forms cross is at
-/// u ~ 0.03 (c3 ~ 19 at L = 64; printed, not asserted): "A* ~ 0.1 L^2"
-/// holds for the first definition only.
+/// standard errors there, and a 10^4-configuration study per size
+/// (2026-11-29) finds the same for 64 vs 128 and 128 vs 160, with the
+/// corrections shrinking as L grows. So the test asserts that shrinking
+/// (block (b) below) rather than a collapse within errors. Small-u slope at
+/// L = 64: -0.49 +- 0.02. Crossover: the data fall 1/e below the small-u
+/// power law at u* ~ 0.12 (asserted; 0.103 at L = 128 and 0.099 at L = 160
+/// in the large study); the point where the fitted u^-1/2 and
+/// exp(-c3 u - c4 u^2) forms cross is at u ~ 0.03 (c3 ~ 19 at L = 64;
+/// printed, not asserted): "A* ~ 0.1 L^2" holds for the first definition
+/// only.
 #[test]
-fn activity_distribution_collapses_with_small_u_slope_minus_half_and_crossover() {
+fn activity_distribution_nears_its_collapse_as_l_grows_with_small_u_slope_minus_half_and_crossover()
+{
     let _g = exclusive();
     // Log bins in u = A / L^2, 8 per decade from 10^-2.5 to 1.
     let nb = 20;
@@ -298,7 +300,7 @@ fn activity_distribution_collapses_with_small_u_slope_minus_half_and_crossover()
         println!();
     }
 
-    // (b) Collapse: chi^2 of F_L - F_2L over the bins with u in [0.005, 0.3]
+    // (b) Collapse: chi^2 of F_L - F_2L (printed) over the bins with u in [0.005, 0.3]
     // where both are nonzero (bins at smaller u contain fewer than ~10
     // integer values of A at L = 32, so their density is lattice-dominated).
     let chi2_pair = |i: usize| {
@@ -325,16 +327,59 @@ fn activity_distribution_collapses_with_small_u_slope_minus_half_and_crossover()
             f[i + 1].0
         );
     }
-    // The asserted pair, L = 64 vs 128: chi^2 below the p = 0.001 upper
-    // quantile (3.09 sigma, Wilson-Hilferty). Batch-mean errors with 19
-    // degrees of freedom make the per-bin terms slightly heavier-tailed than
-    // chi^2_1; the p = 0.001 level leaves room for that.
-    let (chi2, dof) = chi2_pair(f.len() - 2);
-    let limit = support::stats::chi_square_upper(dof as f64, 3.09);
-    assert!(
-        chi2 < limit,
-        "L = 64 vs 128 do not collapse: chi^2 = {chi2:.1} > {limit:.1} ({dof} bins)"
-    );
+    // The asserted form of the collapse: the finite-size corrections shrink
+    // as L grows. At the paper's statistics (10^4 configurations per size;
+    // measured 2026-11-29, numbers in the report of issue 6) the collapse is
+    // NOT within errors for any pair of sizes up to 160 (chi^2 over 14 bins:
+    // 32 vs 64: 3631, 64 vs 128: 1978, 128 vs 160: 102 with 3340
+    // configurations at 160), while the rms relative deviation over u in
+    // [0.005, 0.1] falls from 14.5% (32 vs 64) to 9.0% (64 vs 128) and 3.2%
+    // (128 vs 160): corrections decaying roughly like L^-0.7. Here: the
+    // deviation between successive sizes, with its noise part removed
+    // (`r^2 - noise^2`, the noise from the standard errors), must fall from
+    // (16, 32) to (32, 64) by more than 3 noise units (measured: 0.28 -> 0.13,
+    // noise 0.02-0.03). The (64, 128) pair is only printed: with the 80
+    // configurations affordable here its noise (~0.065) hides the 0.09
+    // deviation.
+    let rel_dev = |i: usize| {
+        let (mut r2, mut n2, mut bins) = (0.0, 0.0, 0);
+        for b in 0..nb {
+            let (m1, s1) = (f[i].1[b], f[i].2[b]);
+            let (m2, s2) = (f[i + 1].1[b], f[i + 1].2[b]);
+            // Bins with a density and an error at both sizes (at L = 16 the
+            // smallest u hold no integer A at all).
+            if centres[b] < 0.005 || centres[b] > 0.1 || !(s1 > 0.0 && s2 > 0.0 && m2 > 0.0) {
+                continue;
+            }
+            r2 += ((m1 - m2) / m2).powi(2);
+            n2 += (s1 * s1 + s2 * s2) / (m2 * m2);
+            bins += 1;
+        }
+        let (r2, n2) = (r2 / bins as f64, n2 / bins as f64);
+        ((r2 - n2).max(0.0).sqrt(), n2.sqrt())
+    };
+    for i in 0..f.len() - 2 {
+        let (r1, n1) = rel_dev(i);
+        let (r2, n2) = rel_dev(i + 1);
+        println!(
+            "rms relative deviation L = {} vs {}: {r1:.4} (noise {n1:.4}); L = {} vs {}: {r2:.4} (noise {n2:.4})",
+            f[i].0,
+            f[i + 1].0,
+            f[i + 1].0,
+            f[i + 2].0
+        );
+        if i > 0 {
+            continue;
+        }
+        assert!(
+            r2 + 3.0 * n1.hypot(n2) < r1,
+            "finite-size deviation does not shrink: L = {} vs {}: {r1:.4}, L = {} vs {}: {r2:.4} (noise {n1:.4}, {n2:.4})",
+            f[i].0,
+            f[i + 1].0,
+            f[i + 1].0,
+            f[i + 2].0
+        );
+    }
 
     // (c) Small-u slope at L = 64: straight-line fit of ln F vs ln u over
     // u in [0.003, 0.015] (A from ~12 to ~60 at L = 64), errors of ln F =
