@@ -331,10 +331,9 @@ fn activity_distribution_nears_its_collapse_as_l_grows_with_small_u_slope_minus_
     // as L grows. At the paper's statistics (10^4 configurations per size;
     // measured 2026-11-29, numbers in the report of issue 6) the collapse is
     // NOT within errors for any pair of sizes up to 160 (chi^2 over 14 bins:
-    // 32 vs 64: 3631, 64 vs 128: 1978, 128 vs 160: 102 with 3340
-    // configurations at 160), while the rms relative deviation over u in
-    // [0.005, 0.1] falls from 14.5% (32 vs 64) to 9.0% (64 vs 128) and 3.2%
-    // (128 vs 160): corrections decaying roughly like L^-0.7. Here: the
+    // 32 vs 64: 3631, 64 vs 128: 1978, 128 vs 160: 184), while the rms
+    // relative deviation over u in [0.005, 0.1] falls from 14.5% (32 vs 64)
+    // to 9.0% (64 vs 128) and 2.6% (128 vs 160): corrections decaying roughly like L^-0.7. Here: the
     // deviation between successive sizes, with its noise part removed
     // (`r^2 - noise^2`, the noise from the standard errors), must fall from
     // (16, 32) to (32, 64) by more than 3 noise units (measured: 0.28 -> 0.13,
