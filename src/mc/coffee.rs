@@ -496,41 +496,30 @@ impl<'a> BitSource<'a> {
     }
 }
 
-/// `PAIR_SWAP[m]`: all-ones in byte pair `p` (bytes `2p`, `2p + 1`) of a
-/// little-endian word for each bit `p` of `m`.
-const PAIR_SWAP: [u64; 16] = {
-    let mut t = [0u64; 16];
+/// `t[m]`: all-ones in lane `i` of a 64-bit word (lanes of `width` bits,
+/// lane 0 lowest) for each set bit `i` of `m`.
+const fn lane_masks<const N: usize>(width: u32) -> [u64; N] {
+    let lane = (1u64 << width) - 1;
+    let mut t = [0u64; N];
     let mut m = 0;
-    while m < 16 {
-        let mut p = 0;
-        while p < 4 {
-            if m >> p & 1 == 1 {
-                t[m] |= 0xFFFF << (16 * p);
-            }
-            p += 1;
-        }
-        m += 1;
-    }
-    t
-};
-
-/// `BYTE_SELECT[m]`: all-ones in byte `i` of a little-endian word for each
-/// bit `i` of `m`.
-const BYTE_SELECT: [u64; 256] = {
-    let mut t = [0u64; 256];
-    let mut m = 0;
-    while m < 256 {
+    while m < N {
         let mut i = 0;
-        while i < 8 {
-            if m >> i & 1 == 1 {
-                t[m] |= 0xFF << (8 * i);
+        while i < 64 / width {
+            if (m >> i) & 1 == 1 {
+                t[m] |= lane << (width * i);
             }
             i += 1;
         }
         m += 1;
     }
     t
-};
+}
+
+/// Masks of the byte pairs (`2p`, `2p + 1`) selected by the 4 bits of `m`.
+const PAIR_SWAP: [u64; 16] = lane_masks(16);
+
+/// Masks of the bytes selected by the 8 bits of `m`.
+const BYTE_SELECT: [u64; 256] = lane_masks(8);
 
 /// Swaps the cells of pair `p` (`cells[2p]`, `cells[2p + 1]`) when the
 /// `p`-th bit of `bits` is set (same bits, same result as one pair at a
