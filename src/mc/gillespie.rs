@@ -635,18 +635,28 @@ fn advance_task(
     loop {
         let mut busy = false;
         for l in 0..LANES {
-            while walker[l] != IDLE && lanes.next_jump[l] > times[obs[l]] {
-                out[walker[l] * nt + obs[l]] = lanes.state[l];
-                obs[l] += 1;
-                if obs[l] == nt {
-                    lanes.store(l, &mut walkers[walker[l]]);
-                    obs[l] = 0;
-                    walker[l] = IDLE;
-                    if next_walker < walkers.len() {
-                        lanes.load(l, &walkers[next_walker], (first + next_walker) as u64);
-                        walker[l] = next_walker;
-                        next_walker += 1;
-                    }
+            while walker[l] != IDLE {
+                // Record the observations before the next jump (a tight loop
+                // over the walker's row, with the lane's values in registers).
+                let (next, state) = (lanes.next_jump[l], lanes.state[l]);
+                let row = &mut out[walker[l] * nt..(walker[l] + 1) * nt];
+                let mut o = obs[l];
+                while o < nt && next > times[o] {
+                    row[o] = state;
+                    o += 1;
+                }
+                obs[l] = o;
+                if o < nt {
+                    break; // the jump comes first
+                }
+                // Past the last time: store the walker, take the next one.
+                lanes.store(l, &mut walkers[walker[l]]);
+                obs[l] = 0;
+                walker[l] = IDLE;
+                if next_walker < walkers.len() {
+                    lanes.load(l, &walkers[next_walker], (first + next_walker) as u64);
+                    walker[l] = next_walker;
+                    next_walker += 1;
                 }
             }
             busy |= walker[l] != IDLE;
