@@ -43,6 +43,16 @@ fn two_type_lj(dim: usize, periodic: bool, l: f64, n: usize) -> ForceField {
     ff
 }
 
+/// A random two-type system in a dense box (1500 particles in 3D, 800 in
+/// 2D) with the `two_type_lj` field: `(state, field, n)`.
+fn random_two_type_system(dim: usize, periodic: bool, seed: u64) -> (State, ForceField, usize) {
+    let n = if dim == 3 { 1500 } else { 800 };
+    let l = if dim == 3 { 12.0 } else { 28.0 };
+    let mut s = random_positions(dim, n, l, seed);
+    s.types = (0..n).map(|i| (i % 2) as u32).collect();
+    (s, two_type_lj(dim, periodic, l, n), n)
+}
+
 /// Two types with different sigma/eps and three short-range terms (LJ,
 /// WCA, cut Coulomb) on random configurations: the neighbour-list forces
 /// must equal the all-pairs loop to 1e-12 relative (the bound) and
@@ -51,11 +61,7 @@ fn two_type_lj(dim: usize, periodic: bool, l: f64, n: usize) -> ForceField {
 fn cell_list_forces_equal_all_pairs_forces() {
     for dim in [2, 3] {
         for periodic in [true, false] {
-            let n = if dim == 3 { 1500 } else { 800 };
-            let l = if dim == 3 { 12.0 } else { 28.0 };
-            let mut s = random_positions(dim, n, l, 3 + dim as u64);
-            s.types = (0..n).map(|i| (i % 2) as u32).collect();
-            let mut ff = two_type_lj(dim, periodic, l, n);
+            let (mut s, mut ff, _) = random_two_type_system(dim, periodic, 3 + dim as u64);
             ff.add_pair(PairKind::Wca, &[0.5; 4], &[0.8; 4], &[0.0; 4])
                 .unwrap();
             ff.add_pair(
@@ -446,11 +452,7 @@ fn box_smaller_than_twice_the_list_radius_is_rejected() {
 fn spatial_order_is_a_permutation_into_cell_order_that_keeps_the_forces() {
     for dim in [2, 3] {
         for periodic in [true, false] {
-            let n = if dim == 3 { 1500 } else { 800 };
-            let l = if dim == 3 { 12.0 } else { 28.0 };
-            let mut s = random_positions(dim, n, l, 17 + dim as u64);
-            s.types = (0..n).map(|i| (i % 2) as u32).collect();
-            let mut ff = two_type_lj(dim, periodic, l, n);
+            let (mut s, mut ff, n) = random_two_type_system(dim, periodic, 17 + dim as u64);
             let before = forces(&mut ff, &mut s);
             let mut perm = vec![0u32; n];
             ff.spatial_order(&s.view().positions(), &mut perm).unwrap();
