@@ -1,6 +1,7 @@
 //! Dense Hopfield networks: retrieval below and collapse above the p = 2
 //! capacity, more storage at p = 4, Boltzmann sampling at T > 0 (all 512
-//! states of a 9-neuron network), split-and-resume and zero allocations.
+//! states of a 9-neuron network), zero-temperature sweeps against an exact
+//! integer reference, split-and-resume and zero allocations.
 //!
 //! Every test holds `support::alloc::exclusive()` (allocation counting).
 
@@ -128,6 +129,77 @@ fn glauber_sweeps_sample_the_boltzmann_distribution_of_9_neurons() {
             .sum();
         let bound = chi_square_upper(511.0, 4.0);
         assert!(chi2 < bound, "{update:?}: chi2 = {chi2}, bound {bound}");
+    }
+}
+
+/// One zero-temperature sweep against an exact integer reference of the
+/// header's energy `E = -(N/p) sum_mu m_mu^p`: neuron `i` (in index order)
+/// flips iff `sum_mu [(M_mu - 2 xi_i^mu s_i)^p - M_mu^p] > 0` (in i128),
+/// i.e. iff its flip lowers E; ties (dE = 0) do not flip. Orders 2 and 3 run
+/// the library's i64 paths (p = 2 in closed form), order 8 at N = 200 its
+/// i128 path. At p = 2, `s_i xi_i . M` has the parity of `N K`: N = 61, K = 3
+/// gives exact ties (dE = 0), N = 60, K = 3 decisions one unit of 2/N from a
+/// tie; both are counted and required, so a flip cost off by 2/N changes
+/// some decision.
+#[test]
+fn zero_temperature_sweeps_flip_exactly_the_neurons_whose_flip_lowers_the_energy() {
+    let _g = exclusive();
+    for (order, n, k) in [(2u32, 60usize, 3usize), (2, 61, 3), (3, 60, 4), (8, 200, 5)] {
+        let mut net = network(order, n, k, 0.0, 21 + u64::from(order));
+        let mut xi = vec![vec![0i8; n]; k];
+        for (mu, row) in xi.iter_mut().enumerate() {
+            net.pattern_into(mu, row).unwrap();
+        }
+        let mut lcg = 0x9E37_79B9_7F4A_7C15u64 ^ u64::from(order);
+        let (mut flips, mut ties, mut near) = (0usize, 0usize, 0usize);
+        for _ in 0..40 {
+            let mut s: Vec<i8> = (0..n)
+                .map(|_| {
+                    lcg = lcg
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    if lcg >> 63 == 0 {
+                        1
+                    } else {
+                        -1
+                    }
+                })
+                .collect();
+            net.set_state(&s).unwrap();
+            let mut m: Vec<i128> = (0..k)
+                .map(|mu| (0..n).map(|i| i128::from(xi[mu][i] * s[i])).sum())
+                .collect();
+            for i in 0..n {
+                let si = i128::from(s[i]);
+                let delta: i128 = (0..k)
+                    .map(|mu| {
+                        let after = m[mu] - 2 * i128::from(xi[mu][i]) * si;
+                        after.pow(order) - m[mu].pow(order)
+                    })
+                    .sum();
+                ties += usize::from(delta == 0);
+                near += usize::from(delta.abs() == 4);
+                if delta > 0 {
+                    flips += 1;
+                    for mu in 0..k {
+                        m[mu] -= 2 * i128::from(xi[mu][i]) * si;
+                    }
+                    s[i] = -s[i];
+                }
+            }
+            net.sweep(1).unwrap();
+            assert_eq!(net.state(), &s[..], "order {order}");
+        }
+        println!("order {order}, N = {n}: {flips} flips, {ties} ties, {near} one unit from a tie");
+        assert!(flips > 100, "order {order}: only {flips} flips");
+        if order == 2 && n % 2 == 1 {
+            assert!(ties >= 10, "N = {n}: only {ties} ties");
+        } else if order == 2 {
+            assert!(
+                near >= 10,
+                "N = {n}: only {near} decisions one unit from a tie"
+            );
+        }
     }
 }
 
