@@ -1,5 +1,6 @@
-//! Force-field checks: cell-list forces equal all-pairs forces, long-range
-//! SIMD kernel equals a scalar reference, and the cut LJ fluid reproduces the
+//! Force-field checks: cell-list forces equal all-pairs forces, short-range
+//! energies, virials and forces and the long-range SIMD kernel equal scalar
+//! references, and the cut LJ fluid reproduces the
 //! NIST Standard Reference Simulation Website (SRSW) state point.
 #![allow(clippy::needless_range_loop)]
 
@@ -100,6 +101,159 @@ fn cell_list_forces_equal_all_pairs_forces() {
                 (u_all, w_all),
                 "dim {dim} periodic {periodic}"
             );
+        }
+    }
+}
+
+/// Every short-range pair kind against a scalar loop over the pairs written
+/// from the documented potentials: per-term energies and virials
+/// (`W = sum_pairs r_ij . F_ij`) and the total forces, in 2D and 3D, open and
+/// periodic, two particle types with per-type-pair parameters. Terms: LJ cut
+/// and shifted (`u - u(r_c)`), LJ cut (not shifted), WCA (cut at
+/// `2^(1/6) sigma`, shifted up by `eps`) and cut-and-shifted Coulomb
+/// (`k/r - k/r_c`). Positions: a lattice of spacing ~1 with random
+/// displacements of up to 0.15 per axis, so no pair is closer than ~0.7 and
+/// every pair contributes at a comparable scale (a random gas would let one
+/// overlapping pair dominate the sums and hide errors in the rest).
+/// Tolerance: 1e-12 of the sum of the pairs' absolute contributions
+/// (summation order differs).
+#[test]
+fn short_range_energies_virials_and_forces_match_a_scalar_reference() {
+    // (kind, eps or k per type pair, sigma, cutoff)
+    type Term = (PairKind, [f64; 4], [f64; 4], [f64; 4]);
+    let terms: [Term; 4] = [
+        (
+            PairKind::LennardJonesShifted,
+            [1.0, 0.7, 0.7, 1.3],
+            [1.0, 1.1, 1.1, 0.9],
+            [2.5, 2.6, 2.6, 2.2],
+        ),
+        (
+            PairKind::LennardJones,
+            [0.4, 0.6, 0.6, 0.9],
+            [0.9, 1.0, 1.0, 1.2],
+            [2.0, 2.4, 2.4, 2.9],
+        ),
+        (
+            PairKind::Wca,
+            [0.5, 0.8, 0.8, 1.1],
+            [0.8, 1.0, 1.0, 1.2],
+            [0.0; 4],
+        ),
+        (
+            PairKind::CoulombCut,
+            [1.0, -1.0, -1.0, 1.0],
+            [0.0; 4],
+            [3.0, 3.0, 3.0, 3.0],
+        ),
+    ];
+    // Documented pair potential: (u, f_r) with the force on i `f_r r_ij`.
+    let pair = |kind: PairKind, e: f64, sg: f64, rc: f64, r2: f64| -> (f64, f64) {
+        let lj = |r2: f64| {
+            let s6 = (sg * sg / r2).powi(3);
+            (
+                4.0 * e * (s6 * s6 - s6),
+                24.0 * e * (2.0 * s6 * s6 - s6) / r2,
+            )
+        };
+        match kind {
+            PairKind::LennardJones if r2 < rc * rc => lj(r2),
+            PairKind::LennardJonesShifted if r2 < rc * rc => {
+                let (u, f) = lj(r2);
+                (u - lj(rc * rc).0, f)
+            }
+            PairKind::Wca if r2 < 2f64.powf(1.0 / 3.0) * sg * sg => {
+                let (u, f) = lj(r2);
+                (u + e, f)
+            }
+            PairKind::CoulombCut if r2 < rc * rc => {
+                let r = r2.sqrt();
+                (e / r - e / rc, e / (r2 * r))
+            }
+            _ => (0.0, 0.0),
+        }
+    };
+    for dim in [2, 3] {
+        for periodic in [true, false] {
+            let per_side = if dim == 3 { 10 } else { 30 };
+            let l = per_side as f64 * 1.05;
+            let mut s = particles_util::lattice(dim, per_side, l);
+            let n = s.n();
+            let mut u = vec![0.0; 3 * n];
+            fieldkern::rng::fill::fill_uniform_f64(9, dim as u64, 0, &mut u).unwrap();
+            for i in 0..n {
+                s.x[i] += 0.3 * (u[3 * i] - 0.5);
+                s.y[i] += 0.3 * (u[3 * i + 1] - 0.5);
+                if dim == 3 {
+                    s.z[i] += 0.3 * (u[3 * i + 2] - 0.5);
+                }
+            }
+            s.types = (0..n).map(|i| ((i * 7 / 3) % 2) as u32).collect();
+            let sbox = cube_or_open(dim, periodic, l);
+            let mut ff = ForceField::new(ForceFieldParams {
+                sbox,
+                ntypes: 2,
+                capacity: n,
+                skin: 0.3,
+                max_neighbors: 256,
+            })
+            .unwrap();
+            for (kind, e, sg, rc) in &terms {
+                ff.add_pair(*kind, e, sg, rc).unwrap();
+            }
+            let got = forces(&mut ff, &mut s);
+            let mut f_ref = vec![[0.0f64; 3]; n];
+            let mut f_scale = vec![0.0f64; n];
+            for (t, (kind, e, sg, rc)) in terms.iter().enumerate() {
+                let (mut u_ref, mut w_ref, mut u_abs, mut w_abs) = (0.0, 0.0, 0.0, 0.0);
+                for i in 0..n {
+                    for j in i + 1..n {
+                        let d = [
+                            sbox.min_image(0, s.x[i] - s.x[j]),
+                            sbox.min_image(1, s.y[i] - s.y[j]),
+                            if dim == 3 {
+                                sbox.min_image(2, s.z[i] - s.z[j])
+                            } else {
+                                0.0
+                            },
+                        ];
+                        let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                        let p = 2 * s.types[i] as usize + s.types[j] as usize;
+                        let (uij, fr) = pair(*kind, e[p], sg[p], rc[p], r2);
+                        u_ref += uij;
+                        w_ref += fr * r2;
+                        u_abs += uij.abs();
+                        w_abs += (fr * r2).abs();
+                        for a in 0..3 {
+                            f_ref[i][a] += fr * d[a];
+                            f_ref[j][a] -= fr * d[a];
+                        }
+                        f_scale[i] += (fr * fr * r2).sqrt();
+                        f_scale[j] += (fr * fr * r2).sqrt();
+                    }
+                }
+                let (u_got, w_got) = ff.term_energy(t).unwrap();
+                let what = format!("{kind:?}, dim {dim}, periodic {periodic}");
+                assert!(u_abs > 0.0 && w_abs > 0.0, "{what}: no pair in range");
+                assert!(
+                    (u_got - u_ref).abs() <= 1e-12 * u_abs,
+                    "{what}: U {u_got} vs {u_ref}"
+                );
+                assert!(
+                    (w_got - w_ref).abs() <= 1e-12 * w_abs,
+                    "{what}: W {w_got} vs {w_ref}"
+                );
+            }
+            for i in 0..n {
+                for a in 0..dim {
+                    assert!(
+                        (got[i][a] - f_ref[i][a]).abs() <= 1e-12 * f_scale[i],
+                        "dim {dim} periodic {periodic} particle {i}: {:?} vs {:?}",
+                        got[i],
+                        f_ref[i]
+                    );
+                }
+            }
         }
     }
 }
@@ -319,7 +473,13 @@ fn all_pairs_uniform_kernel_matches_scalar_reference() {
 /// (Allen & Tildesley eq. 2.144): U_tail/N = (8/3) pi rho [rc^-9/3 - rc^-3],
 /// p_tail = (16/3) pi rho^2 [(2/3) rc^-9 - rc^-3]. The test demands agreement
 /// within 3 (SE + NIST sd) for the energy and 3 SE for the pressure (p from
-/// the virial plus the ideal-gas term rho kT).
+/// the virial plus the ideal-gas term rho kT). The pressure is the weak half:
+/// p* is a small difference of two large terms, and its standard error here
+/// (~0.02, from the O(1) virial fluctuations of 500 particles) is three times
+/// p* itself, so it only catches gross errors (a 10% virial error moves p by
+/// ~0.025 and passes). The virial that enters it is checked exactly against
+/// a scalar reference in
+/// `short_range_energies_virials_and_forces_match_a_scalar_reference`.
 #[test]
 fn lj_fluid_matches_nist_srsw_energy_and_pressure() {
     let (mut s, l) = fcc(5, 0.776);
