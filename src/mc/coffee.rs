@@ -661,4 +661,69 @@ mod tests {
             }
         }
     }
+
+    /// Coarse-graining against a brute-force reading of its definition: the
+    /// mean of the `g x g` window `[i - g/2, i + g - g/2)` clipped to the cup,
+    /// `level = min(floor(density * buckets), buckets - 1)`, and with the
+    /// adjustment, levels within one of the row's majority level (most
+    /// frequent; ties to the lower level) set to it. Random interacting cups
+    /// whose cream fraction varies from row to row (so rows hold several
+    /// levels), odd and even grains, 3 and 7 buckets.
+    #[test]
+    fn coarse_grained_levels_follow_their_definition() {
+        let n = 24;
+        let mut fill = SeqRng::new(12, 13);
+        let mut cup = Coffee::new(n, CoffeeVariant::Interacting, 1, 2).unwrap();
+        let mut adjusted_cells = 0;
+        for trial in 0..6 {
+            let cells: Vec<u8> = (0..n * n)
+                .map(|i| u8::from(fill.below(n as u64) < (i / n + trial) as u64 % n as u64))
+                .collect();
+            cup.set_cells(&cells, 0).unwrap();
+            for (grain, buckets, adjust) in
+                [(3, 3, false), (4, 7, false), (3, 7, true), (5, 7, true)]
+            {
+                cup.coarse_grain(grain, buckets, adjust).unwrap();
+                let (lo, hi) = (grain / 2, grain - grain / 2);
+                for y in 0..n {
+                    let mut row: Vec<u32> = (0..n)
+                        .map(|x| {
+                            let (mut sum, mut count) = (0u32, 0u32);
+                            for yy in y.saturating_sub(lo)..(y + hi).min(n) {
+                                for xx in x.saturating_sub(lo)..(x + hi).min(n) {
+                                    sum += u32::from(cells[yy * n + xx]);
+                                    count += 1;
+                                }
+                            }
+                            let density = f64::from(sum) / f64::from(count);
+                            ((density * f64::from(buckets)).floor() as u32).min(buckets - 1)
+                        })
+                        .collect();
+                    if adjust {
+                        let count = |l: u32| row.iter().filter(|&&v| v == l).count();
+                        let majority =
+                            (0..buckets).fold(0, |m, l| if count(l) > count(m) { l } else { m });
+                        for v in row.iter_mut() {
+                            if v.abs_diff(majority) <= 1 && *v != majority {
+                                *v = majority;
+                                adjusted_cells += 1;
+                            }
+                        }
+                    }
+                    let got: Vec<u32> = cup.coarse[y * n..(y + 1) * n]
+                        .iter()
+                        .map(|&l| u32::from(l))
+                        .collect();
+                    assert_eq!(
+                        got, row,
+                        "trial {trial}, grain {grain}, buckets {buckets}, adjust {adjust}, row {y}"
+                    );
+                }
+            }
+        }
+        assert!(
+            adjusted_cells > 100,
+            "the adjustment changed only {adjusted_cells} cells"
+        );
+    }
 }
