@@ -398,7 +398,9 @@ fn kuramoto_step_equals_the_pairwise_sum_definition() {
     fieldkern::rng::fill::fill_uniform_f64(6, 2, 0, &mut u).unwrap();
     let tau = std::f64::consts::TAU;
     // Partly synchronised phases (r ~ 0.3) and spread frequencies.
-    let theta0: Vec<f64> = (0..n).map(|i| (tau * u[i] * u[i]).rem_euclid(tau)).collect();
+    let theta0: Vec<f64> = (0..n)
+        .map(|i| (tau * u[i] * u[i]).rem_euclid(tau))
+        .collect();
     let omega: Vec<f64> = (0..n).map(|i| 2.0 * u[n + i] - 1.0).collect();
     let mut theta = theta0.clone();
     let mut ku = Kuramoto::new(
@@ -419,7 +421,11 @@ fn kuramoto_step_equals_the_pairwise_sum_definition() {
         let pull: f64 = theta0.iter().map(|&tj| (tj - theta0[i]).sin()).sum();
         let want = (theta0[i] + dt * (omega[i] + k / n as f64 * pull)).rem_euclid(tau);
         let d = (theta[i] - want).abs();
-        assert!(d.min(tau - d) < 1e-12, "oscillator {i}: {} vs {want}", theta[i]);
+        assert!(
+            d.min(tau - d) < 1e-12,
+            "oscillator {i}: {} vs {want}",
+            theta[i]
+        );
     }
 }
 
