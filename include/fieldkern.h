@@ -103,8 +103,10 @@
 
 /**
  * `fk_hopfield_params.update`: Metropolis acceptance min(1, exp(-dE / T))
- * (not ergodic in fixed-order sweeps when T is large against the energy
- * scale; prefer Glauber there).
+ * (not ergodic in fixed-order sweeps when many flips have acceptance 1:
+ * flips with dE <= 0 at any T, e.g. networks where flips often cost exactly
+ * 0, and nearly all flips when T is large against the energy scale; prefer
+ * Glauber there).
  */
 #define FK_HOPFIELD_METROPOLIS 1
 

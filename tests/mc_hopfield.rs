@@ -1,7 +1,8 @@
 //! Dense Hopfield networks: retrieval below and collapse above the p = 2
-//! capacity, more storage at p = 4, Boltzmann sampling at T > 0 (all 512
-//! states of a 9-neuron network), zero-temperature sweeps against an exact
-//! integer reference, split-and-resume and zero allocations.
+//! capacity, more storage at p = 4, Glauber and Metropolis Boltzmann sampling
+//! at T > 0 (every state of 8- and 9-neuron networks), zero-temperature
+//! sweeps against an exact integer reference, split-and-resume and zero
+//! allocations.
 //!
 //! Every test holds `support::alloc::exclusive()` (allocation counting).
 
@@ -73,42 +74,51 @@ fn pairwise_network_retrieves_at_low_load_collapses_above_capacity_and_p4_stores
     assert!(dense > 0.95, "p = 4, K/N = 0.25: overlap {dense}");
 }
 
-/// A 9-neuron network (K = 2 generated patterns, p = 3, T = 2; every
-/// expected count > 5, asserted) samples exp(-E/T) over all 512 states with
-/// Glauber sweeps; chi-square with 511 degrees of freedom, samples 3 sweeps
-/// apart, 4-sigma bound. (Sequential Metropolis is not tested here: at this
-/// T nearly every flip has acceptance 1, and a fixed-order sweep of
-/// near-certain flips is not ergodic: it visits 384 of the 512 states. That is
-/// the known limitation of sequential Metropolis at high T, documented in the
-/// header; Glauber has no acceptance-1 moves.)
+/// Small networks sample exp(-E/T) over all their states: Glauber sweeps on
+/// 9 neurons (K = 2 generated patterns, p = 3) at T = 2, and sequential
+/// Metropolis sweeps on 8 neurons (K = 3, p = 2) at T = 1. States expected
+/// fewer than 5 times would be pooled into one bin (none are here); chi-square
+/// with bins - 1 degrees of freedom, 300000 samples 3 sweeps apart, 4-sigma
+/// bound. Metropolis runs on the p = 2 network with N even and K odd because
+/// there no flip costs exactly zero (`dE = (2/N)(s xi.M - K)` with `s xi.M`
+/// even): sequential Metropolis accepts zero-cost flips with probability 1,
+/// and on the 9-neuron p = 3 network (22% of flips cost 0) it visits only 383
+/// of the 512 states at any T (the limitation documented in the module).
 #[test]
-fn glauber_sweeps_sample_the_boltzmann_distribution_of_9_neurons() {
+fn glauber_and_metropolis_sweeps_sample_the_boltzmann_distribution_of_small_networks() {
     let _g = exclusive();
-    for update in [HopfieldUpdate::Glauber] {
+    let cases = [
+        (HopfieldUpdate::Glauber, 3, 9, 2, 2.0),
+        (HopfieldUpdate::Metropolis, 2, 8, 3, 1.0),
+    ];
+    for (update, order, n, k, t) in cases {
         let params = HopfieldParams {
-            order: 3,
-            n_neurons: 9,
-            n_patterns: 2,
-            temperature: 2.0,
+            order,
+            n_neurons: n,
+            n_patterns: k,
+            temperature: t,
             update,
             seed: 3,
             stream: 0,
         };
         let mut net = Hopfield::new(&params, None).unwrap();
         let mut probe = net.clone();
-        let weights: Vec<f64> = (0u32..512)
+        let weights: Vec<f64> = (0u32..1 << n)
             .map(|state| {
-                let s: Vec<i8> = (0..9)
+                let s: Vec<i8> = (0..n)
                     .map(|i| if state >> i & 1 == 1 { -1 } else { 1 })
                     .collect();
                 probe.set_state(&s).unwrap();
-                (-probe.energy() / 2.0).exp()
+                (-probe.energy() / t).exp()
             })
             .collect();
         let z: f64 = weights.iter().sum();
         let samples = 300_000;
-        assert!(weights.iter().all(|w| w / z * samples as f64 > 5.0));
-        let mut counts = vec![0u64; 512];
+        let expected: Vec<f64> = weights.iter().map(|w| w / z * samples as f64).collect();
+        if update == HopfieldUpdate::Glauber {
+            assert!(expected.iter().all(|&e| e > 5.0));
+        }
+        let mut counts = vec![0u64; 1 << n];
         for _ in 0..samples {
             net.sweep(3).unwrap();
             let code: usize = net
@@ -119,15 +129,22 @@ fn glauber_sweeps_sample_the_boltzmann_distribution_of_9_neurons() {
                 .sum();
             counts[code] += 1;
         }
-        let chi2: f64 = counts
-            .iter()
-            .zip(&weights)
-            .map(|(&c, &w)| {
-                let e = w / z * samples as f64;
-                (c as f64 - e).powi(2) / e
-            })
-            .sum();
-        let bound = chi_square_upper(511.0, 4.0);
+        let (mut chi2, mut bins, mut pooled_c, mut pooled_e) = (0.0, 0usize, 0.0, 0.0);
+        for (&c, &e) in counts.iter().zip(&expected) {
+            if e >= 5.0 {
+                chi2 += (c as f64 - e).powi(2) / e;
+                bins += 1;
+            } else {
+                pooled_c += c as f64;
+                pooled_e += e;
+            }
+        }
+        if pooled_e > 0.0 {
+            chi2 += (pooled_c - pooled_e).powi(2) / pooled_e;
+            bins += 1;
+        }
+        let bound = chi_square_upper((bins - 1) as f64, 4.0);
+        println!("{update:?} T = {t}: chi2 = {chi2:.1} over {bins} bins, bound {bound:.1}");
         assert!(chi2 < bound, "{update:?}: chi2 = {chi2}, bound {bound}");
     }
 }

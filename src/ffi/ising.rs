@@ -1029,8 +1029,10 @@ const HOPFIELD_MAGIC: u64 = 0x464B_484F_5046_4C44; // "FKHOPFLD"
 /// `fk_hopfield_params.update`: Glauber acceptance 1 / (1 + exp(dE / T)).
 pub const FK_HOPFIELD_GLAUBER: i32 = 0;
 /// `fk_hopfield_params.update`: Metropolis acceptance min(1, exp(-dE / T))
-/// (not ergodic in fixed-order sweeps when T is large against the energy
-/// scale; prefer Glauber there).
+/// (not ergodic in fixed-order sweeps when many flips have acceptance 1:
+/// flips with dE <= 0 at any T, e.g. networks where flips often cost exactly
+/// 0, and nearly all flips when T is large against the energy scale; prefer
+/// Glauber there).
 pub const FK_HOPFIELD_METROPOLIS: i32 = 1;
 
 /// Opaque handle of a dense Hopfield network (patterns, state, integer
