@@ -23,6 +23,12 @@
 //!   3691 (1998));
 //! * else nothing.
 //!
+//! From the bond's words `(w0, w1, w2, w3)`: `action = u01(w0, w1)` picks the
+//! move (diffusion if `action < p_diffuse`, transfer if `action < p_diffuse +
+//! p_transfer`), `u = u01(w2, w3)`, and `a` is the donor iff `w0` is even
+//! (`u01` reads only the top 21 bits of `w0`, so the donor is independent of
+//! the move).
+//!
 //! After each sweep every site receives `injection` units (Takayasu's
 //! injection; 0 for a closed system). The total mass after `n` sweeps is
 //! exactly the initial total plus `n L injection`.
@@ -317,6 +323,69 @@ mod tests {
                 assert_eq!(x + y, a + b);
             }
         }
+    }
+
+    /// One bond update against the rule as documented, from its words:
+    /// KMP, aggregation, fractional transfer with a chip, random fractions
+    /// and a mixed rule, on masses that make the `min(m, ...)` cap bind
+    /// (small donors) and not bind; every branch is hit (counted).
+    #[test]
+    fn bond_updates_follow_the_documented_rule() {
+        let rules = [
+            TransportRule::KMP,
+            TransportRule::AGGREGATION_INJECTION,
+            TransportRule {
+                p_diffuse: 0.0,
+                p_transfer: 1.0,
+                transfer_fraction: 0.3,
+                random_fraction: false,
+                chip: 2,
+                injection: 0,
+            },
+            TransportRule {
+                p_diffuse: 0.3,
+                p_transfer: 0.5,
+                transfer_fraction: 0.37,
+                random_fraction: true,
+                chip: 3,
+                injection: 0,
+            },
+        ];
+        let g = Philox::new(3, 4);
+        let mut branches = [0usize; 4]; // diffuse, a gives, b gives, nothing
+        for rule in rules {
+            for k in 0..20_000u64 {
+                let w = g.block(k);
+                let (a, b) = (k % 7, (k * 7919) % 1_000_003);
+                let action = u01_f64(w[0], w[1]);
+                let u = u01_f64(w[2], w[3]);
+                let want = if action < rule.p_diffuse {
+                    branches[0] += 1;
+                    let s = a + b;
+                    let ma = (u * s as f64).floor() as u64;
+                    (ma, s - ma)
+                } else if action < rule.p_diffuse + rule.p_transfer {
+                    let f = rule.transfer_fraction * if rule.random_fraction { u } else { 1.0 };
+                    let give = |m: u64| m.min((f * m as f64).floor() as u64 + rule.chip);
+                    if w[0] % 2 == 0 {
+                        branches[1] += 1;
+                        (a - give(a), b + give(a))
+                    } else {
+                        branches[2] += 1;
+                        (a + give(b), b - give(b))
+                    }
+                } else {
+                    branches[3] += 1;
+                    (a, b)
+                };
+                assert_eq!(
+                    update_bond(&rule, a, b, w),
+                    want,
+                    "{rule:?}, a = {a}, b = {b}"
+                );
+            }
+        }
+        assert!(branches.iter().all(|&c| c > 1000), "{branches:?}");
     }
 
     /// The sweep follows the documented block-to-bond mapping bit for bit:
