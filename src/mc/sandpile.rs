@@ -331,8 +331,15 @@ impl Sandpile {
                 if ALL {
                     counts[i] += 1;
                 }
-                next[n_next] = packed;
-                n_next += usize::from(h >= THRESHOLD);
+                // A toppling site never stays unstable: on the bipartite
+                // square lattice the sites toppling in generation g all have
+                // the parity of the source plus g - 1 (the source alone in
+                // generation 1; each later generation holds neighbours of
+                // the previous one), so a site receives grains only in the
+                // generation before its own and topples with at most
+                // 3 + 4 = 7 grains, leaving at most 3. (Every avalanche
+                // here starts from a stable configuration plus one grain.)
+                debug_assert!(h < THRESHOLD, "a site still unstable after toppling");
                 // Each neighbour gains a grain; it joins the next generation
                 // when it reaches the threshold exactly (so at most once).
                 if x > 0 {
@@ -434,6 +441,61 @@ mod tests {
                 .unwrap_err()
                 .kind,
             ErrorKind::InvalidSize
+        );
+    }
+
+    /// Avalanche statistics and final heights against a naive synchronous
+    /// relaxation of their definitions: every generation, all sites at 4 or
+    /// more topple once together (size: topplings; area: distinct sites;
+    /// duration: generations with a toppling). 600 grains at random sites of
+    /// a 12 x 12 lattice started near its threshold, so avalanches are large
+    /// (many generations, sites toppling repeatedly).
+    #[test]
+    fn avalanches_match_a_naive_synchronous_relaxation() {
+        let side = 12;
+        let n = side * side;
+        let mut rng = SeqRng::new(31, 0);
+        let mut s = Sandpile::new(side, 1, 0).unwrap();
+        let mut z: Vec<u8> = (0..n).map(|_| 2 + rng.below(2) as u8).collect();
+        s.set_heights(&z).unwrap();
+        let (mut longest, mut repeats) = (0, 0);
+        for _ in 0..600 {
+            let src = rng.below(n as u64) as usize;
+            z[src] += 1;
+            let mut want = Avalanche::default();
+            let mut toppled = vec![0u64; n];
+            loop {
+                let unstable: Vec<usize> = (0..n).filter(|&i| z[i] >= 4).collect();
+                if unstable.is_empty() {
+                    break;
+                }
+                want.duration += 1;
+                for &i in &unstable {
+                    z[i] -= 4;
+                    toppled[i] += 1;
+                    want.size += 1;
+                    let (x, y) = (i % side, i / side);
+                    for (ok, j) in [
+                        (x > 0, i.wrapping_sub(1)),
+                        (x + 1 < side, i + 1),
+                        (y > 0, i.wrapping_sub(side)),
+                        (y + 1 < side, i + side),
+                    ] {
+                        if ok {
+                            z[j] += 1;
+                        }
+                    }
+                }
+            }
+            want.area = toppled.iter().filter(|&&t| t > 0).count() as u64;
+            repeats += toppled.iter().filter(|&&t| t > 1).count();
+            longest = longest.max(want.duration);
+            assert_eq!(s.add_grain(src), want, "grain at {src}");
+            assert_eq!(s.heights(), &z[..]);
+        }
+        assert!(
+            longest > 20 && repeats > 100,
+            "avalanches too small: {longest}, {repeats}"
         );
     }
 
