@@ -429,6 +429,22 @@ fn kuramoto_step_equals_the_pairwise_sum_definition() {
     }
 }
 
+/// The order parameter of phases spread symmetrically about psi0,
+/// `psi0 +- a` (3000 each, two mean-field segments, stored in [0, 2 pi)):
+/// `r = cos a` and `psi = psi0` (in (-pi, pi]) to 1e-12.
+#[test]
+fn order_parameter_gives_coherence_and_mean_phase() {
+    let tau = std::f64::consts::TAU;
+    for (psi0, a) in [(2.5f64, 0.7f64), (-2.8, 1.2), (0.3, 0.0)] {
+        let theta: Vec<f64> = (0..6000)
+            .map(|i| (psi0 + if i % 2 == 0 { a } else { -a }).rem_euclid(tau))
+            .collect();
+        let (r, psi) = order_parameter(&theta);
+        assert!((r - a.cos()).abs() < 1e-12, "r = {r} vs {}", a.cos());
+        assert!((psi - psi0).abs() < 1e-12, "psi = {psi} vs {psi0}");
+    }
+}
+
 /// Noisy XY / Kuramoto phase noise without coupling: each phase diffuses
 /// with D, so <cos(theta(t) - theta(0))> = exp(-D t) (wrapping into
 /// [0, 2 pi) does not change the cosine). 20000 oscillators; 3 SE.

@@ -135,6 +135,54 @@ fn hash_grid_forward_matches_f64_instant_ngp_encoding_in_2d_and_3d() {
     }
 }
 
+/// Instant-NGP's rule at its boundary: a level whose `(N_l + 1)^d` vertices
+/// fill the table exactly (N = 31 in 2D with 2^10 slots, N = 7 in 3D with
+/// 2^9) is dense, one slot per vertex, not hashed. Encodings of one point
+/// (`encode_point`) and the tiled forward of a model over 300 points against
+/// the f64 reference, to 1e-5 as above; the second level (N x 1.5) is hashed.
+#[test]
+fn hash_grid_level_that_exactly_fills_its_table_is_dense() {
+    let _g = exclusive();
+    let mut rng = TestRng(43);
+    for (dims, res, log2_table) in [(2usize, 31u32, 10u32), (3, 7, 9)] {
+        assert_eq!((res as usize + 1).pow(dims as u32), 1 << log2_table);
+        let (levels, features) = (2, 2);
+        let table: Vec<f32> = (0..levels * (1 << log2_table) * features)
+            .map(|_| rng.sym(1e-1) as f32)
+            .collect();
+        let g = HashGrid::new(dims, levels, features, log2_table, res, 1.5, &table).unwrap();
+        let n = 300;
+        let x = points(n, dims, &mut rng);
+        let mut enc = vec![0f32; g.output_dim()];
+        for p in 0..n {
+            let xp = &x[p * dims..(p + 1) * dims];
+            g.encode_point(xp, &mut enc);
+            let want = hash_encode(&g, &xp.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
+            for (k, (&e, &w)) in enc.iter().zip(&want).enumerate() {
+                assert!(
+                    (f64::from(e) - w).abs() < 1e-5,
+                    "{dims}D point {p} output {k}: {e} vs {w}"
+                );
+            }
+        }
+        let (net, mut model) = net_with(&g, &mut rng);
+        let mut y = vec![0f32; n];
+        model.forward(&x, &mut y).unwrap();
+        for p in 0..n {
+            let xp: Vec<f64> = x[p * dims..(p + 1) * dims]
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect();
+            let want = eval_ref(&net, &g, &xp);
+            assert!(
+                (f64::from(y[p]) - want).abs() < 1e-5,
+                "{dims}D point {p}: {} vs {want}",
+                y[p]
+            );
+        }
+    }
+}
+
 /// Gradient against f64 central differences (h = 1e-6) of the reference at
 /// points at least 1e-4 (in cell units) away from every cell face, where the
 /// multilinear blend is smooth. Tolerance 1e-4 of the gradient norm: the f32
