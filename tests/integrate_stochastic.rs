@@ -68,6 +68,49 @@ fn baoab_harmonic_trap_samples_exact_variance_and_temperature() {
     assert!((mv - kt).abs() < 3.0 * sv, "<v^2> = {mv} +- {sv}");
 }
 
+/// BAOAB's friction: with no force the B and A sub-steps leave velocities
+/// alone and O maps `v -> c1 v + c2 xi`, `c1 = exp(-gamma dt)`, so from
+/// equilibrium `<v(t).v(0)> / (d kT/m) = exp(-gamma t)` exactly at step
+/// times (the equipartition tests cannot see gamma: any c1 with its matching
+/// c2 keeps the Maxwell distribution). 20000 particles in 3D, t = 0.5,
+/// gamma = 2; both the fused one-body path (a zero-stiffness trap) and the
+/// general path (no force field); 3.5 standard errors (two comparisons).
+#[test]
+fn baoab_velocity_autocorrelation_decays_at_the_friction_rate() {
+    let (n, kt, gamma, dt, steps) = (20_000, 1.5, 2.0, 0.01, 50);
+    for fused in [true, false] {
+        let mut s = State::new(3, n);
+        s.thermalise(kt, 12);
+        let v0 = (s.vx.clone(), s.vy.clone(), s.vz.clone());
+        let mut lg = Baoab::new(
+            3,
+            n,
+            LangevinParams {
+                dt,
+                gamma,
+                kt,
+                seed: 4,
+                stream: 0,
+            },
+        )
+        .unwrap();
+        let mut ff = trap_field(3, n, 0.0);
+        let field = if fused { Some(&mut ff) } else { None };
+        lg.step(field, &mut s.view(), 0, steps).1.unwrap();
+        let c: Vec<f64> = (0..n)
+            .map(|i| (s.vx[i] * v0.0[i] + s.vy[i] * v0.1[i] + s.vz[i] * v0.2[i]) / (3.0 * kt))
+            .collect();
+        let (m, var, _, _) = moments(&c);
+        let se = (var / n as f64).sqrt();
+        let exact = (-gamma * dt * steps as f64).exp();
+        println!("fused {fused}: <v(t).v(0)>/(3 kT) = {m} +- {se}, exact {exact}");
+        assert!(
+            (m - exact).abs() < 3.5 * se,
+            "fused {fused}: {m} +- {se} vs {exact}"
+        );
+    }
+}
+
 /// Per-particle masses (inverse masses 1/4, 1 and 4, 500 particles each):
 /// equipartition holds per mass class, `<m v^2> = kT` per axis, and the
 /// configurational variance `<x^2> = kT/k` does not depend on the mass. The
