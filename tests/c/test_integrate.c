@@ -412,6 +412,26 @@ static void test_brownian_active_kuramoto(void) {
     p.oy = oy;
     CHECK_STATUS(fk_active_step(a, NULL, &p, 0, 20, &done), FK_OK);
     CHECK(fabs(ox[0] * ox[0] + oy[0] * oy[0] - 1.0) < 1e-12);
+    /* A NaN heading or a negative inverse mass: rejected, nothing moves. */
+    {
+        static double sox[N], soy[N], im[N];
+        oy[5] = NAN;
+        save();
+        memcpy(sox, ox, sizeof ox);
+        memcpy(soy, oy, sizeof oy);
+        CHECK_STATUS(fk_active_step(a, NULL, &p, 20, 10, &done), FK_ERR_NON_FINITE);
+        CHECK_ERROR_MENTIONS("oy[5]");
+        CHECK(done == 0 && unchanged());
+        CHECK(memcmp(sox, ox, sizeof ox) == 0 && memcmp(soy, oy, sizeof oy) == 0);
+        oy[5] = 0.0;
+        for (int i = 0; i < N; i++) im[i] = 1.0;
+        im[3] = -1.0;
+        p.inv_mass = im;
+        CHECK_STATUS(fk_active_step(a, NULL, &p, 20, 10, &done), FK_ERR_OUT_OF_RANGE);
+        CHECK_ERROR_MENTIONS("inv_mass[3]");
+        CHECK(done == 0 && unchanged());
+        p.inv_mass = NULL;
+    }
     fk_active_destroy(a);
     ap.dim = 3;
     CHECK_STATUS(fk_active_create(&ap, &a), FK_ERR_OUT_OF_RANGE); /* torques are 2D only */
@@ -426,6 +446,12 @@ static void test_brownian_active_kuramoto(void) {
     CHECK_STATUS(fk_kuramoto_step(k, th, om, K, 0, 500, &done), FK_OK);
     CHECK_STATUS(fk_kuramoto_order(th, K, &r, &psi), FK_OK);
     CHECK(r > 0.8 && r <= 1.0); /* theory: sqrt(1 - 2 * 0.1 / 1) = 0.894 */
+    {
+        /* Phases 2.5 +- 0.7: r = cos(0.7), psi = 2.5. */
+        double two[2] = {2.5 + 0.7, 2.5 - 0.7};
+        CHECK_STATUS(fk_kuramoto_order(two, 2, &r, &psi), FK_OK);
+        CHECK(fabs(r - cos(0.7)) < 1e-12 && fabs(psi - 2.5) < 1e-12);
+    }
     th[9] = NAN;
     CHECK_STATUS(fk_kuramoto_step(k, th, om, K, 500, 1, &done), FK_ERR_NON_FINITE);
     CHECK(done == 0);
