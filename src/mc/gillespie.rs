@@ -868,4 +868,29 @@ mod tests {
             ErrorKind::InvalidSize
         );
     }
+
+    /// The row-sum tolerance is relative to the row's largest magnitude: row
+    /// 1 of `[[-s, s], [s/2, -s/2 + off]]` has scale `s/2`, so at tolerance
+    /// 1e-9 it passes with `|off| = 0.9e-9 s/2` and fails with `1.1e-9 s/2`,
+    /// for rates ~1e6 and ~1e-6 alike. The message names the row.
+    #[test]
+    fn row_sum_tolerance_is_relative_to_the_row_scale() {
+        for (scale, tol) in [(1e6, 1e-9), (1e-6, 1e-9)] {
+            let bound = tol * 0.5 * scale;
+            let row = |off: f64| [-scale, scale, 0.5 * scale, -0.5 * scale + off];
+            assert!(
+                RateMatrix::new(&row(0.9 * bound), 2, tol).is_ok(),
+                "scale {scale}"
+            );
+            assert!(
+                RateMatrix::new(&row(-0.9 * bound), 2, tol).is_ok(),
+                "scale {scale}"
+            );
+            for off in [1.1 * bound, -1.1 * bound] {
+                let e = RateMatrix::new(&row(off), 2, tol).unwrap_err();
+                assert_eq!(e.kind, ErrorKind::OutOfRange, "scale {scale}, off {off}");
+                assert!(e.message.contains("row 1"), "{}", e.message);
+            }
+        }
+    }
 }
