@@ -367,7 +367,7 @@ mod tests {
                 } else if action < rule.p_diffuse + rule.p_transfer {
                     let f = rule.transfer_fraction * if rule.random_fraction { u } else { 1.0 };
                     let give = |m: u64| m.min((f * m as f64).floor() as u64 + rule.chip);
-                    if w[0] % 2 == 0 {
+                    if w[0].is_multiple_of(2) {
                         branches[1] += 1;
                         (a - give(a), b + give(a))
                     } else {
