@@ -10,12 +10,10 @@ mod particles_util;
 
 use fieldkern::forces::{ForceField, PairKind};
 use fieldkern::integrate::active::{ActiveBrownian, ActiveParams};
-use fieldkern::integrate::brownian::{Brownian, BrownianParams};
-use fieldkern::integrate::langevin::{Baoab, LangevinParams};
 use fieldkern::integrate::verlet::VelocityVerlet;
 use fieldkern::integrate::{Particles, SimBox};
 use fieldkern::{ErrorKind, Result};
-use particles_util::{lattice, pair_field, State};
+use particles_util::{brownian, langevin, lattice, pair_field, State};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Scheme {
@@ -26,6 +24,13 @@ enum Scheme {
 }
 
 const BAD_INDEX: usize = 7;
+
+const SCHEMES: [Scheme; 4] = [
+    Scheme::Verlet,
+    Scheme::Baoab,
+    Scheme::Brownian,
+    Scheme::Active,
+];
 
 /// A WCA lattice with velocities, unit orientations, inverse masses and
 /// types, and its periodic force field.
@@ -64,46 +69,19 @@ fn five_steps(
     p: &mut Particles,
 ) -> (usize, Result<()>) {
     let n = p.len();
+    let active = ActiveParams {
+        dt: 1e-4,
+        ..Default::default()
+    };
     match scheme {
         Scheme::Verlet => VelocityVerlet::new(dim, n, 0.005)
             .unwrap()
             .step(Some(ff), p, 0, 5),
-        Scheme::Baoab => Baoab::new(
-            dim,
-            n,
-            LangevinParams {
-                dt: 0.005,
-                gamma: 1.0,
-                kt: 1.0,
-                seed: 1,
-                stream: 0,
-            },
-        )
-        .unwrap()
-        .step(Some(ff), p, 0, 5),
-        Scheme::Brownian => Brownian::new(
-            dim,
-            n,
-            BrownianParams {
-                dt: 1e-4,
-                mobility: 1.0,
-                kt: 1.0,
-                seed: 1,
-                stream: 0,
-            },
-        )
-        .unwrap()
-        .step(Some(ff), p, 0, 5),
-        Scheme::Active => ActiveBrownian::new(
-            dim,
-            n,
-            ActiveParams {
-                dt: 1e-4,
-                ..Default::default()
-            },
-        )
-        .unwrap()
-        .step(Some(ff), p, 0, 5),
+        Scheme::Baoab => langevin(dim, n).step(Some(ff), p, 0, 5),
+        Scheme::Brownian => brownian(dim, n).step(Some(ff), p, 0, 5),
+        Scheme::Active => ActiveBrownian::new(dim, n, active)
+            .unwrap()
+            .step(Some(ff), p, 0, 5),
     }
 }
 
@@ -195,12 +173,7 @@ fn rejected(
 #[test]
 fn non_finite_values_in_any_array_read_are_rejected_with_the_state_unchanged() {
     for dim in [2, 3] {
-        for scheme in [
-            Scheme::Verlet,
-            Scheme::Baoab,
-            Scheme::Brownian,
-            Scheme::Active,
-        ] {
+        for scheme in SCHEMES {
             // The clean system steps fine (so the errors below are the poison's).
             let (mut s, mut ff) = system(dim);
             let (done, r) = five_steps(scheme, dim, &mut ff, &mut s.view());
@@ -220,12 +193,7 @@ fn non_finite_values_in_any_array_read_are_rejected_with_the_state_unchanged() {
 #[test]
 fn bad_masses_types_and_short_arrays_are_rejected_with_the_state_unchanged() {
     for dim in [2, 3] {
-        for scheme in [
-            Scheme::Verlet,
-            Scheme::Baoab,
-            Scheme::Brownian,
-            Scheme::Active,
-        ] {
+        for scheme in SCHEMES {
             for bad in [-1.0, f64::NAN] {
                 let poison = |s: &mut State| s.inv_mass[BAD_INDEX] = bad;
                 rejected(scheme, dim, &poison, ErrorKind::OutOfRange, "inv_mass[7]");

@@ -16,7 +16,7 @@ use fieldkern::integrate::verlet::VelocityVerlet;
 use fieldkern::integrate::SimBox;
 use fieldkern::parallel::set_num_threads;
 use fieldkern::{Error, ErrorKind, Result};
-use particles_util::{cube_or_open, lattice, open_field, State};
+use particles_util::{brownian, cube_or_open, langevin, lattice, open_field, State};
 use support::alloc::{count_allocations, exclusive};
 
 /// A WCA fluid at rho = 0.8 (2D or 3D) on a lattice with random velocities.
@@ -56,37 +56,6 @@ fn wca_field_2d_400(max_neighbors: usize) -> ForceField {
     .unwrap();
     ff.add_pair(PairKind::Wca, &[1.0], &[1.0], &[0.0]).unwrap();
     ff
-}
-
-/// Brownian dynamics, dt = 1e-3, unit mobility and temperature.
-fn brownian(dim: usize, n: usize) -> Brownian {
-    Brownian::new(
-        dim,
-        n,
-        BrownianParams {
-            dt: 1e-3,
-            mobility: 1.0,
-            kt: 1.0,
-            seed: 5,
-            stream: 0,
-        },
-    )
-    .unwrap()
-}
-
-fn langevin(dim: usize, n: usize) -> Baoab {
-    Baoab::new(
-        dim,
-        n,
-        LangevinParams {
-            dt: 0.005,
-            gamma: 1.0,
-            kt: 1.0,
-            seed: 77,
-            stream: 1,
-        },
-    )
-    .unwrap()
 }
 
 fn bits(s: &State) -> Vec<u64> {
@@ -414,18 +383,7 @@ fn zero_heap_allocations_per_step_including_neighbour_rebuilds() {
     let n = s.n();
     let mut lg = langevin(3, n);
     let mut vv = VelocityVerlet::new(3, n, 0.004).unwrap();
-    let mut bd = Brownian::new(
-        3,
-        n,
-        BrownianParams {
-            dt: 1e-4,
-            mobility: 1.0,
-            kt: 1.0,
-            seed: 1,
-            stream: 0,
-        },
-    )
-    .unwrap();
+    let mut bd = brownian(3, n);
     // Warm up the pool and caches (the first call may start threads).
     lg.step(Some(&mut ff), &mut s.view(), 0, 10).1.unwrap();
     let builds_before = ff.neighbour_builds();

@@ -270,21 +270,7 @@ fn abp_2d_msd_follows_the_active_diffusion_formula() {
         s.ox[i] = a.cos();
         s.oy[i] = a.sin();
     }
-    let mut abp = ActiveBrownian::new(
-        2,
-        n,
-        ActiveParams {
-            dt,
-            v0,
-            dr,
-            mobility: mu,
-            kt,
-            seed: 21,
-            stream: 0,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut abp = ActiveBrownian::new(2, n, abp_params(v0, dr, mu, kt, dt, 21)).unwrap();
     let d = mu * kt;
     let mut step = 0u64;
     for t_end in [0.5, 1.0, 2.0, 4.0] {
@@ -338,21 +324,7 @@ fn abp_in_a_harmonic_trap_has_the_active_stationary_variance() {
             }
         }
         let mut ff = trap_field(dim, n, k);
-        let mut abp = ActiveBrownian::new(
-            dim,
-            n,
-            ActiveParams {
-                dt,
-                v0,
-                dr,
-                mobility: mu,
-                kt,
-                seed: 23,
-                stream: 0,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let mut abp = ActiveBrownian::new(dim, n, abp_params(v0, dr, mu, kt, dt, 23)).unwrap();
         abp.step(Some(&mut ff), &mut s.view(), 0, 8000).1.unwrap();
         let r2: Vec<f64> = (0..n)
             .map(|i| {
@@ -366,6 +338,21 @@ fn abp_in_a_harmonic_trap_has_the_active_stationary_variance() {
         let exact = mu * kt / mk + v0 * v0 / (d * mk * (mk + (d - 1.0) * dr));
         println!("{dim}D: <x^2> = {m} +- {se}, exact {exact}");
         assert!((m - exact).abs() < 3.5 * se + 1e-3 * exact, "{dim}D");
+    }
+}
+
+/// ABP parameters: propulsion `v0`, rotational diffusion `dr`, mobility
+/// `mu`, temperature `kt`, step `dt`, noise seed; no steering.
+fn abp_params(v0: f64, dr: f64, mu: f64, kt: f64, dt: f64, seed: u64) -> ActiveParams {
+    ActiveParams {
+        dt,
+        v0,
+        dr,
+        mobility: mu,
+        kt,
+        seed,
+        stream: 0,
+        ..Default::default()
     }
 }
 

@@ -105,6 +105,28 @@ fn points(n: usize, d: usize, rng: &mut TestRng) -> Vec<f32> {
     (0..n * d).map(|_| (0.5 + rng.sym(0.49)) as f32).collect()
 }
 
+/// A random field on `g` (from `rng`) evaluated at `x` by the library's
+/// tiled forward pass equals [`eval_ref`] to 1e-5 (see below).
+fn model_matches_reference(g: &HashGrid, x: &[f32], rng: &mut TestRng) {
+    let dims = g.dims;
+    let n = x.len() / dims;
+    let (net, mut model) = net_with(g, rng);
+    let mut y = vec![0f32; n];
+    model.forward(x, &mut y).unwrap();
+    for p in 0..n {
+        let xp: Vec<f64> = x[p * dims..(p + 1) * dims]
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        let want = eval_ref(&net, g, &xp);
+        assert!(
+            (f64::from(y[p]) - want).abs() < 1e-5,
+            "{dims}D point {p}: {} vs {want}",
+            y[p]
+        );
+    }
+}
+
 /// Tolerance 1e-5 absolute on outputs of size ~0.1..1: the f32 blend of 4..8
 /// corners per level (weights products of <= 3 fractions, ~4 u each) and the
 /// scaled position x N (<= 75, so frac carries ~75 u = 5e-6 absolute error,
@@ -115,23 +137,8 @@ fn hash_grid_forward_matches_f64_instant_ngp_encoding_in_2d_and_3d() {
     let mut rng = TestRng(41);
     for dims in [2, 3] {
         let g = grid(dims, &mut rng);
-        let (net, mut model) = net_with(&g, &mut rng);
-        let n = 300;
-        let x = points(n, dims, &mut rng);
-        let mut y = vec![0f32; n];
-        model.forward(&x, &mut y).unwrap();
-        for p in 0..n {
-            let xp: Vec<f64> = x[p * dims..(p + 1) * dims]
-                .iter()
-                .map(|&v| f64::from(v))
-                .collect();
-            let want = eval_ref(&net, &g, &xp);
-            assert!(
-                (f64::from(y[p]) - want).abs() < 1e-5,
-                "{dims}D point {p}: {} vs {want}",
-                y[p]
-            );
-        }
+        let x = points(300, dims, &mut rng);
+        model_matches_reference(&g, &x, &mut rng);
     }
 }
 
@@ -165,21 +172,7 @@ fn hash_grid_level_that_exactly_fills_its_table_is_dense() {
                 );
             }
         }
-        let (net, mut model) = net_with(&g, &mut rng);
-        let mut y = vec![0f32; n];
-        model.forward(&x, &mut y).unwrap();
-        for p in 0..n {
-            let xp: Vec<f64> = x[p * dims..(p + 1) * dims]
-                .iter()
-                .map(|&v| f64::from(v))
-                .collect();
-            let want = eval_ref(&net, &g, &xp);
-            assert!(
-                (f64::from(y[p]) - want).abs() < 1e-5,
-                "{dims}D point {p}: {} vs {want}",
-                y[p]
-            );
-        }
+        model_matches_reference(&g, &x, &mut rng);
     }
 }
 

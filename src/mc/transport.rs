@@ -300,19 +300,22 @@ fn update_bond(rule: &TransportRule, a: u64, b: u64, w: [u32; 4]) -> (u64, u64) 
 mod tests {
     use super::*;
 
+    /// Diffusion, random-fraction transfer with a chip, and idle bonds.
+    const MIXED: TransportRule = TransportRule {
+        p_diffuse: 0.3,
+        p_transfer: 0.5,
+        transfer_fraction: 0.37,
+        random_fraction: true,
+        chip: 3,
+        injection: 0,
+    };
+
     #[test]
     fn every_bond_update_conserves_the_pair_mass() {
         let rules = [
             TransportRule::KMP,
             TransportRule::AGGREGATION_INJECTION,
-            TransportRule {
-                p_diffuse: 0.3,
-                p_transfer: 0.5,
-                transfer_fraction: 0.37,
-                random_fraction: true,
-                chip: 3,
-                injection: 0,
-            },
+            MIXED,
         ];
         let g = Philox::new(1, 2);
         for rule in rules {
@@ -342,14 +345,7 @@ mod tests {
                 chip: 2,
                 injection: 0,
             },
-            TransportRule {
-                p_diffuse: 0.3,
-                p_transfer: 0.5,
-                transfer_fraction: 0.37,
-                random_fraction: true,
-                chip: 3,
-                injection: 0,
-            },
+            MIXED,
         ];
         let g = Philox::new(3, 4);
         let mut branches = [0usize; 4]; // diffuse, a gives, b gives, nothing

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 use fieldkern::forces::{ForceField, ForceFieldParams, PairKind};
+use fieldkern::integrate::brownian::{Brownian, BrownianParams};
+use fieldkern::integrate::langevin::{Baoab, LangevinParams};
 use fieldkern::integrate::{Particles, SimBox};
 use fieldkern::rng::fill::{fill_normal_f64, fill_uniform_f64};
 
@@ -235,4 +237,36 @@ pub fn cube_or_open(dim: usize, periodic: bool, l: f64) -> SimBox {
     } else {
         SimBox::open(dim)
     }
+}
+
+/// Brownian dynamics, dt = 1e-3, unit mobility and temperature.
+pub fn brownian(dim: usize, n: usize) -> Brownian {
+    Brownian::new(
+        dim,
+        n,
+        BrownianParams {
+            dt: 1e-3,
+            mobility: 1.0,
+            kt: 1.0,
+            seed: 5,
+            stream: 0,
+        },
+    )
+    .unwrap()
+}
+
+/// BAOAB, dt = 0.005, gamma = 1, kT = 1.
+pub fn langevin(dim: usize, n: usize) -> Baoab {
+    Baoab::new(
+        dim,
+        n,
+        LangevinParams {
+            dt: 0.005,
+            gamma: 1.0,
+            kt: 1.0,
+            seed: 77,
+            stream: 1,
+        },
+    )
+    .unwrap()
 }
