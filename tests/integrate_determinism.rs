@@ -383,7 +383,20 @@ fn zero_heap_allocations_per_step_including_neighbour_rebuilds() {
     let n = s.n();
     let mut lg = langevin(3, n);
     let mut vv = VelocityVerlet::new(3, n, 0.004).unwrap();
-    let mut bd = brownian(3, n);
+    // dt = 1e-4: the dense WCA fluid needs a smaller Brownian step than
+    // the shared helper's 1e-3.
+    let mut bd = Brownian::new(
+        3,
+        n,
+        BrownianParams {
+            dt: 1e-4,
+            mobility: 1.0,
+            kt: 1.0,
+            seed: 1,
+            stream: 0,
+        },
+    )
+    .unwrap();
     // Warm up the pool and caches (the first call may start threads).
     lg.step(Some(&mut ff), &mut s.view(), 0, 10).1.unwrap();
     let builds_before = ff.neighbour_builds();
