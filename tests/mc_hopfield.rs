@@ -83,7 +83,8 @@ fn pairwise_network_retrieves_at_low_load_collapses_above_capacity_and_p4_stores
 /// there no flip costs exactly zero (`dE = (2/N)(s xi.M - K)` with `s xi.M`
 /// even): sequential Metropolis accepts zero-cost flips with probability 1,
 /// and on the 9-neuron p = 3 network (22% of flips cost 0) it visits only 383
-/// of the 512 states at any T (the limitation documented in the module).
+/// of the 512 states at T = 0.8 and 384 at T = 2 (the limitation documented
+/// in the module).
 #[test]
 fn glauber_and_metropolis_sweeps_sample_the_boltzmann_distribution_of_small_networks() {
     let _g = exclusive();

@@ -18,9 +18,9 @@
 //! of Metropolis flips is not ergodic when many flips are accepted with
 //! probability 1: those with `dE <= 0` at any T, and nearly all at T large
 //! against the energy scale. A 9-neuron p = 3 network, where 22% of all
-//! single flips cost exactly 0, visits 383 of its 512 states at T = 0.8
-//! and at T = 2 alike; prefer Glauber there (it accepts a zero-cost flip
-//! with probability 1/2).
+//! single flips cost exactly 0, visits 383 of its 512 states at T = 0.8 and
+//! 384 at T = 2; prefer Glauber there (it accepts a zero-cost flip with
+//! probability 1/2).
 //! Neuron `i` in sweep `n` uses word `e mod 4` of block `e / 4`,
 //! `e = n N + i`, of Philox `(seed, Stream::HopfieldGlauber.with_sub(stream))`
 //! (accept iff `w <= threshold(p)`, as the Ising kernels), so runs split into
