@@ -9,7 +9,10 @@
 //!   neighbour-list rebuilds included (summary table; the goal is
 //!   flat within 1.3x), and at N = 10^6 with the particles in random order.
 //! * BAOAB with only a harmonic trap, N = 10^7: bytes moved per second, as a
-//!   fraction of a STREAM triad measured in the same run. One-body fields
+//!   fraction of a STREAM triad measured in the same run, with the default
+//!   Gaussian noise and with the opt-in uniform noise (`NoiseKind::Uniform`,
+//!   LAMMPS' `fix langevin` noise: a quarter of a Philox block per draw
+//!   instead of half a block plus a logarithm and a sine). One-body fields
 //!   take the fused path: one pass per step reading and writing x, y, z, vx,
 //!   vy, vz (96 bytes per particle-step; the general path moves 240).
 //! * All-pairs softened gravity, N = 16384: interactions/ns and the fraction
@@ -28,6 +31,7 @@ use std::time::Instant;
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use fieldkern::forces::{ForceField, ForceFieldParams, PairKind, Trap};
 use fieldkern::integrate::langevin::{Baoab, LangevinParams};
+use fieldkern::integrate::noise::NoiseKind;
 use fieldkern::integrate::{Particles, SimBox};
 use fieldkern::parallel::{for_each_chunk_mut, run, set_num_threads};
 use fieldkern::simd::f64x8;
@@ -366,10 +370,11 @@ fn summary_table() {
             "  WCA N = 1000000, after one spatial_order + reorder ({reorder:.0} ns per particle, once), {threads} thread(s): {cost:.1} ns per particle-step"
         );
     }
-    // Harmonic-only BAOAB, N = 10^7, bytes/s vs STREAM triad.
+    // Harmonic-only BAOAB, N = 10^7, bytes/s vs STREAM triad, with the
+    // default Gaussian noise and with the opt-in uniform noise.
     if selected("baoab_harmonic_1e7") {
         let n = 10_000_000;
-        let triad = stream_triad();
+        let mut triad = stream_triad();
         let mut s = Sys {
             dim: 3,
             x: vec![0.1; n],
@@ -400,24 +405,31 @@ fn summary_table() {
         .unwrap();
         let mut step = 0u64;
         let steps = 5;
-        let t = best_of(2, || {
-            lg.step(Some(&mut ff), &mut s.view(), step, steps)
-                .1
-                .unwrap();
-            step += steps as u64;
-        });
-        // The triad again after the kernel, keeping the faster reading: a
-        // burst of host contention during one triad would otherwise inflate
-        // the fraction (readings on this shared machine ranged 15-31 GB/s).
-        let triad = triad.max(stream_triad());
-        let bytes = 96.0 * (n * steps) as f64 / t;
-        println!(
-            "  BAOAB harmonic N=1e7 (2 threads): {:.3e} particle-steps/s, {:.2} GB/s = {:.0}% of STREAM triad {:.2} GB/s",
-            (n * steps) as f64 / t,
-            bytes * 1e-9,
-            100.0 * bytes / triad,
-            triad * 1e-9
-        );
+        let mut rates = Vec::new();
+        for kind in [NoiseKind::Gaussian, NoiseKind::Uniform] {
+            lg.set_noise(kind);
+            let t = best_of(2, || {
+                lg.step(Some(&mut ff), &mut s.view(), step, steps)
+                    .1
+                    .unwrap();
+                step += steps as u64;
+            });
+            rates.push((kind, (n * steps) as f64 / t));
+            // The triad again after each kernel, keeping the fastest
+            // reading: a burst of host contention during one triad would
+            // otherwise inflate the fraction (readings on this shared
+            // machine ranged 15-31 GB/s).
+            triad = triad.max(stream_triad());
+        }
+        for (kind, rate) in rates {
+            let bytes = 96.0 * rate;
+            println!(
+                "  BAOAB harmonic N=1e7 (2 threads, {kind:?} noise): {rate:.3e} particle-steps/s, {:.2} GB/s = {:.0}% of STREAM triad {:.2} GB/s",
+                bytes * 1e-9,
+                100.0 * bytes / triad,
+                triad * 1e-9
+            );
+        }
     }
     // All-pairs softened gravity, N = 16384.
     for threads in [1, 2] {

@@ -12,6 +12,7 @@ use fieldkern::integrate::active::{ActiveBrownian, ActiveParams};
 use fieldkern::integrate::brownian::{Brownian, BrownianParams};
 use fieldkern::integrate::kuramoto::{Kuramoto, KuramotoParams};
 use fieldkern::integrate::langevin::{Baoab, LangevinParams};
+use fieldkern::integrate::noise::NoiseKind;
 use fieldkern::integrate::verlet::VelocityVerlet;
 use fieldkern::integrate::SimBox;
 use fieldkern::parallel::set_num_threads;
@@ -68,20 +69,25 @@ fn bits(s: &State) -> Vec<u64> {
 #[test]
 fn baoab_wca_trajectory_is_bitwise_identical_for_1_and_2_threads() {
     let _g = exclusive();
-    for dim in [2, 3] {
+    for (dim, kind) in [
+        (2, NoiseKind::Gaussian),
+        (3, NoiseKind::Gaussian),
+        (3, NoiseKind::Uniform),
+    ] {
         let per_side = if dim == 3 { 14 } else { 48 }; // several force segments
         let mut results = Vec::new();
         for threads in [1, 2] {
             set_num_threads(threads).unwrap();
             let (mut s, mut ff) = wca_fluid(dim, per_side);
             let mut lg = langevin(dim, s.n());
+            lg.set_noise(kind);
             lg.step(Some(&mut ff), &mut s.view(), 0, 300).1.unwrap();
             assert!(ff.neighbour_builds() > 1);
             results.push(bits(&s));
         }
         assert!(
             results[0] == results[1],
-            "dim {dim}: 1 and 2 threads differ"
+            "dim {dim} {kind:?}: 1 and 2 threads differ"
         );
     }
     set_num_threads(2).unwrap();
@@ -144,7 +150,11 @@ fn every_integrator_split_and_resumed_equals_the_unsplit_run() {
     let (total, k) = (200usize, 73usize);
     // BAOAB and Verlet on the WCA fluid; a fresh force field for the resumed
     // half shows that neighbour-list history does not matter either.
-    for verlet in [false, true] {
+    for (verlet, kind) in [
+        (false, NoiseKind::Gaussian),
+        (false, NoiseKind::Uniform),
+        (true, NoiseKind::Gaussian),
+    ] {
         let run = |split: bool| {
             let (mut s, mut ff) = wca_fluid(3, 8);
             let n = s.n();
@@ -162,10 +172,12 @@ fn every_integrator_split_and_resumed_equals_the_unsplit_run() {
                 }
             } else {
                 let mut lg = langevin(3, n);
+                lg.set_noise(kind);
                 if split {
                     lg.step(Some(&mut ff), &mut s.view(), 0, k).1.unwrap();
                     let (_, mut ff2) = wca_fluid(3, 8);
                     let mut lg2 = langevin(3, n);
+                    lg2.set_noise(kind);
                     lg2.step(Some(&mut ff2), &mut s.view(), k as u64, total - k)
                         .1
                         .unwrap();
@@ -175,12 +187,13 @@ fn every_integrator_split_and_resumed_equals_the_unsplit_run() {
             }
             bits(&s)
         };
-        assert!(run(false) == run(true), "verlet = {verlet}");
+        assert!(run(false) == run(true), "verlet = {verlet}, {kind:?}");
     }
     // Brownian, ABP (2D with vision cone and goal), Kuramoto with noise.
-    let brown = |split: bool| {
+    let brown = |split: bool, kind: NoiseKind| {
         let mut s = particles_util::random_positions(2, 500, 10.0, 1);
         let mut b = brownian(2, 500);
+        b.set_noise(kind);
         if split {
             b.step(None, &mut s.view(), 0, k).1.unwrap();
             b.step(None, &mut s.view(), k as u64, total - k).1.unwrap();
@@ -189,7 +202,9 @@ fn every_integrator_split_and_resumed_equals_the_unsplit_run() {
         }
         bits(&s)
     };
-    assert!(brown(false) == brown(true));
+    for kind in [NoiseKind::Gaussian, NoiseKind::Uniform] {
+        assert!(brown(false, kind) == brown(true, kind), "Brownian {kind:?}");
+    }
     let active = |split: bool| {
         let mut s = particles_util::random_positions(2, 300, 10.0, 2);
         s.ox = vec![1.0; 300];
@@ -290,7 +305,7 @@ fn fused_local_field_baoab_equals_the_general_path() {
     let _g = exclusive();
     set_num_threads(2).unwrap();
     // 10003 particles: SIMD chunks of 8 plus a scalar remainder per segment.
-    let run = |general: bool, periodic: bool| {
+    let run = |general: bool, periodic: bool, kind: NoiseKind| {
         let n = 10_003;
         let mut s = particles_util::random_positions(3, n, 4.0, 6);
         s.thermalise(1.0, 2);
@@ -314,15 +329,18 @@ fn fused_local_field_baoab_equals_the_general_path() {
         }
         assert_eq!(ff.is_local(), !general);
         let mut lg = langevin(3, n);
+        lg.set_noise(kind);
         lg.step(Some(&mut ff), &mut s.view(), 5, 40).1.unwrap();
         lg.step(Some(&mut ff), &mut s.view(), 45, 13).1.unwrap();
         bits(&s)
     };
     for periodic in [false, true] {
-        assert!(
-            run(false, periodic) == run(true, periodic),
-            "periodic = {periodic}"
-        );
+        for kind in [NoiseKind::Gaussian, NoiseKind::Uniform] {
+            assert!(
+                run(false, periodic, kind) == run(true, periodic, kind),
+                "periodic = {periodic}, {kind:?}"
+            );
+        }
     }
 }
 
@@ -438,6 +456,18 @@ fn zero_heap_allocations_per_step_including_neighbour_rebuilds() {
         lg.step(Some(&mut local), &mut s.view(), 1, 20).1.unwrap();
     });
     assert_eq!(allocs, 0);
+    // The opt-in uniform noise: fused and general BAOAB, Brownian, ABP.
+    lg.set_noise(NoiseKind::Uniform);
+    bd.set_noise(NoiseKind::Uniform);
+    abp.set_noise(NoiseKind::Uniform);
+    let ((), allocs) = count_allocations(|| {
+        lg.step(Some(&mut local), &mut s.view(), 21, 20).1.unwrap();
+        lg.step(Some(&mut ff), &mut s.view(), 41, 20).1.unwrap();
+        bd.step(Some(&mut ff), &mut s.view(), 61, 20).1.unwrap();
+        abp.step(None, &mut a.view(), 0, 20).1.unwrap();
+    });
+    assert_eq!(allocs, 0, "allocations with uniform noise");
+    abp.set_noise(NoiseKind::Gaussian);
     let mut th = vec![0.5; 5000];
     let mut ku = Kuramoto::new(
         5000,
@@ -570,28 +600,54 @@ fn positions_are_draws(s: &State, z: &[f64], draws: usize, what: &str) {
     }
 }
 
-/// The noise of every particle integrator is the documented element of the
-/// public normal stream: draw `a` of particle `i` at step `s` is element
-/// `(s n + i) D + a` of `fk_rng_fill_normal_f64(seed, tag.with_sub(stream))`,
-/// `D` the draws per particle (`dim`; ABP 3 in 2D, 6 in 3D; Kuramoto 1).
-/// Checked bit for bit from states where a step adds exactly `amp * xi`
-/// (positions and velocities zero, no force), for 2D and 3D, an `n` that is
-/// not a multiple of any chunk, the general and the fused BAOAB path, active
-/// Brownian particles and Kuramoto oscillators, and two thread counts.
+/// Elements `e0..e0 + len` of an integrator's noise sequence of `kind`,
+/// derived from the documentation: Gaussian elements are those of the
+/// public normal stream `fk_rng_fill_normal_f64(seed, sub)`; uniform element
+/// `e` is `sqrt(12) ((w + 1/2) 2^-32 - 1/2)` of word `e mod 4` of Philox
+/// block `e / 4`, computed as `(w + 1/2 - 2^31) (sqrt(12) 2^-32)`.
+fn noise_elements(kind: NoiseKind, seed: u64, sub: u64, e0: u64, len: usize) -> Vec<f64> {
+    let mut z = vec![0.0; len];
+    match kind {
+        NoiseKind::Gaussian => {
+            fieldkern::rng::fill::fill_normal_f64(seed, sub, e0, &mut z).unwrap();
+        }
+        NoiseKind::Uniform => {
+            let g = fieldkern::rng::Philox::new(seed, sub);
+            for (k, x) in z.iter_mut().enumerate() {
+                let e = e0 + k as u64;
+                let w = g.block(e / 4)[(e % 4) as usize];
+                *x = (f64::from(w) + 0.5 - 2_147_483_648.0) * (12f64.sqrt() / 4_294_967_296.0);
+            }
+        }
+    }
+    z
+}
+
+/// The noise of every particle integrator is the documented element of its
+/// noise sequence: draw `a` of particle `i` at step `s` is element
+/// `(s n + i) D + a` of the sequence of Philox `(seed, tag.with_sub(stream))`
+/// (see [`noise_elements`]), `D` the draws per particle (`dim`; ABP 3 in
+/// 2D, 6 in 3D; Kuramoto 1). Checked bit for bit from states where a step
+/// adds exactly `amp * xi` (positions and velocities zero, no force), for
+/// both noise kinds, 2D and 3D, an `n` that is not a multiple of any chunk,
+/// the general and the fused BAOAB path, active Brownian particles and
+/// Kuramoto oscillators (Gaussian only), and two thread counts.
 #[test]
-fn integrator_noise_is_the_documented_element_of_the_normal_stream() {
+fn integrator_noise_is_the_documented_element_of_the_noise_sequence() {
     use fieldkern::rng::fill::fill_normal_f64;
     use fieldkern::rng::stream::Stream;
     let _g = exclusive();
     let (n, step, seed, stream) = (203usize, 5u64, 17u64, 3u64);
-    for threads in [1, 2] {
+    for (threads, dim, kind) in [1, 2]
+        .into_iter()
+        .flat_map(|t| [2usize, 3].map(|d| (t, d)))
+        .flat_map(|(t, d)| [NoiseKind::Gaussian, NoiseKind::Uniform].map(|k| (t, d, k)))
+    {
         set_num_threads(threads).unwrap();
-        for dim in [2usize, 3] {
+        {
             let expected = |tag: Stream| {
-                let mut z = vec![0.0; n * dim];
                 let e0 = (step * n as u64) * dim as u64;
-                fill_normal_f64(seed, tag.with_sub(stream), e0, &mut z).unwrap();
-                z
+                noise_elements(kind, seed, tag.with_sub(stream), e0, n * dim)
             };
             // Brownian: mu dt kT = 1/2 makes the amplitude sqrt(2 mu kT dt) = 1.
             let mut s = State::new(dim, n);
@@ -607,9 +663,10 @@ fn integrator_noise_is_the_documented_element_of_the_normal_stream() {
                 },
             )
             .unwrap();
+            br.set_noise(kind);
             br.step(None, &mut s.view(), step, 1).1.unwrap();
             let z = expected(Stream::BrownianNoise);
-            positions_are_draws(&s, &z, dim, "Brownian");
+            positions_are_draws(&s, &z, dim, &format!("Brownian {kind:?}"));
             // BAOAB from rest without force: v = c2 xi, c2 = sqrt((1 - c1^2) kT).
             let (gamma, dt, kt) = (2.0f64, 0.01f64, 1.5f64);
             let c1 = (-gamma * dt).exp();
@@ -631,6 +688,7 @@ fn integrator_noise_is_the_documented_element_of_the_normal_stream() {
                     },
                 )
                 .unwrap();
+                lg.set_noise(kind);
                 let field = if fused { Some(&mut ff) } else { None };
                 lg.step(field, &mut s.view(), step, 1).1.unwrap();
                 for i in 0..n {
@@ -640,7 +698,7 @@ fn integrator_noise_is_the_documented_element_of_the_normal_stream() {
                         assert_eq!(
                             got[a].to_bits(),
                             want.to_bits(),
-                            "BAOAB fused {fused} dim {dim} i {i} a {a}"
+                            "BAOAB {kind:?} fused {fused} dim {dim} i {i} a {a}"
                         );
                     }
                 }
@@ -666,17 +724,15 @@ fn integrator_noise_is_the_documented_element_of_the_normal_stream() {
                 },
             )
             .unwrap();
+            abp.set_noise(kind);
             abp.step(None, &mut s.view(), step, 1).1.unwrap();
-            let mut z = vec![0.0; n * draws];
             let e0 = (step * n as u64) * draws as u64;
-            fill_normal_f64(
-                seed,
-                Stream::ActiveRotationNoise.with_sub(stream),
-                e0,
-                &mut z,
-            )
-            .unwrap();
-            positions_are_draws(&s, &z, draws, "ABP");
+            let sub = Stream::ActiveRotationNoise.with_sub(stream);
+            let z = noise_elements(kind, seed, sub, e0, n * draws);
+            positions_are_draws(&s, &z, draws, &format!("ABP {kind:?}"));
+        }
+        if dim == 3 || kind == NoiseKind::Uniform {
+            continue;
         }
         // Kuramoto: one draw per oscillator; amplitude sqrt(2 D dt) = 1.
         let mut theta = vec![0.0; n];

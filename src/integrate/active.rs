@@ -25,7 +25,7 @@ use super::common::{
     axis_arrays, finite, for_each_noisy_segment, join, non_negative, positive, step_particles,
     AxisArrays, Needs, ParticleScheme, Workspace, UPDATE_SEGMENT,
 };
-use super::noise::for_each_noise_chunk;
+use super::noise::{for_each_noise_chunk, NoiseKind};
 use super::split::for_each_segment;
 use super::state::{Particles, SimBox};
 use crate::error::{Error, ErrorKind, Result};
@@ -84,6 +84,7 @@ impl Default for ActiveParams {
 #[derive(Debug)]
 pub struct ActiveBrownian {
     params: ActiveParams,
+    noise: NoiseKind,
     ws: Workspace,
     torque: Vec<f64>,
 }
@@ -119,6 +120,7 @@ impl ActiveBrownian {
         }
         Ok(Self {
             params,
+            noise: NoiseKind::Gaussian,
             ws: Workspace::new(dim, capacity, Self::NEEDS)?,
             torque: vec![0.0; if steering { capacity } else { 0 }],
         })
@@ -126,6 +128,17 @@ impl ActiveBrownian {
 
     pub fn params(&self) -> &ActiveParams {
         &self.params
+    }
+
+    /// The noise distribution (default [`NoiseKind::Gaussian`]).
+    pub fn noise(&self) -> NoiseKind {
+        self.noise
+    }
+
+    /// Switches the noise distribution (see [`super::noise`]): the same
+    /// variance, so the same thermostat; different trajectories.
+    pub fn set_noise(&mut self, kind: NoiseKind) {
+        self.noise = kind;
     }
 
     /// Advances `n_steps` steps from `step0`; positions and the orientation
@@ -163,7 +176,14 @@ impl ParticleScheme for ActiveBrownian {
         if !self.torque.is_empty() {
             steering_torques(&self.params, p, b, &mut self.torque);
         }
-        active_update(&self.ws, &self.params, &self.torque, p, step, b);
+        active_update(
+            &self.ws,
+            (&self.params, self.noise),
+            &self.torque,
+            p,
+            step,
+            b,
+        );
         Ok(())
     }
 }
@@ -215,7 +235,7 @@ fn steering_torques(prm: &ActiveParams, p: &Particles, b: &SimBox, torque: &mut 
 
 fn active_update(
     ws: &Workspace,
-    prm: &ActiveParams,
+    (prm, kind): (&ActiveParams, NoiseKind),
     torque: &[f64],
     p: &mut Particles,
     step: u64,
@@ -234,7 +254,7 @@ fn active_update(
         join(pos, orient),
         n,
         UPDATE_SEGMENT,
-        (prm.seed, Stream::ActiveRotationNoise, prm.stream),
+        (prm.seed, Stream::ActiveRotationNoise, prm.stream, kind),
         &|noise, first, [x, y, z, ox, oy, oz]| {
             for_each_noise_chunk(noise, step, n, first, x.len(), draws, |c, xi| {
                 for (j, xi) in xi.chunks_exact(draws).enumerate() {

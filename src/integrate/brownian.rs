@@ -5,14 +5,14 @@
 //! in a harmonic trap of stiffness `k` the stationary variance is
 //! `kT/k / (1 - mu k dt / 2)` (exact for this scheme), `kT/k` as `dt -> 0`.
 //!
-//! Noise: draw `a` of particle `i` at step `s` is normal element
+//! Noise: draw `a` of particle `i` at step `s` is noise element
 //! `(s n + i) dim + a` of stream `Stream::BrownianNoise.with_sub(stream)`.
 
 use super::common::{
     axis_arrays, for_each_noisy_segment, non_negative, positive, step_particles, Needs,
     ParticleScheme, Workspace, UPDATE_SEGMENT,
 };
-use super::noise::for_each_noise_chunk;
+use super::noise::{for_each_noise_chunk, NoiseKind};
 use super::state::{Particles, SimBox};
 use crate::error::Result;
 use crate::forces::ForceField;
@@ -34,6 +34,7 @@ pub struct BrownianParams {
 #[derive(Debug)]
 pub struct Brownian {
     params: BrownianParams,
+    noise: NoiseKind,
     ws: Workspace,
 }
 
@@ -44,12 +45,24 @@ impl Brownian {
         non_negative("kT", params.kt)?;
         Ok(Self {
             params,
+            noise: NoiseKind::Gaussian,
             ws: Workspace::new(dim, capacity, Self::NEEDS)?,
         })
     }
 
     pub fn params(&self) -> &BrownianParams {
         &self.params
+    }
+
+    /// The noise distribution (default [`NoiseKind::Gaussian`]).
+    pub fn noise(&self) -> NoiseKind {
+        self.noise
+    }
+
+    /// Switches the noise distribution (see [`super::noise`]): the same
+    /// variance, so the same thermostat; different trajectories.
+    pub fn set_noise(&mut self, kind: NoiseKind) {
+        self.noise = kind;
     }
 
     /// Advances `n_steps` steps from `step0` (velocities are not used).
@@ -83,12 +96,18 @@ impl ParticleScheme for Brownian {
         b: &SimBox,
     ) -> Result<()> {
         self.ws.forces(ff, p, step)?;
-        brownian_update(&self.ws, &self.params, p, step, b);
+        brownian_update(&self.ws, (&self.params, self.noise), p, step, b);
         Ok(())
     }
 }
 
-fn brownian_update(ws: &Workspace, prm: &BrownianParams, p: &mut Particles, step: u64, b: &SimBox) {
+fn brownian_update(
+    ws: &Workspace,
+    (prm, kind): (&BrownianParams, NoiseKind),
+    p: &mut Particles,
+    step: u64,
+    b: &SimBox,
+) {
     let n = p.len();
     let (fx, fy, fz) = (&ws.fx[..n], &ws.fy[..n], &ws.fz[..]);
     let three = p.dim == 3;
@@ -99,7 +118,7 @@ fn brownian_update(ws: &Workspace, prm: &BrownianParams, p: &mut Particles, step
         axis_arrays(p).pos,
         n,
         UPDATE_SEGMENT,
-        (prm.seed, Stream::BrownianNoise, prm.stream),
+        (prm.seed, Stream::BrownianNoise, prm.stream, kind),
         &|noise, first, [x, y, z]| {
             for_each_noise_chunk(noise, step, n, first, x.len(), dim, |c, xi| {
                 for (j, xi) in xi.chunks_exact(dim).enumerate() {

@@ -5,7 +5,7 @@
 //! force evaluation can fail, so a failed step leaves the particles at the
 //! last completed step.
 
-use super::noise::NormalSource;
+use super::noise::{NoiseKind, NoiseSource};
 use super::split::for_each_segment;
 use super::state::{check_finite, check_len, Particles, SimBox};
 use crate::error::{Error, ErrorKind, Result};
@@ -535,20 +535,20 @@ pub fn join<'p>(
 
 /// A noisy segment task: `(noise, first_index, parts)`.
 pub type NoisyTask<'a, const N: usize> =
-    dyn Fn(&mut NormalSource, usize, [&mut [f64]; N]) + Sync + 'a;
+    dyn Fn(&mut NoiseSource, usize, [&mut [f64]; N]) + Sync + 'a;
 
-/// [`for_each_segment`] with a fresh normal source on stream
+/// [`for_each_segment`] with a fresh noise source of `kind` on stream
 /// `tag.with_sub(stream)` of `seed` for every segment (draws are addressed by
 /// element, so they do not depend on the segments).
 pub fn for_each_noisy_segment<const N: usize>(
     arrays: [&mut [f64]; N],
     n: usize,
     seg_len: usize,
-    (seed, tag, stream): (u64, Stream, u64),
+    (seed, tag, stream, kind): (u64, Stream, u64, NoiseKind),
     task: &NoisyTask<'_, N>,
 ) {
     for_each_segment(arrays, n, seg_len, &|_, first, parts| {
-        let mut noise = NormalSource::new(seed, tag, stream);
+        let mut noise = NoiseSource::new(seed, tag, stream, kind);
         task(&mut noise, first, parts);
     });
 }

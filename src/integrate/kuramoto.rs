@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use super::common::{
     finite, for_each_noisy_segment, non_negative, nonzero_capacity, positive, within_capacity,
 };
-use super::noise::for_each_noise_chunk;
+use super::noise::{for_each_noise_chunk, NoiseKind};
 use super::split::{segment_len, MAX_SEGMENTS};
 use super::state::{check_finite, check_len, wrap_into};
 use crate::error::Result;
@@ -126,7 +126,12 @@ impl Kuramoto {
                 [&mut *theta],
                 n,
                 SEGMENT,
-                (prm.seed, Stream::KuramotoNoise, prm.stream),
+                (
+                    prm.seed,
+                    Stream::KuramotoNoise,
+                    prm.stream,
+                    NoiseKind::Gaussian,
+                ),
                 &|noise, first, [th]| {
                     let update = |k: usize, old: f64, xi: Option<f64>| {
                         let (sn, cs) = old.sin_cos();

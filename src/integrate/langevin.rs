@@ -6,7 +6,7 @@
 //! Configurational averages are exact to O(dt^2) with a small (superconvergent)
 //! error for harmonic forces: `<x^2> = kT/k` exactly for a harmonic trap.
 //!
-//! Noise: draw `a` (axis) of particle `i` at step `s` is normal element
+//! Noise: draw `a` (axis) of particle `i` at step `s` is noise element
 //! `(s n + i) dim + a` of stream `Stream::LangevinNoise.with_sub(stream)`
 //! (see [`super::noise`]).
 
@@ -14,7 +14,7 @@ use super::common::{
     axis_arrays, for_each_noisy_segment, join, kick, non_negative, positive, step_particles,
     AxisArrays, Needs, NoisyTask, ParticleScheme, Workspace, UPDATE_SEGMENT,
 };
-use super::noise::for_each_noise_chunk;
+use super::noise::{for_each_noise_chunk, NoiseKind};
 use super::state::{Particles, SimBox};
 use crate::error::Result;
 use crate::forces::ForceField;
@@ -38,6 +38,7 @@ pub struct LangevinParams {
 #[derive(Debug)]
 pub struct Baoab {
     params: LangevinParams,
+    noise: NoiseKind,
     ws: Workspace,
 }
 
@@ -48,12 +49,24 @@ impl Baoab {
         non_negative("kT", params.kt)?;
         Ok(Self {
             params,
+            noise: NoiseKind::Gaussian,
             ws: Workspace::new(dim, capacity, Self::NEEDS)?,
         })
     }
 
     pub fn params(&self) -> &LangevinParams {
         &self.params
+    }
+
+    /// The noise distribution (default [`NoiseKind::Gaussian`]).
+    pub fn noise(&self) -> NoiseKind {
+        self.noise
+    }
+
+    /// Switches the noise distribution (see [`super::noise`]): the same
+    /// variance, so the same thermostat; different trajectories.
+    pub fn set_noise(&mut self, kind: NoiseKind) {
+        self.noise = kind;
     }
 
     /// Changes the temperature (e.g. for annealing); same checks as `new`.
@@ -101,7 +114,13 @@ impl ParticleScheme for Baoab {
             return false;
         };
         for s in 0..n_steps {
-            baoab_local(local, &self.params, p, step0.wrapping_add(s as u64), b);
+            baoab_local(
+                local,
+                (&self.params, self.noise),
+                p,
+                step0.wrapping_add(s as u64),
+                b,
+            );
         }
         true
     }
@@ -113,7 +132,7 @@ impl ParticleScheme for Baoab {
         step: u64,
         b: &SimBox,
     ) -> Result<()> {
-        baoa::<false>(&self.ws, &self.params, p, step, b);
+        baoa::<false>(&self.ws, (&self.params, self.noise), p, step, b);
         self.ws.forces(ff, p, step.wrapping_add(1))?;
         kick(&self.ws, p, 0.5 * self.params.dt);
         Ok(())
@@ -130,9 +149,9 @@ impl ParticleScheme for Baoab {
         pending: bool,
     ) -> Result<()> {
         if pending {
-            baoa::<true>(&self.ws, &self.params, p, step, b);
+            baoa::<true>(&self.ws, (&self.params, self.noise), p, step, b);
         } else {
-            baoa::<false>(&self.ws, &self.params, p, step, b);
+            baoa::<false>(&self.ws, (&self.params, self.noise), p, step, b);
         }
         self.ws.forces(ff, p, step.wrapping_add(1))?;
         Ok(())
@@ -148,7 +167,7 @@ impl ParticleScheme for Baoab {
 /// operation as [`kick`], so the same bits as a separate pass).
 fn baoa<const PENDING: bool>(
     ws: &Workspace,
-    prm: &LangevinParams,
+    (prm, kind): (&LangevinParams, NoiseKind),
     p: &mut Particles,
     step: u64,
     b: &SimBox,
@@ -162,7 +181,7 @@ fn baoa<const PENDING: bool>(
     let c1 = (-prm.gamma * prm.dt).exp();
     let c2 = ((1.0 - c1 * c1) * prm.kt).sqrt();
     let d = dim as usize;
-    for_each_phase_segment(p, prm, &|noise, first, [x, y, z, vx, vy, vz]| {
+    for_each_phase_segment(p, (prm, kind), &|noise, first, [x, y, z, vx, vy, vz]| {
         for_each_noise_chunk(noise, step, n, first, x.len(), d, |c, xi| {
             for (j, xi) in xi.chunks_exact(d).enumerate() {
                 let k = c + j;
@@ -197,12 +216,18 @@ fn baoa<const PENDING: bool>(
 /// gives the same bits as the stored force of the previous step. Eight
 /// particles at a time in SIMD (the same IEEE operations as the scalar
 /// path, no contraction), the remainder one by one.
-fn baoab_local(ff: &ForceField, prm: &LangevinParams, p: &mut Particles, step: u64, b: &SimBox) {
+fn baoab_local(
+    ff: &ForceField,
+    (prm, kind): (&LangevinParams, NoiseKind),
+    p: &mut Particles,
+    step: u64,
+    b: &SimBox,
+) {
     let n = p.len();
     let im = p.inv_mass;
     let k = LocalKernel::new(ff, prm, b, p.dim);
     let dim = p.dim;
-    for_each_phase_segment(p, prm, &|noise, first, [x, y, z, vx, vy, vz]| {
+    for_each_phase_segment(p, (prm, kind), &|noise, first, [x, y, z, vx, vy, vz]| {
         // The normals of a chunk of particles are consecutive elements of
         // the stream: drawn in bulk, then used eight particles at a time.
         for_each_noise_chunk(noise, step, n, first, x.len(), dim, |c, xi| {
@@ -227,10 +252,14 @@ fn baoab_local(ff: &ForceField, prm: &LangevinParams, p: &mut Particles, step: u
 
 /// Runs `task(noise, first, [x, y, z, vx, vy, vz])` over the update segments
 /// of the positions and velocities, with the BAOAB noise source.
-fn for_each_phase_segment(p: &mut Particles, prm: &LangevinParams, task: &NoisyTask<'_, 6>) {
+fn for_each_phase_segment(
+    p: &mut Particles,
+    (prm, kind): (&LangevinParams, NoiseKind),
+    task: &NoisyTask<'_, 6>,
+) {
     let n = p.len();
     let AxisArrays { pos, vel, .. } = axis_arrays(p);
-    let noise = (prm.seed, Stream::LangevinNoise, prm.stream);
+    let noise = (prm.seed, Stream::LangevinNoise, prm.stream, kind);
     for_each_noisy_segment(join(pos, vel), n, UPDATE_SEGMENT, noise, task);
 }
 
