@@ -23,6 +23,8 @@ const FK_TRAP_HARMONIC = 0
 const FK_TRAP_ANNULAR = 1
 const FK_NF_POTENTIAL = 0
 const FK_NF_VECTOR_FIELD = 1
+const FK_NOISE_GAUSSIAN = 0
+const FK_NOISE_UNIFORM = 1
 const FK_ISING_METROPOLIS = 0
 const FK_ISING_HEAT_BATH = 1
 const FK_ISING_METROPOLIS_SEQUENTIAL = 2
@@ -421,6 +423,9 @@ fk_langevin_step(h, ff, p, step, n_steps, out_steps_done) =
 fk_langevin_set_kt(h, kt) =
     ccall((:fk_langevin_set_kt, libfieldkern), Int32, (Ptr{Cvoid}, Cdouble, ), h, kt)
 
+fk_langevin_set_noise(h, noise) =
+    ccall((:fk_langevin_set_noise, libfieldkern), Int32, (Ptr{Cvoid}, Int32, ), h, noise)
+
 fk_langevin_destroy(h) =
     ccall((:fk_langevin_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), h)
 
@@ -433,6 +438,9 @@ fk_brownian_create(params, out) =
 fk_brownian_step(h, ff, p, step, n_steps, out_steps_done) =
     ccall((:fk_brownian_step, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Ref{fk_particles}, UInt64, Csize_t, Ptr{UInt64}, ), h, ff, p, step, n_steps, out_steps_done)
 
+fk_brownian_set_noise(h, noise) =
+    ccall((:fk_brownian_set_noise, libfieldkern), Int32, (Ptr{Cvoid}, Int32, ), h, noise)
+
 fk_brownian_destroy(h) =
     ccall((:fk_brownian_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), h)
 
@@ -444,6 +452,9 @@ fk_active_create(params, out) =
 
 fk_active_step(h, ff, p, step, n_steps, out_steps_done) =
     ccall((:fk_active_step, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{Cvoid}, Ref{fk_particles}, UInt64, Csize_t, Ptr{UInt64}, ), h, ff, p, step, n_steps, out_steps_done)
+
+fk_active_set_noise(h, noise) =
+    ccall((:fk_active_set_noise, libfieldkern), Int32, (Ptr{Cvoid}, Int32, ), h, noise)
 
 fk_active_destroy(h) =
     ccall((:fk_active_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), h)

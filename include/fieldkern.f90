@@ -21,6 +21,8 @@ module fieldkern
   integer(c_int32_t), parameter :: FK_TRAP_ANNULAR = 1
   integer(c_int32_t), parameter :: FK_NF_POTENTIAL = 0
   integer(c_int32_t), parameter :: FK_NF_VECTOR_FIELD = 1
+  integer(c_int32_t), parameter :: FK_NOISE_GAUSSIAN = 0
+  integer(c_int32_t), parameter :: FK_NOISE_UNIFORM = 1
   integer(c_int32_t), parameter :: FK_ISING_METROPOLIS = 0
   integer(c_int32_t), parameter :: FK_ISING_HEAT_BATH = 1
   integer(c_int32_t), parameter :: FK_ISING_METROPOLIS_SEQUENTIAL = 2
@@ -664,6 +666,14 @@ module fieldkern
       real(c_double), value :: kt
     end function fk_langevin_set_kt
 
+    function fk_langevin_set_noise(h, noise) bind(C, name="fk_langevin_set_noise")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_langevin_set_noise
+      type(c_ptr), value :: h
+      integer(c_int32_t), value :: noise
+    end function fk_langevin_set_noise
+
     function fk_langevin_destroy(h) bind(C, name="fk_langevin_destroy")
       import
       implicit none
@@ -698,6 +708,14 @@ module fieldkern
       integer(c_int64_t), intent(out) :: out_steps_done
     end function fk_brownian_step
 
+    function fk_brownian_set_noise(h, noise) bind(C, name="fk_brownian_set_noise")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_brownian_set_noise
+      type(c_ptr), value :: h
+      integer(c_int32_t), value :: noise
+    end function fk_brownian_set_noise
+
     function fk_brownian_destroy(h) bind(C, name="fk_brownian_destroy")
       import
       implicit none
@@ -730,6 +748,14 @@ module fieldkern
       integer(c_size_t), value :: n_steps
       integer(c_int64_t), intent(out) :: out_steps_done
     end function fk_active_step
+
+    function fk_active_set_noise(h, noise) bind(C, name="fk_active_set_noise")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_active_set_noise
+      type(c_ptr), value :: h
+      integer(c_int32_t), value :: noise
+    end function fk_active_set_noise
 
     function fk_active_destroy(h) bind(C, name="fk_active_destroy")
       import

@@ -26,6 +26,8 @@ FK_TRAP_HARMONIC = 0
 FK_TRAP_ANNULAR = 1
 FK_NF_POTENTIAL = 0
 FK_NF_VECTOR_FIELD = 1
+FK_NOISE_GAUSSIAN = 0
+FK_NOISE_UNIFORM = 1
 FK_ISING_METROPOLIS = 0
 FK_ISING_HEAT_BATH = 1
 FK_ISING_METROPOLIS_SEQUENTIAL = 2
@@ -390,14 +392,17 @@ SIGNATURES = {
     'fk_langevin_create': (ctypes.c_int32, [ctypes.POINTER(fk_langevin_params), ctypes.POINTER(ctypes.c_void_p)]),
     'fk_langevin_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_langevin_set_kt': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_double]),
+    'fk_langevin_set_noise': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32]),
     'fk_langevin_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_brownian_params_default': (fk_brownian_params, []),
     'fk_brownian_create': (ctypes.c_int32, [ctypes.POINTER(fk_brownian_params), ctypes.POINTER(ctypes.c_void_p)]),
     'fk_brownian_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_brownian_set_noise': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32]),
     'fk_brownian_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_active_params_default': (fk_active_params, []),
     'fk_active_create': (ctypes.c_int32, [ctypes.POINTER(fk_active_params), ctypes.POINTER(ctypes.c_void_p)]),
     'fk_active_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
+    'fk_active_set_noise': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32]),
     'fk_active_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_kuramoto_params_default': (fk_kuramoto_params, []),
     'fk_kuramoto_create': (ctypes.c_int32, [ctypes.POINTER(fk_kuramoto_params), ctypes.POINTER(ctypes.c_void_p)]),

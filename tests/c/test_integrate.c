@@ -4,7 +4,7 @@
  * arrays, n beyond capacity, dim mismatch, NaN positions, particles outside
  * a periodic box, dt <= 0, negative temperature, unknown enums, wrong
  * handles, failing callback) with the state left unchanged or at the last
- * completed step. */
+ * completed step; the opt-in uniform noise. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -462,6 +462,80 @@ static void test_brownian_active_kuramoto(void) {
     fk_kuramoto_destroy(k);
 }
 
+/* Opt-in uniform noise: Brownian from the origin with sqrt(2 mu kT dt) = 1
+ * takes exactly the documented elements sqrt(12) ((w + 1/2) 2^-32 - 1/2) of
+ * the Philox words (fk_rng_fill_u32, element (s n + i) dim + a of stream
+ * (2 << 48) | stream); switching back gives the Gaussian step again; BAOAB
+ * with uniform noise is bitwise the same for 1 and 2 threads and differs
+ * from the Gaussian run; unknown codes, NULL and wrong handles are
+ * rejected. */
+static void test_uniform_noise(void) {
+    static uint32_t w[3 * N];
+    static double g[3 * N], ax[N];
+    fk_brownian_params bp = fk_brownian_params_default();
+    fk_brownian *b = NULL;
+    fk_particles p = view();
+    uint64_t done = 0, s = 5, stream = 2;
+    int exact = 1;
+
+    bp.capacity = N;
+    bp.dt = 0.5;
+    bp.seed = 31;
+    bp.stream = stream;
+    CHECK_STATUS(fk_brownian_create(&bp, &b), FK_OK);
+    p.vx = p.vy = p.vz = NULL;
+    memset(x, 0, sizeof x); memset(y, 0, sizeof y); memset(z, 0, sizeof z);
+    CHECK_STATUS(fk_brownian_set_noise(b, FK_NOISE_UNIFORM), FK_OK);
+    CHECK_STATUS(fk_brownian_step(b, NULL, &p, s, 1, &done), FK_OK);
+    CHECK(done == 1);
+    CHECK_STATUS(fk_rng_fill_u32(31, (2ull << 48) | stream, s * N * 3, w, 3 * N), FK_OK);
+    for (int i = 0; i < N; i++) {
+        const double *r[3] = {x, y, z};
+        for (int a = 0; a < 3; a++) {
+            double want = ((double)w[3 * i + a] + 0.5 - 2147483648.0) * (sqrt(12.0) / 4294967296.0);
+            exact &= r[a][i] == want && fabs(want) < sqrt(3.0);
+        }
+    }
+    CHECK(exact);
+    /* Back to Gaussian: the step is the public normal stream again. */
+    memset(x, 0, sizeof x); memset(y, 0, sizeof y); memset(z, 0, sizeof z);
+    CHECK_STATUS(fk_brownian_set_noise(b, FK_NOISE_GAUSSIAN), FK_OK);
+    CHECK_STATUS(fk_brownian_step(b, NULL, &p, s, 1, &done), FK_OK);
+    CHECK_STATUS(fk_rng_fill_normal_f64(31, (2ull << 48) | stream, s * N * 3, g, 3 * N), FK_OK);
+    exact = 1;
+    for (int i = 0; i < N; i++) exact &= x[i] == g[3 * i] && z[i] == g[3 * i + 2];
+    CHECK(exact);
+    /* Bad codes and handles; the kind is unchanged after a rejected call. */
+    CHECK_STATUS(fk_brownian_set_noise(b, 2), FK_ERR_UNKNOWN_ENUM);
+    CHECK_ERROR_MENTIONS("noise");
+    CHECK_STATUS(fk_brownian_set_noise(b, -1), FK_ERR_UNKNOWN_ENUM);
+    memset(x, 0, sizeof x); memset(y, 0, sizeof y); memset(z, 0, sizeof z);
+    CHECK_STATUS(fk_brownian_step(b, NULL, &p, s, 1, &done), FK_OK);
+    CHECK(x[0] == g[0]);
+    CHECK_STATUS(fk_langevin_set_noise(NULL, FK_NOISE_UNIFORM), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_active_set_noise(NULL, FK_NOISE_UNIFORM), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_langevin_set_noise((fk_langevin *)b, FK_NOISE_UNIFORM), FK_ERR_WRONG_HANDLE);
+    CHECK_STATUS(fk_brownian_destroy(b), FK_OK);
+
+    /* BAOAB on the LJ fluid: uniform noise, 1 and 2 threads, and Gaussian. */
+    for (int run = 0; run < 3; run++) {
+        fk_forcefield *ff = lj_field();
+        fk_langevin *h = make_langevin(1.0);
+        p = view();
+        lattice();
+        CHECK_STATUS(fk_set_num_threads(run == 1 ? 1 : 2), FK_OK);
+        if (run < 2) CHECK_STATUS(fk_langevin_set_noise(h, FK_NOISE_UNIFORM), FK_OK);
+        CHECK_STATUS(fk_langevin_step(h, ff, &p, 0, 50, &done), FK_OK);
+        CHECK(done == 50);
+        if (run == 0) memcpy(ax, x, sizeof x);
+        else if (run == 1) CHECK(memcmp(ax, x, sizeof x) == 0);
+        else CHECK(memcmp(ax, x, sizeof x) != 0);
+        fk_langevin_destroy(h);
+        fk_forcefield_destroy(ff);
+    }
+    CHECK_STATUS(fk_set_num_threads(2), FK_OK);
+}
+
 /* fk_forcefield_spatial_order: a permutation into cell order; applying it
  * permutes the forces (to round-off: each particle's pairs are summed in
  * the new index order); applied once, the order of the same positions is
@@ -545,5 +619,6 @@ int main(void) {
     test_bit_reversible_verlet();
     test_brownian_active_kuramoto();
     test_spatial_order();
+    test_uniform_noise();
     return fk_check_summary();
 }
