@@ -9,7 +9,10 @@
 //! topplings of R when one grain is added at R' to C (L^2 avalanches, each
 //! from the same C; Ganguly, arXiv:2510.09631). Criterion reports sources
 //! (avalanches) per second; the table prints topplings/ns, the topplings per
-//! source and the time per call, best of 5.
+//! source and the time per call, best of 5, on 1 and 2 threads (and all of
+//! the pool's threads when it has more) with as many reserved workers
+//! (`fk_sandpile_reserve_activity_workers`), and at the paper's largest
+//! L = 160.
 //!
 //!     cargo bench --bench sandpile
 
@@ -18,6 +21,7 @@ use std::time::Instant;
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use fieldkern::mc::sandpile::Sandpile;
+use fieldkern::parallel::{num_threads, set_num_threads};
 
 /// A recurrent sandpile (the all-3 start is recurrent; a warm-up of
 /// min(L^2 / 4, 2000) grains moves it towards typical configurations).
@@ -90,29 +94,39 @@ fn summary_table() {
         println!("{side:<10} {grains:>10} {per_grain:>16.1} {best:>14.3}");
     }
     println!(
-        "\nsandpile all-sources activity (fk_sandpile_activity_all_sources, 1 thread, best of 5):"
+        "\nsandpile all-sources activity (fk_sandpile_activity_all_sources, best of 5; workers = threads):"
     );
     println!(
-        "{:<10} {:>10} {:>18} {:>14} {:>12}",
-        "L", "sources", "topplings/source", "topplings/ns", "ms/call"
+        "{:<10} {:>8} {:>10} {:>18} {:>14} {:>12}",
+        "L", "threads", "sources", "topplings/source", "topplings/ns", "ms/call"
     );
-    for side in ACTIVITY_SIDES {
+    let max_threads = num_threads();
+    for side in ACTIVITY_SIDES.into_iter().chain([160]) {
         let mut s = recurrent(side);
         let mut out = vec![0u64; side * side];
-        let mut best = f64::INFINITY;
-        let mut total = 0;
-        for _ in 0..5 {
-            let t0 = Instant::now();
-            total = s.site_activity_all_sources(&mut out).unwrap();
-            best = best.min(t0.elapsed().as_secs_f64());
+        let mut counts = vec![1, 2];
+        if max_threads > 2 {
+            counts.push(max_threads);
         }
-        let sources = side * side;
-        println!(
-            "{side:<10} {sources:>10} {:>18.1} {:>14.3} {:>12.3}",
-            total as f64 / sources as f64,
-            total as f64 / best * 1e-9,
-            best * 1e3
-        );
+        for threads in counts.into_iter().filter(|&t| t <= max_threads) {
+            set_num_threads(threads).unwrap();
+            s.reserve_activity_workers(threads).unwrap();
+            let mut best = f64::INFINITY;
+            let mut total = 0;
+            for _ in 0..if side > 64 { 2 } else { 5 } {
+                let t0 = Instant::now();
+                total = s.site_activity_all_sources(&mut out).unwrap();
+                best = best.min(t0.elapsed().as_secs_f64());
+            }
+            let sources = side * side;
+            println!(
+                "{side:<10} {threads:>8} {sources:>10} {:>18.1} {:>14.3} {:>12.3}",
+                total as f64 / sources as f64,
+                total as f64 / best * 1e-9,
+                best * 1e3
+            );
+        }
+        set_num_threads(max_threads).unwrap();
     }
 }
 

@@ -684,6 +684,9 @@ fk_sandpile_get_rng_state(sp, state, n) =
 fk_sandpile_set_rng_state(sp, state, n) =
     ccall((:fk_sandpile_set_rng_state, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, ), sp, state, n)
 
+fk_sandpile_reserve_activity_workers(sp, workers) =
+    ccall((:fk_sandpile_reserve_activity_workers, libfieldkern), Int32, (Ptr{Cvoid}, UInt32, ), sp, workers)
+
 fk_sandpile_activity_all_sources(sp, activity, n, out_total) =
     ccall((:fk_sandpile_activity_all_sources, libfieldkern), Int32, (Ptr{Cvoid}, Ptr{UInt64}, Csize_t, Ptr{UInt64}, ), sp, activity, n, out_total)
 

@@ -1429,6 +1429,15 @@ module fieldkern
       integer(c_size_t), value :: n
     end function fk_sandpile_set_rng_state
 
+    function fk_sandpile_reserve_activity_workers(sp, workers) bind(C, &
+        name="fk_sandpile_reserve_activity_workers")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_sandpile_reserve_activity_workers
+      type(c_ptr), value :: sp
+      integer(c_int32_t), value :: workers
+    end function fk_sandpile_reserve_activity_workers
+
     function fk_sandpile_activity_all_sources(sp, activity, n, out_total) bind(C, &
         name="fk_sandpile_activity_all_sources")
       import

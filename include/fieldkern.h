@@ -2864,6 +2864,21 @@ fk_status fk_sandpile_get_rng_state(const struct fk_sandpile *sp, uint64_t *stat
 fk_status fk_sandpile_set_rng_state(struct fk_sandpile *sp, const uint64_t *state, size_t n);
 
 /**
+ * Reserves scratch so that `fk_sandpile_activity_all_sources` runs on up to
+ * `workers` threads of the library's pool (it uses min(workers,
+ * fk_get_num_threads())); 0 or 1 frees it (one thread, the default). Each
+ * worker holds its own copy of the configuration, relaxation stacks and
+ * counts: about 21 L^2 bytes (0.5 MB at L = 160). The only allocation of
+ * the all-sources activity happens here. Errors: `FK_ERR_OUT_OF_RANGE`
+ * (`workers` above 4096), `FK_ERR_OUT_OF_MEMORY`, `FK_ERR_NULL_POINTER`,
+ * `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `sp` a live handle.
+ */
+fk_status fk_sandpile_reserve_activity_workers(struct fk_sandpile *sp, uint32_t workers);
+
+/**
  * Site activity summed over all sources (Ganguly, arXiv:2510.09631): for the
  * current configuration C, writes `activity[R] = A(R) = sum_{R'} N(R, R')`,
  * where N(R, R') is the number of topplings of site R when ONE grain is
@@ -2873,9 +2888,13 @@ fk_status fk_sandpile_set_rng_state(struct fk_sandpile *sp, const uint64_t *stat
  * G = Delta^-1 the toppling Green's function (open boundaries).
  *
  * The configuration, the per-drive activity counters and the random stream
- * are unchanged afterwards; no allocation (scratch reserved at create).
- * `out_total` (may be NULL) receives sum_R A(R), the total topplings.
- * Not thread-safe on one handle (a concurrent call gives `FK_ERR_BUSY`).
+ * are unchanged afterwards; no allocation (scratch reserved at create and
+ * by `fk_sandpile_reserve_activity_workers`). Runs on one thread unless
+ * workers were reserved; then the sources are shared out by rows over
+ * min(workers, fk_get_num_threads()) threads, with the same result for any
+ * count (integer sums). `out_total` (may be NULL) receives sum_R A(R), the
+ * total topplings. Not thread-safe on one handle (a concurrent call gives
+ * `FK_ERR_BUSY`).
  *
  * Errors: `FK_ERR_NULL_POINTER` (`sp` or `activity`), `FK_ERR_WRONG_HANDLE`,
  * `FK_ERR_INVALID_SIZE` (`n` != L^2). On error nothing is written.

@@ -479,6 +479,7 @@ SIGNATURES = {
     'fk_sandpile_reset_activity': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_sandpile_get_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
     'fk_sandpile_set_rng_state': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]),
+    'fk_sandpile_reserve_activity_workers': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint32]),
     'fk_sandpile_activity_all_sources': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_gillespie_params_default': (fk_gillespie_params, []),
     'fk_gillespie_create': (ctypes.c_int32, [ctypes.POINTER(fk_gillespie_params), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]),

@@ -123,8 +123,8 @@ fn baoab_exact(k: f64, h: f64, c1: f64, c2: f64, kind: NoiseKind) -> [(f64, f64)
 /// errors are near 0.002.
 #[test]
 fn baoab_trap_moments_follow_the_noise_distribution() {
-    let (n, k, kt, gamma, dt) = (10_000usize, 1.0, 1.3, 2.0, 0.5);
-    let (h, c1) = (0.5 * dt, (-gamma * dt as f64).exp());
+    let (n, k, kt, gamma, dt) = (10_000usize, 1.0, 1.3, 2.0f64, 0.5f64);
+    let (h, c1) = (0.5 * dt, (-gamma * dt).exp());
     let c2 = ((1.0 - c1 * c1) * kt).sqrt();
     assert!((baoab_exact(k, h, c1, c2, NoiseKind::Gaussian)[0].0 - kt / k).abs() < 1e-12);
     for kind in [NoiseKind::Gaussian, NoiseKind::Uniform] {

@@ -10,6 +10,7 @@
 mod support;
 
 use fieldkern::mc::sandpile::Sandpile;
+use fieldkern::parallel::set_num_threads;
 use support::alloc::{count_allocations, exclusive};
 
 /// A sandpile in the recurrent state: the all-3 configuration (recurrent)
@@ -139,6 +140,7 @@ fn activity_histograms(side: usize, seed: u64, configs: usize, edges: &[f64]) ->
     let n = side * side;
     let l2 = n as f64;
     let mut s = recurrent(side, seed, 8 * n);
+    s.reserve_activity_workers(2).unwrap();
     let mut a = vec![0u64; n];
     let mut out = Vec::with_capacity(configs);
     for _ in 0..configs {
@@ -469,4 +471,52 @@ fn all_sources_activity_allocates_nothing() {
     let (total, allocations) = count_allocations(|| s.site_activity_all_sources(&mut a).unwrap());
     assert!(total > 0);
     assert_eq!(allocations, 0);
+    // With reserved workers on the library's pool (warmed up first: the
+    // pool's threads start on first use).
+    set_num_threads(2).unwrap();
+    s.reserve_activity_workers(2).unwrap();
+    s.site_activity_all_sources(&mut a).unwrap();
+    let (again, allocations) = count_allocations(|| s.site_activity_all_sources(&mut a).unwrap());
+    assert_eq!(again, total);
+    assert_eq!(allocations, 0);
+}
+
+/// The parallel all-sources activity (sources shared out by rows over the
+/// reserved workers) gives the serial result exactly, for any number of
+/// workers and pool threads, including more workers than rows and a side
+/// not divisible by the worker count; the configuration, per-drive
+/// activity and random stream are untouched.
+#[test]
+fn all_sources_activity_is_the_same_for_any_worker_and_thread_count() {
+    let _g = exclusive();
+    for side in [7usize, 33] {
+        let mut s = recurrent(side, 3, 4 * side * side);
+        s.drive_random(50, |_, _| {});
+        let heights = s.heights().to_vec();
+        let activity = s.activity().to_vec();
+        let rng = s.rng_state();
+        let mut serial = vec![0u64; side * side];
+        set_num_threads(1).unwrap();
+        let total = s.site_activity_all_sources(&mut serial).unwrap();
+        assert_eq!(total, serial.iter().sum::<u64>());
+        for (workers, threads) in [(2, 2), (3, 2), (2, 1), (8, 3), (16, 2), (0, 2)] {
+            set_num_threads(threads).unwrap();
+            s.reserve_activity_workers(workers).unwrap();
+            assert_eq!(s.activity_workers(), workers.max(1));
+            let mut par = vec![7u64; side * side];
+            let t = s.site_activity_all_sources(&mut par).unwrap();
+            assert_eq!(
+                (t, &par),
+                (total, &serial),
+                "L {side}, {workers} workers, {threads} threads"
+            );
+            assert_eq!(s.heights(), &heights[..]);
+            assert_eq!(s.activity(), &activity[..]);
+            assert_eq!(s.rng_state(), rng);
+        }
+    }
+    set_num_threads(2).unwrap();
+    let mut s = Sandpile::new(4, 0, 0).unwrap();
+    assert!(s.reserve_activity_workers(1 << 20).is_err());
+    assert_eq!(s.activity_workers(), 1);
 }

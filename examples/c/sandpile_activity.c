@@ -53,6 +53,8 @@ static int run_size(FILE *f, uint32_t side, size_t configs) {
     p.side = side;
     p.seed = 2026 + side;
     CHECK_OK(fk_sandpile_create(&p, &sp));
+    /* all-sources activity on every thread of the library's pool */
+    CHECK_OK(fk_sandpile_reserve_activity_workers(sp, (uint32_t)fk_get_num_threads()));
     for (i = 0; i < n; i++) h[i] = 3; /* the all-3 state is recurrent */
     CHECK_OK(fk_sandpile_set_heights(sp, h, n));
     CHECK_OK(fk_sandpile_drive(sp, 8 * n, NULL, NULL, NULL)); /* warm up */

@@ -27,8 +27,9 @@
 //! All storage (heights, two generation stacks of capacity `L^2` each, the
 //! toppled-in-this-avalanche bits and touched-site list, activity counters,
 //! the configuration copy of the all-sources activity) is allocated at
-//! creation; adding grains, relaxing and the all-sources activity never
-//! allocate. Each site appears at most once per generation stack, so
+//! creation, and the scratch of extra all-sources workers by
+//! [`Sandpile::reserve_activity_workers`]; adding grains, relaxing and the
+//! all-sources activity never allocate. Each site appears at most once per generation stack, so
 //! capacity `L^2` always suffices.
 
 use crate::error::{Error, ErrorKind, Result};
@@ -54,10 +55,11 @@ pub struct Avalanche {
     pub duration: u64,
 }
 
-/// A BTW sandpile with its sequential random stream for random drives.
+/// Heights plus the scratch of one relaxation: two generation stacks of
+/// capacity `L^2` (+ slack), the toppled-in-this-avalanche bits and the
+/// touched-site list.
 #[derive(Clone, Debug)]
-pub struct Sandpile {
-    side: usize,
+struct Relaxation {
     heights: Vec<u8>,
     /// Unstable sites of the current generation, packed `(y << 16) | x`.
     current: Vec<u32>,
@@ -67,12 +69,126 @@ pub struct Sandpile {
     /// `touched` when the avalanche ends). 1 bit, not a per-site stamp, so
     /// the random accesses stay in cache at L = 1024.
     toppled: Vec<u64>,
+    /// Sites toppled in the current avalanche, each listed once.
+    touched: Vec<u32>,
+}
+
+/// Scratch of one extra worker of the parallel all-sources activity: its
+/// own copy of the configuration and relaxation buffers, and its own
+/// toppling counts (summed into the caller's array at the end: integer
+/// sums, so the result does not depend on how sources are shared out).
+#[derive(Clone, Debug)]
+struct ActivityWorker {
+    relax: Relaxation,
+    counts: Vec<u64>,
+    total: u64,
+}
+
+/// A BTW sandpile with its sequential random stream for random drives.
+#[derive(Clone, Debug)]
+pub struct Sandpile {
+    side: usize,
+    relax: Relaxation,
     activity: Vec<u64>,
     /// Copy of the configuration for [`Sandpile::site_activity_all_sources`].
     saved: Vec<u8>,
-    /// Sites toppled in the current avalanche (all-sources activity only).
-    touched: Vec<u32>,
+    /// Scratch for the parallel all-sources activity
+    /// ([`Sandpile::reserve_activity_workers`]); empty: one thread.
+    workers: Vec<ActivityWorker>,
     rng: SeqRng,
+}
+
+/// `n` zeros, or `OutOfMemory` instead of aborting when the allocation fails.
+fn zeros<T: Copy + Default>(n: usize, what: &str) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::new(
+            ErrorKind::OutOfMemory,
+            format!("cannot allocate the sandpile's {what} ({n} elements)"),
+        )
+    })?;
+    v.resize(n, T::default());
+    Ok(v)
+}
+
+impl Relaxation {
+    fn new(n: usize) -> Result<Self> {
+        Ok(Self {
+            heights: zeros(n, "heights")?,
+            current: zeros(n + STACK_SLACK, "generation stack")?,
+            next: zeros(n + STACK_SLACK, "generation stack")?,
+            toppled: zeros(n.div_ceil(64), "toppled bits")?,
+            touched: zeros(n + STACK_SLACK, "touched list")?,
+        })
+    }
+
+    /// The relaxation loop shared by drives (`ALL = false`: `counts` unused)
+    /// and the all-sources activity (`ALL = true`: `counts[i]` +1 per
+    /// toppling). Each toppled site is listed once in `touched` and has its
+    /// bit set in `toppled`; the caller clears the bits (whole words) from
+    /// the list. Returns the avalanche and the number of entries written to
+    /// `touched`.
+    ///
+    /// The generation stacks are fixed-length buffers with explicit lengths:
+    /// every candidate is written unconditionally and the length advances only
+    /// if it is really unstable (branch-free: the threshold tests are
+    /// unpredictable). Each list holds each site at most once, so a list never
+    /// exceeds `L^2` entries; the buffers have 5 slots of slack for the
+    /// speculative writes of the last toppling.
+    #[inline]
+    fn relax<const ALL: bool>(
+        &mut self,
+        side: usize,
+        site: usize,
+        counts: &mut [u64],
+    ) -> (Avalanche, usize) {
+        let buffers = RelaxBuffers {
+            heights: &mut self.heights,
+            toppled: &mut self.toppled,
+            touched: &mut self.touched,
+            current: &mut self.current,
+            next: &mut self.next,
+        };
+        if ALL {
+            relax_slices::<true>(buffers, side, site, counts)
+        } else {
+            relax_drive(buffers, side, site)
+        }
+    }
+
+    /// One source of the all-sources activity: a grain at `source` of the
+    /// configuration `saved` (which `self.heights` holds on entry), relaxed
+    /// with every toppling counted in `counts`, then only the toppled sites,
+    /// their neighbours and the source restored from `saved`. Returns the
+    /// topplings.
+    fn one_source(&mut self, side: usize, source: usize, saved: &[u8], counts: &mut [u64]) -> u64 {
+        if self.heights[source] + 1 < THRESHOLD {
+            return 0;
+        }
+        self.heights[source] += 1;
+        let (a, n_touched) = self.relax::<true>(side, source, counts);
+        let heights = &mut self.heights;
+        heights[source] = saved[source];
+        for &p in &self.touched[..n_touched] {
+            let (x, y) = unpack(p);
+            let i = y * side + x;
+            self.toppled[i / 64] = 0;
+            heights[i] = saved[i];
+            if x > 0 {
+                heights[i - 1] = saved[i - 1];
+            }
+            if x + 1 < side {
+                heights[i + 1] = saved[i + 1];
+            }
+            if y > 0 {
+                heights[i - side] = saved[i - side];
+            }
+            if y + 1 < side {
+                heights[i + side] = saved[i + side];
+            }
+        }
+        a.size
+    }
 }
 
 impl Sandpile {
@@ -88,13 +204,10 @@ impl Sandpile {
         let n = side * side;
         Ok(Self {
             side,
-            heights: vec![0; n],
-            current: vec![0; n + STACK_SLACK],
-            next: vec![0; n + STACK_SLACK],
-            toppled: vec![0; n.div_ceil(64)],
-            activity: vec![0; n],
-            saved: vec![0; n],
-            touched: vec![0; n + STACK_SLACK],
+            relax: Relaxation::new(n)?,
+            activity: zeros(n, "activity counters")?,
+            saved: zeros(n, "configuration copy")?,
+            workers: Vec::new(),
             rng: SeqRng::new(seed, stream),
         })
     }
@@ -105,12 +218,12 @@ impl Sandpile {
 
     /// Number of sites, `L^2`.
     pub fn sites(&self) -> usize {
-        self.heights.len()
+        self.relax.heights.len()
     }
 
     /// Heights, row-major (`site = y * L + x`).
     pub fn heights(&self) -> &[u8] {
-        &self.heights
+        &self.relax.heights
     }
 
     /// Checks that `heights` is a stable configuration of this lattice.
@@ -140,7 +253,7 @@ impl Sandpile {
     /// Replaces the configuration by a stable one (validated first).
     pub fn set_heights(&mut self, heights: &[u8]) -> Result<()> {
         self.check_heights(heights)?;
-        self.heights.copy_from_slice(heights);
+        self.relax.heights.copy_from_slice(heights);
         Ok(())
     }
 
@@ -175,8 +288,8 @@ impl Sandpile {
     /// Adds one grain at `site` (must be `< L^2`) and relaxes.
     pub fn add_grain(&mut self, site: usize) -> Avalanche {
         assert!(site < self.sites(), "site {site} out of range");
-        self.heights[site] += 1;
-        if self.heights[site] < THRESHOLD {
+        self.relax.heights[site] += 1;
+        if self.relax.heights[site] < THRESHOLD {
             return Avalanche::default();
         }
         self.relax_from(site)
@@ -202,16 +315,64 @@ impl Sandpile {
     /// in the per-site activity counters (once per toppled site, from the
     /// touched list after the avalanche).
     fn relax_from(&mut self, site: usize) -> Avalanche {
-        let mut touched = std::mem::take(&mut self.touched);
-        let (a, n_touched) = self.relax_core::<false>(site, &mut [], &mut touched);
-        for &p in &touched[..n_touched] {
-            let (x, y) = unpack(p);
-            let i = y * self.side + x;
-            self.activity[i] += 1;
-            self.toppled[i / 64] = 0;
-        }
-        self.touched = touched;
+        let side = self.side;
+        let (a, n_touched) = self.relax.relax::<false>(side, site, &mut []);
+        count_and_clear(
+            &self.relax.touched[..n_touched],
+            side,
+            &mut self.activity,
+            &mut self.relax.toppled,
+        );
         a
+    }
+
+    /// Reserves scratch so that [`Self::site_activity_all_sources`] runs on
+    /// up to `workers` threads of the library's pool (it uses
+    /// `min(workers, pool threads)`); 0 or 1 frees it (one thread, the
+    /// default). Each worker keeps its own copy of the configuration, its
+    /// relaxation buffers and toppling counts: about `21 L^2` bytes (0.5 MB
+    /// at L = 160, 22 MB at L = 1024). The result does not depend on the
+    /// number of workers. Errors: `OutOfRange` for `workers` above the
+    /// pool's limit (`parallel::MAX_THREADS`), `OutOfMemory` (workers
+    /// allocated before the failure are kept: see [`Self::activity_workers`]).
+    pub fn reserve_activity_workers(&mut self, workers: usize) -> Result<()> {
+        if workers > crate::parallel::MAX_THREADS {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!(
+                    "workers = {workers} exceeds the thread limit {}",
+                    crate::parallel::MAX_THREADS
+                ),
+            ));
+        }
+        let n = self.sites();
+        let want = if workers < 2 { 0 } else { workers };
+        self.workers.truncate(want);
+        self.workers.shrink_to_fit();
+        if self
+            .workers
+            .try_reserve_exact(want - self.workers.len())
+            .is_err()
+        {
+            return Err(Error::new(
+                ErrorKind::OutOfMemory,
+                format!("cannot allocate {want} all-sources workers"),
+            ));
+        }
+        while self.workers.len() < want {
+            let worker = ActivityWorker {
+                relax: Relaxation::new(n)?,
+                counts: zeros(n, "worker counts")?,
+                total: 0,
+            };
+            self.workers.push(worker);
+        }
+        Ok(())
+    }
+
+    /// Workers reserved by [`Self::reserve_activity_workers`] (1: serial).
+    pub fn activity_workers(&self) -> usize {
+        self.workers.len().max(1)
     }
 
     /// Site activity summed over all sources (Ganguly, arXiv:2510.09631):
@@ -220,8 +381,8 @@ impl Sandpile {
     /// `A(R) = sum_{R'} N(R, R')`,
     ///
     /// where `N(R, R')` is the number of topplings of site `R` when one grain
-    /// is added at `R'` to `C` and relaxed (each source starts again from the
-    /// same `C`). `out[R]` (length `L^2`, row-major) receives `A(R)`
+    /// is added at `R'` to `C` and relaxed (each source starting again from
+    /// the same `C`). `out[R]` (length `L^2`, row-major) receives `A(R)`
     /// (dimensionless toppling counts). Averaged over recurrent
     /// configurations, `E[N(R, R')]` is the toppling Green's function
     /// `G = Delta^-1` (Dhar 1990), so `E[A(R)] = sum_{R'} G(R, R')`.
@@ -230,7 +391,10 @@ impl Sandpile {
     /// unchanged afterwards; returns the total number of topplings
     /// `sum_R A(R)`. No allocation: after each avalanche only the toppled
     /// sites, their neighbours and the source are restored from a copy of
-    /// `C` reserved at creation. Cost: `L^2` avalanches.
+    /// `C` reserved at creation. Cost: `L^2` avalanches, shared out by rows
+    /// (row `y` to worker `y mod W`) over `W = min(reserved workers, pool
+    /// threads)` workers ([`Self::reserve_activity_workers`]); the counts
+    /// are integer sums, so every `W` gives the same result.
     pub fn site_activity_all_sources(&mut self, out: &mut [u64]) -> Result<u64> {
         if out.len() != self.sites() {
             return Err(Error::new(
@@ -243,136 +407,157 @@ impl Sandpile {
             ));
         }
         out.fill(0);
-        self.saved.copy_from_slice(&self.heights);
-        let mut touched = std::mem::take(&mut self.touched);
         let side = self.side;
-        let mut total = 0u64;
-        for source in 0..self.sites() {
-            if self.heights[source] + 1 < THRESHOLD {
-                continue;
+        self.saved.copy_from_slice(&self.relax.heights);
+        let w = self.workers.len().min(crate::parallel::num_threads());
+        if w < 2 {
+            let mut total = 0u64;
+            for source in 0..self.sites() {
+                total += self.relax.one_source(side, source, &self.saved, out);
             }
-            self.heights[source] += 1;
-            let (a, n_touched) = self.relax_core::<true>(source, out, &mut touched);
-            total += a.size;
-            let (heights, saved) = (&mut self.heights, &self.saved);
-            heights[source] = saved[source];
-            for &p in &touched[..n_touched] {
-                let (x, y) = unpack(p);
-                let i = y * side + x;
-                self.toppled[i / 64] = 0;
-                heights[i] = saved[i];
-                if x > 0 {
-                    heights[i - 1] = saved[i - 1];
+            debug_assert_eq!(self.relax.heights, self.saved);
+            return Ok(total);
+        }
+        let saved = &self.saved[..];
+        crate::parallel::for_each_chunk_mut(&mut self.workers[..w], 1, &|k, worker| {
+            let ws = &mut worker[0];
+            ws.relax.heights.copy_from_slice(saved);
+            ws.counts.fill(0);
+            ws.total = 0;
+            for y in (k..side).step_by(w) {
+                for x in 0..side {
+                    ws.total += ws
+                        .relax
+                        .one_source(side, y * side + x, saved, &mut ws.counts);
                 }
-                if x + 1 < side {
-                    heights[i + 1] = saved[i + 1];
-                }
-                if y > 0 {
-                    heights[i - side] = saved[i - side];
-                }
-                if y + 1 < side {
-                    heights[i + side] = saved[i + side];
-                }
+            }
+            debug_assert_eq!(ws.relax.heights, saved);
+        });
+        let mut total = 0u64;
+        for ws in &self.workers[..w] {
+            total += ws.total;
+            for (o, c) in out.iter_mut().zip(&ws.counts) {
+                *o += c;
             }
         }
-        self.touched = touched;
-        debug_assert_eq!(self.heights, self.saved);
         Ok(total)
     }
+}
 
-    /// The relaxation loop shared by drives (`ALL = false`: `counts` unused)
-    /// and the all-sources activity (`ALL = true`: `counts[i]` +1 per
-    /// toppling). Each toppled site is listed once in `touched` and has its
-    /// bit set in `toppled`; the caller clears the bits (whole words) from
-    /// the list. Returns the avalanche and the number of entries written to
-    /// `touched`.
-    ///
-    /// The generation stacks are fixed-length buffers with explicit lengths:
-    /// every candidate is written unconditionally and the length advances only
-    /// if it is really unstable (branch-free: the threshold tests are
-    /// unpredictable). Each list holds each site at most once, so a list never
-    /// exceeds `L^2` entries; the buffers have 5 slots of slack for the
-    /// speculative writes of the last toppling.
-    fn relax_core<const ALL: bool>(
-        &mut self,
-        site: usize,
-        counts: &mut [u64],
-        touched: &mut [u32],
-    ) -> (Avalanche, usize) {
-        let side = self.side;
-        let last = side - 1;
-        let heights = &mut self.heights[..];
-        let toppled = &mut self.toppled[..];
-        let mut current = std::mem::take(&mut self.current);
-        let mut next = std::mem::take(&mut self.next);
-        current[0] = pack(site % side, site / side);
-        let mut n_current = 1usize;
-        let mut n_touched = 0usize;
-        let mut a = Avalanche::default();
-        while n_current > 0 {
-            a.duration += 1;
-            a.size += n_current as u64;
-            let mut n_next = 0usize;
-            for k in 0..n_current {
-                let packed = current[k];
-                let (x, y) = unpack(packed);
-                let i = y * side + x;
-                // Heights are updated through registers, not re-read after
-                // the store: a re-read would put a store-to-load forwarding
-                // delay on the `n_next` chain for every neighbour.
-                let h = heights[i] - THRESHOLD;
-                heights[i] = h;
-                let bit = 1u64 << (i % 64);
-                let first = u64::from(toppled[i / 64] & bit == 0);
-                toppled[i / 64] |= bit;
-                a.area += first;
-                touched[n_touched] = packed;
-                n_touched += first as usize;
-                if ALL {
-                    counts[i] += 1;
-                }
-                // A toppling site never stays unstable: on the bipartite
-                // square lattice the sites toppling in generation g all have
-                // the parity of the source plus g - 1 (the source alone in
-                // generation 1; each later generation holds neighbours of
-                // the previous one), so a site receives grains only in the
-                // generation before its own and topples with at most
-                // 3 + 4 = 7 grains, leaving at most 3. (Every avalanche
-                // here starts from a stable configuration plus one grain.)
-                debug_assert!(h < THRESHOLD, "a site still unstable after toppling");
-                // Each neighbour gains a grain; it joins the next generation
-                // when it reaches the threshold exactly (so at most once).
-                if x > 0 {
-                    let h = heights[i - 1] + 1;
-                    heights[i - 1] = h;
-                    next[n_next] = packed - 1;
-                    n_next += usize::from(h == THRESHOLD);
-                }
-                if x < last {
-                    let h = heights[i + 1] + 1;
-                    heights[i + 1] = h;
-                    next[n_next] = packed + 1;
-                    n_next += usize::from(h == THRESHOLD);
-                }
-                if y > 0 {
-                    let h = heights[i - side] + 1;
-                    heights[i - side] = h;
-                    next[n_next] = packed - (1 << 16);
-                    n_next += usize::from(h == THRESHOLD);
-                }
-                if y < last {
-                    let h = heights[i + side] + 1;
-                    heights[i + side] = h;
-                    next[n_next] = packed + (1 << 16);
-                    n_next += usize::from(h == THRESHOLD);
-                }
+/// The buffers of one relaxation as separate borrows: passed as distinct
+/// `&mut` slices, the compiler knows that stores to the stacks and the
+/// touched list never change a height (with them borrowed from one `&mut
+/// self`, each store forced the heights to be reloaded: 5% slower drives).
+struct RelaxBuffers<'a> {
+    heights: &'a mut [u8],
+    toppled: &'a mut [u64],
+    touched: &'a mut [u32],
+    current: &'a mut [u32],
+    next: &'a mut [u32],
+}
+
+/// The drive's relaxation as a function of its own: inlined into the
+/// drive loop it ran 4% slower (measured at L = 160), while the
+/// all-sources loop is faster with the relaxation inlined.
+#[inline(never)]
+fn relax_drive(b: RelaxBuffers<'_>, side: usize, site: usize) -> (Avalanche, usize) {
+    relax_slices::<false>(b, side, site, &mut [])
+}
+
+/// [`Relaxation::relax`] on separately borrowed buffers.
+#[inline(always)]
+fn relax_slices<const ALL: bool>(
+    b: RelaxBuffers<'_>,
+    side: usize,
+    site: usize,
+    counts: &mut [u64],
+) -> (Avalanche, usize) {
+    let RelaxBuffers {
+        heights,
+        toppled,
+        touched,
+        mut current,
+        mut next,
+    } = b;
+    let last = side - 1;
+    current[0] = pack(site % side, site / side);
+    let mut n_current = 1usize;
+    let mut n_touched = 0usize;
+    let mut a = Avalanche::default();
+    while n_current > 0 {
+        a.duration += 1;
+        a.size += n_current as u64;
+        let mut n_next = 0usize;
+        for k in 0..n_current {
+            let packed = current[k];
+            let (x, y) = unpack(packed);
+            let i = y * side + x;
+            // Heights are updated through registers, not re-read after
+            // the store: a re-read would put a store-to-load forwarding
+            // delay on the `n_next` chain for every neighbour.
+            let h = heights[i] - THRESHOLD;
+            heights[i] = h;
+            let bit = 1u64 << (i % 64);
+            let first = u64::from(toppled[i / 64] & bit == 0);
+            toppled[i / 64] |= bit;
+            a.area += first;
+            touched[n_touched] = packed;
+            n_touched += first as usize;
+            if ALL {
+                counts[i] += 1;
             }
-            std::mem::swap(&mut current, &mut next);
-            n_current = n_next;
+            // A toppling site never stays unstable: on the bipartite
+            // square lattice the sites toppling in generation g all have
+            // the parity of the source plus g - 1 (the source alone in
+            // generation 1; each later generation holds neighbours of
+            // the previous one), so a site receives grains only in the
+            // generation before its own and topples with at most
+            // 3 + 4 = 7 grains, leaving at most 3. (Every avalanche
+            // here starts from a stable configuration plus one grain.)
+            debug_assert!(h < THRESHOLD, "a site still unstable after toppling");
+            // Each neighbour gains a grain; it joins the next generation
+            // when it reaches the threshold exactly (so at most once).
+            if x > 0 {
+                let h = heights[i - 1] + 1;
+                heights[i - 1] = h;
+                next[n_next] = packed - 1;
+                n_next += usize::from(h == THRESHOLD);
+            }
+            if x < last {
+                let h = heights[i + 1] + 1;
+                heights[i + 1] = h;
+                next[n_next] = packed + 1;
+                n_next += usize::from(h == THRESHOLD);
+            }
+            if y > 0 {
+                let h = heights[i - side] + 1;
+                heights[i - side] = h;
+                next[n_next] = packed - (1 << 16);
+                n_next += usize::from(h == THRESHOLD);
+            }
+            if y < last {
+                let h = heights[i + side] + 1;
+                heights[i + side] = h;
+                next[n_next] = packed + (1 << 16);
+                n_next += usize::from(h == THRESHOLD);
+            }
         }
-        self.current = current;
-        self.next = next;
-        (a, n_touched)
+        std::mem::swap(&mut current, &mut next);
+        n_current = n_next;
+    }
+    (a, n_touched)
+}
+
+/// After a drive's avalanche: +1 activity for each touched site and its
+/// toppled bit cleared (separate borrows, so the slice bounds stay in
+/// registers across the stores).
+#[inline]
+fn count_and_clear(touched: &[u32], side: usize, activity: &mut [u64], toppled: &mut [u64]) {
+    for &p in touched {
+        let (x, y) = unpack(p);
+        let i = y * side + x;
+        activity[i] += 1;
+        toppled[i / 64] = 0;
     }
 }
 

@@ -160,7 +160,8 @@ static void test_bad_input(void) {
 
 /* fk_sandpile_activity_all_sources: a hand-checked 3x3 case, the total
  * against single-grain additions through the C API, the configuration left
- * unchanged, and bad input (NULL, size mismatch, wrong handle) writing
+ * unchanged, the same counts with reserved workers on 1 and 2 threads, and
+ * bad input (NULL, size mismatch, wrong handle, too many workers) writing
  * nothing. */
 static void test_activity_all_sources(void) {
     fk_sandpile_params p = fk_sandpile_params_default();
@@ -195,6 +196,22 @@ static void test_activity_all_sources(void) {
         sum += s1;
     }
     CHECK(sum == total && total > 0);
+    /* With reserved workers on 1 and 2 threads: the same counts. */
+    {
+        static uint64_t par[NS];
+        uint64_t ptotal = 0;
+        CHECK_STATUS(fk_sandpile_set_heights(b, h_a, NS), FK_OK);
+        CHECK_STATUS(fk_sandpile_reserve_activity_workers(b, 3), FK_OK);
+        for (int threads = 1; threads <= 2; threads++) {
+            CHECK_STATUS(fk_set_num_threads(threads), FK_OK);
+            CHECK_STATUS(fk_sandpile_activity_all_sources(b, par, NS, &ptotal), FK_OK);
+            CHECK(ptotal == total && memcmp(par, act, sizeof par) == 0);
+        }
+        CHECK_STATUS(fk_sandpile_reserve_activity_workers(b, 5000), FK_ERR_OUT_OF_RANGE);
+        CHECK_ERROR_MENTIONS("workers");
+        CHECK_STATUS(fk_sandpile_reserve_activity_workers(NULL, 2), FK_ERR_NULL_POINTER);
+        CHECK_STATUS(fk_sandpile_reserve_activity_workers(b, 0), FK_OK);
+    }
 
     /* bad input: nothing written */
     for (i = 0; i < NS; i++) act[i] = 12345;
