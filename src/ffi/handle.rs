@@ -206,16 +206,30 @@ pub(crate) fn check_out<H>(out: *mut *mut H) -> Result<()> {
 
 /// A params struct whose first field is `uint32_t struct_size`.
 ///
+/// Versioning (ABI.md: later versions add fields without breaking callers):
+/// fields are only ever appended, and `FIRST_SIZE` stays the size of the
+/// struct's first published layout. A caller compiled against an older
+/// header passes a smaller `struct_size`; the fields it does not know take
+/// their `defaults()`.
+///
 /// # Safety
 /// `Self` must be `repr(C)`, `Copy`, valid for any bit pattern of its fields
-/// that C can write, with `struct_size: u32` at offset 0.
+/// that C can write, with `struct_size: u32` at offset 0, and `FIRST_SIZE`
+/// must end on a field boundary of its layout.
 pub(crate) unsafe trait Params: Copy {
     const NAME: &'static str;
+    /// Size of the first published layout (every field added since lies
+    /// beyond it).
+    const FIRST_SIZE: usize = std::mem::size_of::<Self>();
+    /// The values `fk_x_params_default()` returns.
+    fn defaults() -> Self;
 }
 
-/// Reads a params struct after checking NULL, alignment and `struct_size`
-/// (at least the size this library knows; a larger struct from a newer header
-/// is read up to the fields this version knows).
+/// Reads a params struct after checking NULL, alignment and `struct_size`:
+/// at least the struct's first published size; fields beyond a smaller
+/// `struct_size` (a caller built against an older header) take their
+/// defaults, and a larger struct from a newer header is read up to the
+/// fields this version knows.
 ///
 /// # Safety
 /// `p` must be NULL or point to at least `struct_size` readable bytes.
@@ -234,19 +248,29 @@ pub(crate) unsafe fn read_params<P: Params>(p: *const P) -> Result<P> {
     }
     // SAFETY: non-NULL, aligned; struct_size is the first field (trait contract).
     let size = unsafe { *p.cast::<u32>() } as usize;
-    if size < std::mem::size_of::<P>() {
+    if size < P::FIRST_SIZE {
         return Err(Error::new(
             ErrorKind::StructSize,
             format!(
                 "{}.struct_size = {size}, this library needs at least {} (initialise with {}_default())",
                 P::NAME,
-                std::mem::size_of::<P>(),
+                P::FIRST_SIZE,
                 P::NAME
             ),
         ));
     }
-    // SAFETY: at least size_of::<P>() readable bytes (struct_size checked).
-    Ok(unsafe { *p })
+    let mut v = P::defaults();
+    let known = size.min(std::mem::size_of::<P>());
+    // SAFETY: `p` has `size >= known` readable bytes (caller contract); `v`
+    // is a `P`, plain data valid for any bit pattern of its fields (trait
+    // contract), and its first `known` bytes are whole fields of the same
+    // layout (fields are only appended; `known >= FIRST_SIZE` ends on a
+    // field boundary), so overwriting them with the caller's leaves a valid
+    // `P`. The regions are distinct (`v` is a local).
+    unsafe {
+        std::ptr::copy_nonoverlapping(p.cast::<u8>(), (&raw mut v).cast::<u8>(), known);
+    }
+    Ok(v)
 }
 
 #[cfg(test)]
@@ -266,6 +290,78 @@ mod tests {
         type Value = f64;
         const MAGIC: u64 = u64::from_le_bytes(*b"fkTESTB1");
         const KIND: &'static str = "fk_test_b";
+    }
+
+    /// Version 2 of a params struct that gained `added` after `a`: the
+    /// first layout ended after `a` (16 bytes).
+    #[allow(non_camel_case_types)]
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    struct fk_test_params {
+        struct_size: u32,
+        a: u32,
+        b: f64,
+        added: f64,
+    }
+    // SAFETY: repr(C), Copy, plain numbers, struct_size: u32 first; 16 is
+    // the end of `b`.
+    unsafe impl Params for fk_test_params {
+        const NAME: &'static str = "fk_test_params";
+        const FIRST_SIZE: usize = 16;
+        fn defaults() -> Self {
+            Self {
+                struct_size: 24,
+                a: 1,
+                b: 2.0,
+                added: 3.0,
+            }
+        }
+    }
+
+    /// The caller's layout of version 1 (no `added`).
+    #[repr(C)]
+    struct OldLayout {
+        struct_size: u32,
+        a: u32,
+        b: f64,
+    }
+
+    #[test]
+    fn params_from_older_and_newer_headers_are_read() {
+        // An older caller: the added field takes its default.
+        let old = OldLayout {
+            struct_size: 16,
+            a: 7,
+            b: 8.0,
+        };
+        // SAFETY: `old` has `struct_size` = 16 readable, aligned bytes.
+        let v = unsafe { read_params((&raw const old).cast::<fk_test_params>()) }.unwrap();
+        assert_eq!((v.a, v.b, v.added), (7, 8.0, 3.0));
+        // The current layout: every field read.
+        let cur = fk_test_params {
+            struct_size: 24,
+            a: 4,
+            b: 5.0,
+            added: 6.0,
+        };
+        // SAFETY: a whole, aligned `fk_test_params`.
+        let v = unsafe { read_params(&raw const cur) }.unwrap();
+        assert_eq!(v, cur);
+        // A newer caller with one more field: read up to the known fields.
+        let newer: [f64; 4] = [f64::from_bits(32), 9.0, 10.0, 11.0];
+        // SAFETY: 32 readable, aligned bytes, struct_size = 32 first.
+        let v = unsafe { read_params(newer.as_ptr().cast::<fk_test_params>()) }.unwrap();
+        assert_eq!((v.a, v.b, v.added), (0, 9.0, 10.0));
+        // Smaller than the first layout: refused.
+        let short = OldLayout {
+            struct_size: 12,
+            a: 7,
+            b: 8.0,
+        };
+        // SAFETY: 16 readable, aligned bytes.
+        let e = unsafe { read_params((&raw const short).cast::<fk_test_params>()) }.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::StructSize);
+        assert!(e.message.contains("at least 16"), "{}", e.message);
     }
 
     #[test]

@@ -100,6 +100,9 @@ pub struct fk_particles {
 // SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
 unsafe impl Params for fk_particles {
     const NAME: &'static str = "fk_particles";
+    fn defaults() -> Self {
+        fk_particles_default()
+    }
 }
 
 /// A particle view with all pointers NULL, `n = 0`, `dim = 3`.
@@ -289,6 +292,9 @@ pub struct fk_forcefield_params {
 // SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
 unsafe impl Params for fk_forcefield_params {
     const NAME: &'static str = "fk_forcefield_params";
+    fn defaults() -> Self {
+        fk_forcefield_params_default()
+    }
 }
 
 /// Default force-field parameters (see `fk_forcefield_params`).
@@ -1151,6 +1157,9 @@ pub struct fk_verlet_params {
 // SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
 unsafe impl Params for fk_verlet_params {
     const NAME: &'static str = "fk_verlet_params";
+    fn defaults() -> Self {
+        fk_verlet_params_default()
+    }
 }
 
 /// Velocity-Verlet integrator (NVE). Opaque.
@@ -1319,6 +1328,9 @@ pub struct fk_langevin_params {
 // SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
 unsafe impl Params for fk_langevin_params {
     const NAME: &'static str = "fk_langevin_params";
+    fn defaults() -> Self {
+        fk_langevin_params_default()
+    }
 }
 
 /// BAOAB Langevin integrator. Opaque.
@@ -1517,6 +1529,9 @@ pub struct fk_brownian_params {
 // SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
 unsafe impl Params for fk_brownian_params {
     const NAME: &'static str = "fk_brownian_params";
+    fn defaults() -> Self {
+        fk_brownian_params_default()
+    }
 }
 
 /// Brownian (overdamped Langevin) integrator. Opaque.
@@ -1696,6 +1711,9 @@ pub struct fk_active_params {
 // SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
 unsafe impl Params for fk_active_params {
     const NAME: &'static str = "fk_active_params";
+    fn defaults() -> Self {
+        fk_active_params_default()
+    }
 }
 
 /// Active Brownian particle integrator. Opaque.
@@ -1884,6 +1902,9 @@ pub struct fk_kuramoto_params {
 // SAFETY: repr(C), Copy, plain numbers and pointers, struct_size: u32 first.
 unsafe impl Params for fk_kuramoto_params {
     const NAME: &'static str = "fk_kuramoto_params";
+    fn defaults() -> Self {
+        fk_kuramoto_params_default()
+    }
 }
 
 /// Kuramoto / noisy-XY integrator. Opaque.

@@ -62,6 +62,9 @@ pub struct fk_ising_params {
 // SAFETY: repr(C), Copy, plain numbers only, `struct_size: u32` first.
 unsafe impl Params for fk_ising_params {
     const NAME: &'static str = "fk_ising_params";
+    fn defaults() -> Self {
+        fk_ising_params_default()
+    }
 }
 
 /// `fk_ising_sweep` update: checkerboard Metropolis (parallel, SIMD, one
@@ -1076,6 +1079,9 @@ pub struct fk_hopfield_params {
 // SAFETY: repr(C), Copy, plain numbers only, `struct_size: u32` first.
 unsafe impl Params for fk_hopfield_params {
     const NAME: &'static str = "fk_hopfield_params";
+    fn defaults() -> Self {
+        fk_hopfield_params_default()
+    }
 }
 
 /// Default parameters: p = 2, N = 1000, K = 50, T = 0, Glauber, seed 0.
@@ -1413,6 +1419,9 @@ pub struct fk_ising_replicas_params {
 // SAFETY: repr(C), Copy, plain numbers only, `struct_size: u32` first.
 unsafe impl Params for fk_ising_replicas_params {
     const NAME: &'static str = "fk_ising_replicas_params";
+    fn defaults() -> Self {
+        fk_ising_replicas_params_default()
+    }
 }
 
 const ISING_REPLICAS_DEFAULTS: fk_ising_replicas_params = fk_ising_replicas_params {

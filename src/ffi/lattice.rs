@@ -74,6 +74,9 @@ pub struct fk_sandpile_params {
 // SAFETY: repr(C), Copy, plain integers, struct_size: u32 first.
 unsafe impl Params for fk_sandpile_params {
     const NAME: &'static str = "fk_sandpile_params";
+    fn defaults() -> Self {
+        fk_sandpile_params_default()
+    }
 }
 
 const SANDPILE_DEFAULTS: fk_sandpile_params = fk_sandpile_params {
@@ -505,6 +508,9 @@ pub struct fk_gillespie_params {
 // SAFETY: repr(C), Copy, plain numbers, struct_size: u32 first.
 unsafe impl Params for fk_gillespie_params {
     const NAME: &'static str = "fk_gillespie_params";
+    fn defaults() -> Self {
+        fk_gillespie_params_default()
+    }
 }
 
 const GILLESPIE_DEFAULTS: fk_gillespie_params = fk_gillespie_params {
@@ -782,6 +788,9 @@ pub struct fk_mass_transport_params {
 // SAFETY: repr(C), Copy, plain numbers, struct_size: u32 first.
 unsafe impl Params for fk_mass_transport_params {
     const NAME: &'static str = "fk_mass_transport_params";
+    fn defaults() -> Self {
+        fk_mass_transport_params_default()
+    }
 }
 
 const TRANSPORT_DEFAULTS: fk_mass_transport_params = fk_mass_transport_params {
@@ -1000,6 +1009,9 @@ pub struct fk_coffee_params {
 // SAFETY: repr(C), Copy, plain integers, struct_size: u32 first.
 unsafe impl Params for fk_coffee_params {
     const NAME: &'static str = "fk_coffee_params";
+    fn defaults() -> Self {
+        fk_coffee_params_default()
+    }
 }
 
 const COFFEE_DEFAULTS: fk_coffee_params = fk_coffee_params {

@@ -163,6 +163,9 @@ impl Opaque for fk_nf_model {
 // or a raw pointer, valid for any bit pattern C can write.
 unsafe impl Params for fk_nf_params {
     const NAME: &'static str = "fk_nf_params";
+    fn defaults() -> Self {
+        fk_nf_params_default()
+    }
 }
 
 pub(crate) struct NfModel {
@@ -777,6 +780,9 @@ impl Opaque for fk_nf_renderer {
 // SAFETY: repr(C), Copy, `struct_size: u32` first; integer fields only.
 unsafe impl Params for fk_nf_render_params {
     const NAME: &'static str = "fk_nf_render_params";
+    fn defaults() -> Self {
+        fk_nf_render_params_default()
+    }
 }
 
 fn default_render_params() -> fk_nf_render_params {
@@ -963,6 +969,9 @@ impl Opaque for fk_nf_egnn {
 // SAFETY: repr(C), Copy, `struct_size: u32` first; integers, floats and pointers.
 unsafe impl Params for fk_nf_egnn_params {
     const NAME: &'static str = "fk_nf_egnn_params";
+    fn defaults() -> Self {
+        fk_nf_egnn_params_default()
+    }
 }
 
 fn default_egnn_params() -> fk_nf_egnn_params {
