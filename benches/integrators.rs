@@ -222,7 +222,9 @@ fn kernels() -> Vec<Kernel> {
         let omega: Vec<f64> = (0..n)
             .map(|i| 0.1 * (std::f64::consts::PI * ((i as f64 + 0.5) / n as f64 - 0.5)).tan())
             .collect();
-        let mut theta: Vec<f64> = (0..n).map(|i| (0.37 * i as f64) % 6.28).collect();
+        let mut theta: Vec<f64> = (0..n)
+            .map(|i| (0.37 * i as f64) % std::f64::consts::TAU)
+            .collect();
         let mut ku = Kuramoto::new(
             n,
             KuramotoParams {
@@ -264,7 +266,10 @@ fn bench_integrators(c: &mut Criterion) {
 
 fn summary_table() {
     println!("\nintegrators (particle-steps/s, best of 5 calls after one warm-up call):");
-    println!("{:<30} {:>10} {:>14} {:>14}", "kernel", "N", "1 thread", "2 threads");
+    println!(
+        "{:<30} {:>10} {:>14} {:>14}",
+        "kernel", "N", "1 thread", "2 threads"
+    );
     let mut rates = Vec::new();
     for threads in [1, 2] {
         set_num_threads(threads).unwrap();

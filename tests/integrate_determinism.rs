@@ -93,6 +93,42 @@ fn baoab_wca_trajectory_is_bitwise_identical_for_1_and_2_threads() {
     set_num_threads(2).unwrap();
 }
 
+/// Kuramoto with coupling, frequencies and noise: bitwise identical for 1
+/// and 2 threads, with N not a multiple of 8 (phases in groups of eight and
+/// a remainder) spanning several mean-field segments, with and without
+/// noise.
+#[test]
+fn kuramoto_is_bitwise_identical_for_1_and_2_threads() {
+    let _g = exclusive();
+    let n = 10_003;
+    for noise in [0.0, 0.3] {
+        let mut results = Vec::new();
+        for threads in [1, 2] {
+            set_num_threads(threads).unwrap();
+            let mut th: Vec<f64> = (0..n).map(|i| (0.71 * i as f64) % 6.0).collect();
+            let om: Vec<f64> = (0..n).map(|i| ((i % 97) as f64 - 48.0) * 0.01).collect();
+            let mut ku = Kuramoto::new(
+                n,
+                KuramotoParams {
+                    dt: 0.01,
+                    coupling: 2.0,
+                    noise,
+                    seed: 5,
+                    stream: 1,
+                },
+            )
+            .unwrap();
+            ku.step(&mut th, &om, 0, 50).unwrap();
+            results.push(th.iter().map(|a| a.to_bits()).collect::<Vec<_>>());
+        }
+        assert!(
+            results[0] == results[1],
+            "noise {noise}: 1 and 2 threads differ"
+        );
+    }
+    set_num_threads(2).unwrap();
+}
+
 /// The all-pairs kernel (softened gravity, one type and three types) gives
 /// bitwise identical forces and energies for 1 and 2 threads, with n
 /// spanning several force segments.
