@@ -8,7 +8,8 @@
 //!   fraction ~0.6 (the MIPS workload), Gaussian and uniform noise;
 //! * ABPs with vision-cone steering and goal fixation (the pedestrian
 //!   model: O(N^2) torques), N = 1024;
-//! * Kuramoto oscillators with phase noise, N = 10^6 (O(N) mean field).
+//! * Kuramoto oscillators with phase noise, N = 10^6 (O(N) mean field),
+//!   Gaussian and uniform noise.
 //!
 //! Criterion reports particle-steps/s (elements = particles x steps); the
 //! closing table prints the same for 1 and 2 threads, best of 5.
@@ -217,7 +218,7 @@ fn kernels() -> Vec<Kernel> {
     }
     // Kuramoto with Lorentzian frequencies (quantiles, width 0.1), K = 1,
     // phase noise D = 0.05, N = 10^6.
-    {
+    for kind in [NoiseKind::Gaussian, NoiseKind::Uniform] {
         let n = 1_000_000;
         let omega: Vec<f64> = (0..n)
             .map(|i| 0.1 * (std::f64::consts::PI * ((i as f64 + 0.5) / n as f64 - 0.5)).tan())
@@ -236,8 +237,9 @@ fn kernels() -> Vec<Kernel> {
             },
         )
         .unwrap();
+        ku.set_noise(kind);
         out.push(Kernel {
-            name: "kuramoto_noisy_1e6".into(),
+            name: format!("kuramoto_noisy_1e6_{kind:?}"),
             particles: n,
             steps: 5,
             step: Box::new(move |s0, k| {

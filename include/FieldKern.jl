@@ -471,6 +471,9 @@ fk_kuramoto_step(h, theta, omega, n, step, n_steps, out_steps_done) =
 fk_kuramoto_order(theta, n, out_r, out_psi) =
     ccall((:fk_kuramoto_order, libfieldkern), Int32, (Ptr{Cdouble}, Csize_t, Ptr{Cdouble}, Ptr{Cdouble}, ), theta, n, out_r, out_psi)
 
+fk_kuramoto_set_noise(h, noise) =
+    ccall((:fk_kuramoto_set_noise, libfieldkern), Int32, (Ptr{Cvoid}, Int32, ), h, noise)
+
 fk_kuramoto_destroy(h) =
     ccall((:fk_kuramoto_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), h)
 

@@ -802,6 +802,14 @@ module fieldkern
       real(c_double), intent(out) :: out_psi
     end function fk_kuramoto_order
 
+    function fk_kuramoto_set_noise(h, noise) bind(C, name="fk_kuramoto_set_noise")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_kuramoto_set_noise
+      type(c_ptr), value :: h
+      integer(c_int32_t), value :: noise
+    end function fk_kuramoto_set_noise
+
     function fk_kuramoto_destroy(h) bind(C, name="fk_kuramoto_destroy")
       import
       implicit none

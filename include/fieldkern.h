@@ -2025,6 +2025,18 @@ fk_status fk_kuramoto_step(struct fk_kuramoto *h,
 fk_status fk_kuramoto_order(const double *theta, size_t n, double *out_r, double *out_psi);
 
 /**
+ * Chooses the phase-noise distribution of a Kuramoto integrator (see
+ * `fk_langevin_set_noise`): `FK_NOISE_UNIFORM` keeps the diffusion constant
+ * D and runs about 1.3x faster at N = 10^6 (noise is then a quarter of the
+ * step). Errors:
+ * `FK_ERR_UNKNOWN_ENUM`, `FK_ERR_WRONG_HANDLE`.
+ *
+ * # Safety
+ * `h` must be a valid handle.
+ */
+fk_status fk_kuramoto_set_noise(struct fk_kuramoto *h, int32_t noise);
+
+/**
  * Frees a Kuramoto integrator (NULL is a no-op).
  *
  * # Safety

@@ -408,6 +408,7 @@ SIGNATURES = {
     'fk_kuramoto_create': (ctypes.c_int32, [ctypes.POINTER(fk_kuramoto_params), ctypes.POINTER(ctypes.c_void_p)]),
     'fk_kuramoto_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_kuramoto_order': (ctypes.c_int32, [ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)]),
+    'fk_kuramoto_set_noise': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32]),
     'fk_kuramoto_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_ising_params_default': (fk_ising_params, []),
     'fk_ising_create': (ctypes.c_int32, [ctypes.POINTER(fk_ising_params), ctypes.POINTER(ctypes.c_void_p)]),

@@ -667,10 +667,9 @@ fn noise_elements(kind: NoiseKind, seed: u64, sub: u64, e0: u64, len: usize) -> 
 /// adds exactly `amp * xi` (positions and velocities zero, no force), for
 /// both noise kinds, 2D and 3D, an `n` that is not a multiple of any chunk,
 /// the general and the fused BAOAB path, active Brownian particles and
-/// Kuramoto oscillators (Gaussian only), and two thread counts.
+/// Kuramoto oscillators, and two thread counts.
 #[test]
 fn integrator_noise_is_the_documented_element_of_the_noise_sequence() {
-    use fieldkern::rng::fill::fill_normal_f64;
     use fieldkern::rng::stream::Stream;
     let _g = exclusive();
     let (n, step, seed, stream) = (203usize, 5u64, 17u64, 3u64);
@@ -767,7 +766,7 @@ fn integrator_noise_is_the_documented_element_of_the_noise_sequence() {
             let z = noise_elements(kind, seed, sub, e0, n * draws);
             positions_are_draws(&s, &z, draws, &format!("ABP {kind:?}"));
         }
-        if dim == 3 || kind == NoiseKind::Uniform {
+        if dim == 3 {
             continue;
         }
         // Kuramoto: one draw per oscillator; amplitude sqrt(2 D dt) = 1.
@@ -783,18 +782,17 @@ fn integrator_noise_is_the_documented_element_of_the_noise_sequence() {
             },
         )
         .unwrap();
+        k.set_noise(kind);
         k.step(&mut theta, &[], step, 1).unwrap();
-        let mut z = vec![0.0; n];
-        fill_normal_f64(
-            seed,
-            Stream::KuramotoNoise.with_sub(stream),
-            step * n as u64,
-            &mut z,
-        )
-        .unwrap();
+        let sub = Stream::KuramotoNoise.with_sub(stream);
+        let z = noise_elements(kind, seed, sub, step * n as u64, n);
         for i in 0..n {
             let want = fieldkern::integrate::state::wrap_into(z[i], std::f64::consts::TAU);
-            assert_eq!(theta[i].to_bits(), want.to_bits(), "Kuramoto i {i}");
+            assert_eq!(
+                theta[i].to_bits(),
+                want.to_bits(),
+                "Kuramoto {kind:?} i {i}"
+            );
         }
     }
     set_num_threads(2).unwrap();

@@ -12,7 +12,8 @@
 //! come from the vector polynomials (`f64x8::sin_cos`, a few ulp from libm
 //! on `[0, 2 pi)`), eight phases at a time, with a remainder through the
 //! same vector code, so values do not depend on where a phase falls.
-//! Noise: element `s n + i` of stream `Stream::KuramotoNoise.with_sub(stream)`.
+//! Noise: element `s n + i` of stream `Stream::KuramotoNoise.with_sub(stream)`
+//! (Gaussian by default, uniform with [`Kuramoto::set_noise`]).
 
 use std::sync::Mutex;
 
@@ -46,6 +47,7 @@ pub struct KuramotoParams {
 #[derive(Debug)]
 pub struct Kuramoto {
     params: KuramotoParams,
+    noise: NoiseKind,
     capacity: usize,
     partial: Vec<Mutex<[f64; 2]>>,
 }
@@ -139,6 +141,7 @@ impl Kuramoto {
         nonzero_capacity(capacity)?;
         Ok(Self {
             params,
+            noise: NoiseKind::Gaussian,
             capacity,
             partial: (0..MAX_SEGMENTS).map(|_| Mutex::new([0.0; 2])).collect(),
         })
@@ -146,6 +149,18 @@ impl Kuramoto {
 
     pub fn params(&self) -> &KuramotoParams {
         &self.params
+    }
+
+    /// The phase-noise distribution (default [`NoiseKind::Gaussian`]).
+    pub fn noise(&self) -> NoiseKind {
+        self.noise
+    }
+
+    /// Switches the phase-noise distribution (see
+    /// [`super::noise`]): the same variance, so the same diffusion constant
+    /// and XY temperature; different trajectories.
+    pub fn set_noise(&mut self, kind: NoiseKind) {
+        self.noise = kind;
     }
 
     /// Advances phases `theta` (natural frequencies `omega`, empty = all 0)
@@ -176,12 +191,7 @@ impl Kuramoto {
                 [&mut *theta],
                 n,
                 SEGMENT,
-                (
-                    prm.seed,
-                    Stream::KuramotoNoise,
-                    prm.stream,
-                    NoiseKind::Gaussian,
-                ),
+                (prm.seed, Stream::KuramotoNoise, prm.stream, self.noise),
                 &|noise, first, [th]| {
                     let update = |k: usize, old: f64, (sn, cs): (f64, f64), xi: Option<f64>| {
                         let w = if omega.is_empty() {

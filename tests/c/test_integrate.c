@@ -457,6 +457,9 @@ static void test_brownian_active_kuramoto(void) {
     CHECK(done == 0);
     CHECK_STATUS(fk_kuramoto_step(k, th, om, K + 1, 0, 1, &done), FK_ERR_CAPACITY);
     CHECK_STATUS(fk_kuramoto_order(th, 0, &r, &psi), FK_ERR_INVALID_SIZE);
+    CHECK_STATUS(fk_kuramoto_set_noise(k, FK_NOISE_UNIFORM), FK_OK);
+    CHECK_STATUS(fk_kuramoto_set_noise(k, 3), FK_ERR_UNKNOWN_ENUM);
+    CHECK_STATUS(fk_kuramoto_set_noise(NULL, FK_NOISE_UNIFORM), FK_ERR_NULL_POINTER);
     kp.noise = -1.0;
     CHECK_STATUS(fk_kuramoto_create(&kp, &k), FK_ERR_OUT_OF_RANGE);
     fk_kuramoto_destroy(k);
