@@ -4,7 +4,8 @@
 //! `x += (v0 e + mu F) dt + sqrt(2 D dt) xi` with `D = mu kT`, and the
 //! orientation `e` diffusing with rotational diffusion `Dr`.
 //! In 2D, `theta += tau dt + sqrt(2 Dr dt) xi_theta` and `e` is rotated by
-//! that angle exactly, so `<e(t).e(0)> = exp(-Dr t)` and the free MSD is
+//! that angle exactly (sine and cosine from [`crate::simd::trig`], eight
+//! particles at a time), so `<e(t).e(0)> = exp(-Dr t)` and the free MSD is
 //! `4 D t + 2 v0^2/Dr^2 (Dr t + exp(-Dr t) - 1)`. In 3D,
 //! `e <- normalise(e + sqrt(2 Dr dt) xi x e)` (first order in dt).
 //!
@@ -25,12 +26,13 @@ use super::common::{
     axis_arrays, finite, for_each_noisy_segment, join, non_negative, positive, step_particles,
     AxisArrays, Needs, ParticleScheme, Workspace, UPDATE_SEGMENT,
 };
-use super::noise::{for_each_noise_chunk, NoiseKind};
+use super::noise::{for_each_noise_chunk, NoiseKind, NOISE_CHUNK};
 use super::split::for_each_segment;
 use super::state::{Particles, SimBox};
 use crate::error::{Error, ErrorKind, Result};
 use crate::forces::ForceField;
 use crate::rng::stream::Stream;
+use crate::simd::trig::sin_cos_each;
 
 /// ABP parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -256,7 +258,20 @@ fn active_update(
         UPDATE_SEGMENT,
         (prm.seed, Stream::ActiveRotationNoise, prm.stream, kind),
         &|noise, first, [x, y, z, ox, oy, oz]| {
+            let (mut rot_s, mut rot_c) = ([0.0; NOISE_CHUNK], [0.0; NOISE_CHUNK]);
             for_each_noise_chunk(noise, step, n, first, x.len(), draws, |c, xi| {
+                if !three {
+                    // The chunk's rotation angles, then their sines and
+                    // cosines eight at a time (crate::simd::trig).
+                    let m = xi.len() / draws;
+                    let mut dtheta = [0.0; NOISE_CHUNK];
+                    for (j, d) in dtheta[..m].iter_mut().enumerate() {
+                        let i = first + c + j;
+                        let tau = if torque.is_empty() { 0.0 } else { torque[i] };
+                        *d = tau * dt + ramp * xi[draws * j + 2];
+                    }
+                    sin_cos_each(&dtheta[..m], &mut rot_s, &mut rot_c);
+                }
                 for (j, xi) in xi.chunks_exact(draws).enumerate() {
                     let (k, i) = (c + j, first + c + j);
                     x[k] = b.wrap(0, x[k] + (prm.v0 * ox[k] + mu * fx[i]) * dt + amp * xi[0]);
@@ -273,9 +288,7 @@ fn active_update(
                         oy[k] = ny * inv;
                         oz[k] = nz * inv;
                     } else {
-                        let tau = if torque.is_empty() { 0.0 } else { torque[i] };
-                        let dtheta = tau * dt + ramp * xi[2];
-                        let (s, c) = dtheta.sin_cos();
+                        let (s, c) = (rot_s[j], rot_c[j]);
                         let (a, bb) = (ox[k], oy[k]);
                         let (nx, ny) = (c * a - s * bb, s * a + c * bb);
                         let inv = 1.0 / (nx * nx + ny * ny).sqrt();

@@ -9,8 +9,8 @@
 //!
 //! The mean field is summed over segments of fixed boundaries and then in
 //! segment order: bitwise identical for any thread count. Sines and cosines
-//! come from the vector polynomials (`f64x8::sin_cos`, a few ulp from libm
-//! on `[0, 2 pi)`), eight phases at a time, with a remainder through the
+//! come from the vector polynomials ([`crate::simd::trig`], within one ulp of
+//! 1 of libm on `[0, 2 pi)`), eight phases at a time, with a remainder through the
 //! same vector code, so values do not depend on where a phase falls.
 //! Noise: element `s n + i` of stream `Stream::KuramotoNoise.with_sub(stream)`
 //! (Gaussian by default, uniform with [`Kuramoto::set_noise`]).
@@ -27,6 +27,7 @@ use crate::error::Result;
 use crate::parallel;
 use crate::rng::stream::Stream;
 use crate::simd::f64x8;
+use crate::simd::trig::{sin_cos1, sin_cos8, sin_cos_each};
 
 /// Oscillators per segment.
 const SEGMENT: usize = 4096;
@@ -61,39 +62,7 @@ pub fn order_parameter(theta: &[f64]) -> (f64, f64) {
     ((c * c + s * s).sqrt(), s.atan2(c))
 }
 
-/// `(sin, cos)` of eight phases by the vector polynomials (wide's
-/// `f64x8::sin_cos`, within a few ulp of libm for the phases kept in
-/// `[0, 2 pi)`; about ten times cheaper than two scalar libm calls).
-#[inline(always)]
-fn sin_cos8(th: &[f64]) -> (f64x8, f64x8) {
-    f64x8::new(th[..8].try_into().expect("eight phases")).sin_cos()
-}
-
-/// `(sin, cos)` of one phase by the same vector code as [`sin_cos8`], so a
-/// phase's values do not depend on whether it falls in a group of eight.
-#[inline(always)]
-fn sin_cos1(th: f64) -> (f64, f64) {
-    let (s, c) = f64x8::splat(th).sin_cos();
-    (s.to_array()[0], c.to_array()[0])
-}
-
-/// `(sin, cos)` of each phase of `th` (at most [`PHASE_BLOCK`]) into the
-/// first `th.len()` entries of `sn`, `cs`.
-#[inline(always)]
-fn phase_sin_cos(th: &[f64], sn: &mut [f64; PHASE_BLOCK], cs: &mut [f64; PHASE_BLOCK]) {
-    let mut j = 0;
-    while j + 8 <= th.len() {
-        let (s, c) = sin_cos8(&th[j..]);
-        sn[j..j + 8].copy_from_slice(&s.to_array());
-        cs[j..j + 8].copy_from_slice(&c.to_array());
-        j += 8;
-    }
-    for k in j..th.len() {
-        (sn[k], cs[k]) = sin_cos1(th[k]);
-    }
-}
-
-/// Phases per block of [`phase_sin_cos`] (the noise chunk length).
+/// Phases per block of sines and cosines (the noise chunk length).
 const PHASE_BLOCK: usize = NOISE_CHUNK;
 
 fn mean_field(theta: &[f64], slots: &[Mutex<[f64; 2]>]) -> (f64, f64) {
@@ -209,14 +178,14 @@ impl Kuramoto {
                     if amp > 0.0 {
                         for_each_noise_chunk(noise, step, n, first, th.len(), 1, |c, xi| {
                             let block = &mut th[c..c + xi.len()];
-                            phase_sin_cos(block, &mut sn, &mut cs);
+                            sin_cos_each(block, &mut sn, &mut cs);
                             for (j, &x) in xi.iter().enumerate() {
                                 block[j] = update(c + j, block[j], (sn[j], cs[j]), Some(x));
                             }
                         });
                     } else {
                         for (b, block) in th.chunks_mut(PHASE_BLOCK).enumerate() {
-                            phase_sin_cos(block, &mut sn, &mut cs);
+                            sin_cos_each(block, &mut sn, &mut cs);
                             for (j, t) in block.iter_mut().enumerate() {
                                 let k = b * PHASE_BLOCK + j;
                                 *t = update(k, *t, (sn[j], cs[j]), None);
@@ -227,39 +196,5 @@ impl Kuramoto {
             );
         }
         Ok(n_steps)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The vector sines and cosines against libm over a dense sweep of
-    /// `[0, 2 pi)` (where the integrator keeps phases) and a few unwrapped
-    /// phases a caller may pass in: within one ulp of 1 (2.2e-16) absolute
-    /// on `[0, 2 pi)` (measured: exactly that) and 1e-15 relative to
-    /// |theta| beyond; the
-    /// eight-lane and the one-phase forms give the same bits.
-    #[test]
-    fn vector_sin_cos_matches_libm_and_its_one_phase_form() {
-        let tau = std::f64::consts::TAU;
-        let mut worst = 0.0f64;
-        let sweep: Vec<f64> = (0..200_003).map(|k| tau * k as f64 / 200_003.0).collect();
-        for g in sweep.chunks_exact(8) {
-            let (s8, c8) = sin_cos8(g);
-            for (l, &th) in g.iter().enumerate() {
-                let (s, c) = sin_cos1(th);
-                assert_eq!(s.to_bits(), s8.to_array()[l].to_bits(), "sin {th}");
-                assert_eq!(c.to_bits(), c8.to_array()[l].to_bits(), "cos {th}");
-                worst = worst.max((s - th.sin()).abs()).max((c - th.cos()).abs());
-            }
-        }
-        assert!(worst <= f64::EPSILON, "worst error on [0, 2 pi): {worst:e}");
-        for th in [-10.0, -1e-300, 0.0, 7.5, 50.0, 1e4, -3e5] {
-            let (s, c) = sin_cos1(th);
-            let tol = 1e-15 * f64::max(1.0, th.abs());
-            assert!((s - th.sin()).abs() <= tol, "sin {th}");
-            assert!((c - th.cos()).abs() <= tol, "cos {th}");
-        }
     }
 }

@@ -9,6 +9,7 @@ pub mod checkerboard;
 pub mod neighbour_scan;
 pub mod prefetch;
 pub mod rsqrt;
+pub mod trig;
 pub mod widening;
 
 pub use wide::{f32x16, f32x8, f64x4, f64x8, u32x16, u32x8, u64x4, u64x8};
