@@ -26,38 +26,12 @@ use fieldkern::integrate::brownian::{Brownian, BrownianParams};
 use fieldkern::integrate::kuramoto::{Kuramoto, KuramotoParams};
 use fieldkern::integrate::noise::NoiseKind;
 use fieldkern::integrate::verlet::VelocityVerlet;
-use fieldkern::integrate::{Particles, SimBox};
+use fieldkern::integrate::SimBox;
 use fieldkern::parallel::set_num_threads;
 
-/// Particle arrays (velocities and orientations optional).
-struct Sys {
-    dim: usize,
-    x: Vec<f64>,
-    y: Vec<f64>,
-    z: Vec<f64>,
-    vx: Vec<f64>,
-    vy: Vec<f64>,
-    vz: Vec<f64>,
-    ox: Vec<f64>,
-    oy: Vec<f64>,
-}
-
-impl Sys {
-    fn view(&mut self) -> Particles<'_> {
-        Particles {
-            dim: self.dim,
-            x: &mut self.x,
-            y: &mut self.y,
-            z: &mut self.z,
-            vx: &mut self.vx,
-            vy: &mut self.vy,
-            vz: &mut self.vz,
-            ox: &mut self.ox,
-            oy: &mut self.oy,
-            ..Default::default()
-        }
-    }
-}
+#[path = "common/particle_arrays.rs"]
+mod particle_arrays;
+use particle_arrays::Sys;
 
 /// `m^dim` particles on a simple lattice at number density `rho` in a
 /// periodic box, with a WCA field (sigma = epsilon = 1); deterministic

@@ -32,34 +32,13 @@ use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use fieldkern::forces::{ForceField, ForceFieldParams, PairKind, Trap};
 use fieldkern::integrate::langevin::{Baoab, LangevinParams};
 use fieldkern::integrate::noise::NoiseKind;
-use fieldkern::integrate::{Particles, SimBox};
+use fieldkern::integrate::SimBox;
 use fieldkern::parallel::{for_each_chunk_mut, run, set_num_threads};
 use fieldkern::simd::f64x8;
 
-struct Sys {
-    dim: usize,
-    x: Vec<f64>,
-    y: Vec<f64>,
-    z: Vec<f64>,
-    vx: Vec<f64>,
-    vy: Vec<f64>,
-    vz: Vec<f64>,
-}
-
-impl Sys {
-    fn view(&mut self) -> Particles<'_> {
-        Particles {
-            dim: self.dim,
-            x: &mut self.x,
-            y: &mut self.y,
-            z: &mut self.z,
-            vx: &mut self.vx,
-            vy: &mut self.vy,
-            vz: &mut self.vz,
-            ..Default::default()
-        }
-    }
-}
+#[path = "common/particle_arrays.rs"]
+mod particle_arrays;
+use particle_arrays::Sys;
 
 /// Puts the particles of `s` in a random order (xorshift Fisher-Yates).
 fn shuffle(s: &mut Sys, seed: u64) {
@@ -83,15 +62,7 @@ fn wca_fluid(m: usize) -> (Sys, ForceField, Baoab) {
     let n = m * m * m;
     let l = (n as f64 / 0.8).cbrt();
     let a = l / m as f64;
-    let mut s = Sys {
-        dim: 3,
-        x: vec![0.0; n],
-        y: vec![0.0; n],
-        z: vec![0.0; n],
-        vx: vec![0.0; n],
-        vy: vec![0.0; n],
-        vz: vec![0.0; n],
-    };
+    let mut s = Sys::at_rest_3d(n, 0.0);
     for k in 0..n {
         s.x[k] = a * ((k % m) as f64 + 0.5);
         s.y[k] = a * (((k / m) % m) as f64 + 0.5);
@@ -375,15 +346,7 @@ fn summary_table() {
     if selected("baoab_harmonic_1e7") {
         let n = 10_000_000;
         let mut triad = stream_triad();
-        let mut s = Sys {
-            dim: 3,
-            x: vec![0.1; n],
-            y: vec![0.1; n],
-            z: vec![0.1; n],
-            vx: vec![0.0; n],
-            vy: vec![0.0; n],
-            vz: vec![0.0; n],
-        };
+        let mut s = Sys::at_rest_3d(n, 0.1);
         let mut ff =
             ForceField::new(ForceFieldParams::without_neighbour_list(SimBox::open(3), n)).unwrap();
         ff.add_trap(Trap::Harmonic {
