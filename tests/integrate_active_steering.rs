@@ -127,13 +127,21 @@ fn wrapped(a: f64) -> f64 {
 
 #[test]
 fn one_step_of_both_torques_matches_the_documented_formula_in_a_periodic_box() {
+    // Unit headings, and headings of length 2.5 (the torque depends on the
+    // direction theta_i only, so the cone and the weights must not change).
+    for scale in [1.0, 2.5] {
+        one_step_of_both_torques(scale);
+    }
+}
+
+fn one_step_of_both_torques(scale: f64) {
     let (n, l, dt) = (300, 10.0, 1e-2);
     let mut s = particles_util::random_positions(2, n, l, 17);
     let mut u = vec![0.0; n];
     fieldkern::rng::fill::fill_uniform_f64(3, 1, 0, &mut u).unwrap();
     let theta: Vec<f64> = u.iter().map(|&u| 2.0 * PI * u - PI).collect();
-    s.ox = theta.iter().map(|t| t.cos()).collect();
-    s.oy = theta.iter().map(|t| t.sin()).collect();
+    s.ox = theta.iter().map(|t| scale * t.cos()).collect();
+    s.oy = theta.iter().map(|t| scale * t.sin()).collect();
     let (x0, y0) = (s.x.clone(), s.y.clone());
     let prm = ActiveParams {
         vision_omega: 2.0,
@@ -178,7 +186,10 @@ fn one_step_of_both_torques_matches_the_documented_formula_in_a_periodic_box() {
         tau += prm.goal_k * (phi_goal - theta[i]).sin();
         let want = theta[i] + tau * dt;
         let err = wrapped(s.oy[i].atan2(s.ox[i]) - want).abs();
-        assert!(err < 1e-12, "particle {i}: heading off by {err}");
+        assert!(
+            err < 1e-12,
+            "scale {scale}, particle {i}: heading off by {err}"
+        );
     }
     // The configuration exercises the cone: on average a few neighbours each.
     assert!(seen_total > n, "only {seen_total} neighbours seen");

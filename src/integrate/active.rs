@@ -32,6 +32,7 @@ use super::state::{Particles, SimBox};
 use crate::error::{Error, ErrorKind, Result};
 use crate::forces::ForceField;
 use crate::rng::stream::Stream;
+use crate::simd::f64x8;
 use crate::simd::trig::sin_cos_each;
 
 /// ABP parameters.
@@ -194,34 +195,18 @@ impl ParticleScheme for ActiveBrownian {
 fn steering_torques(prm: &ActiveParams, p: &Particles, b: &SimBox, torque: &mut [f64]) {
     let n = p.len();
     let (x, y, ox, oy) = (&*p.x, &*p.y, &*p.ox, &*p.oy);
-    let cos_psi = prm.vision_angle.cos();
-    let range2 = prm.vision_range * prm.vision_range;
+    let cone = Cone {
+        cos_psi: prm.vision_angle.cos(),
+        range2: prm.vision_range * prm.vision_range,
+        decay: prm.vision_decay,
+    };
     for_each_segment([&mut torque[..n]], n, 256, &|_, first, [t]| {
         for k in 0..t.len() {
             let i = first + k;
             let theta = oy[i].atan2(ox[i]);
             let mut tau = 0.0;
             if prm.vision_omega > 0.0 {
-                let (mut sum, mut count) = (0.0, 0usize);
-                for j in 0..n {
-                    if j == i {
-                        continue;
-                    }
-                    let dx = b.min_image(0, x[j] - x[i]);
-                    let dy = b.min_image(1, y[j] - y[i]);
-                    let r2 = dx * dx + dy * dy;
-                    if r2 >= range2 || r2 == 0.0 {
-                        continue;
-                    }
-                    let r = r2.sqrt();
-                    // Inside the cone: angle between e_i and r_ij at most psi.
-                    if (dx * ox[i] + dy * oy[i]) / r < cos_psi {
-                        continue;
-                    }
-                    let phi = dy.atan2(dx);
-                    sum += (-r / prm.vision_decay).exp() * (phi - theta).sin();
-                    count += 1;
-                }
+                let (sum, count) = cone.sum(i, x, y, (ox[i], oy[i]), b);
                 if count > 0 {
                     tau += prm.vision_omega * sum / count as f64;
                 }
@@ -233,6 +218,80 @@ fn steering_torques(prm: &ActiveParams, p: &Particles, b: &SimBox, torque: &mut 
             t[k] = tau;
         }
     });
+}
+
+/// The vision cone of the steering torque.
+struct Cone {
+    cos_psi: f64,
+    range2: f64,
+    decay: f64,
+}
+
+impl Cone {
+    /// `(sum_{j in cone} exp(-r_ij / R0) sin(phi_ij - theta_i), N_i)` over
+    /// the particles `j != i` within range whose direction differs from the
+    /// heading `e_i = (ex, ey)` by at most psi (`e_i . r_ij >= |e_i| r cos
+    /// psi`: only the direction of `e_i` counts, as in `theta_i`).
+    /// `sin(phi_ij - theta_i)` is evaluated as `(e_i x r_ij) / (|e_i| r)`
+    /// (the same quantity without two arctangents and a sine), eight
+    /// partners at a time; the last
+    /// partial group is padded with particle `i` itself, which the `r > 0`
+    /// test drops.
+    #[inline]
+    fn sum(
+        &self,
+        i: usize,
+        x: &[f64],
+        y: &[f64],
+        (ex, ey): (f64, f64),
+        b: &SimBox,
+    ) -> (f64, usize) {
+        let n = x.len();
+        let (xi, yi) = (f64x8::splat(x[i]), f64x8::splat(y[i]));
+        let (ex8, ey8) = (f64x8::splat(ex), f64x8::splat(ey));
+        let norm = f64x8::splat(ex.hypot(ey));
+        let (cos_psi, range2) = (f64x8::splat(self.cos_psi), f64x8::splat(self.range2));
+        let decay = f64x8::splat(self.decay);
+        let image = |a: usize, d: f64x8| {
+            if b.periodic {
+                let l = f64x8::splat(b.lengths[a]);
+                d - l * (d * f64x8::splat(b.inv_lengths[a])).round_ties_even()
+            } else {
+                d
+            }
+        };
+        let (mut sum, mut count) = (f64x8::ZERO, f64x8::ZERO);
+        let mut group = |xj: f64x8, yj: f64x8| {
+            let dx = image(0, xj - xi);
+            let dy = image(1, yj - yi);
+            let r2 = dx * dx + dy * dy;
+            let in_range = r2.simd_lt(range2) & r2.simd_gt(f64x8::ZERO);
+            // Most groups hold no partner in range: skip the exponential.
+            if !in_range.any() {
+                return;
+            }
+            let r = r2.sqrt();
+            let in_cone = !((dx * ex8 + dy * ey8) / (r * norm)).simd_lt(cos_psi);
+            let seen = in_range & in_cone;
+            let w = (-r / decay).exp() * ((ex8 * dy - ey8 * dx) / (r * norm));
+            sum += seen.select(w, f64x8::ZERO);
+            count += seen.select(f64x8::ONE, f64x8::ZERO);
+        };
+        let mut j = 0;
+        while j + 8 <= n {
+            let xj = f64x8::new(x[j..j + 8].try_into().expect("eight partners"));
+            let yj = f64x8::new(y[j..j + 8].try_into().expect("eight partners"));
+            group(xj, yj);
+            j += 8;
+        }
+        if j < n {
+            let (mut xt, mut yt) = ([x[i]; 8], [y[i]; 8]);
+            xt[..n - j].copy_from_slice(&x[j..]);
+            yt[..n - j].copy_from_slice(&y[j..]);
+            group(f64x8::new(xt), f64x8::new(yt));
+        }
+        (sum.reduce_add(), count.reduce_add() as usize)
+    }
 }
 
 fn active_update(
