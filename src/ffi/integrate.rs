@@ -1474,9 +1474,10 @@ pub const FK_NOISE_UNIFORM: i32 = 1;
 /// harmonic trap, diffusion constants, velocity autocorrelation), and
 /// positions and velocities become Gaussian over many steps; single-step
 /// increments are not Gaussian (fourth moment 9/5 instead of 3), which adds
-/// an O(dt) weak error to nonlinear observables. It costs about an eighth of
-/// a Gaussian draw: the harmonic-trap benchmark at N = 10^7 runs at 80-90% of
-/// the memory bandwidth instead of 45-50%. Trajectories differ from the
+/// an O(dt) weak error to nonlinear observables. It costs about a quarter of
+/// a Gaussian draw (0.69 vs 2.5 ns per element on one core): the
+/// harmonic-trap benchmark at N = 10^7 runs at 80-90% of the memory
+/// bandwidth instead of 45-50%. Trajectories differ from the
 /// Gaussian ones. Errors: `FK_ERR_UNKNOWN_ENUM`, `FK_ERR_WRONG_HANDLE`.
 ///
 /// # Safety
