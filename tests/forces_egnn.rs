@@ -377,7 +377,48 @@ fn egnn_forces_rotate_reflect_and_translate_with_the_configuration() {
         println!("2D periodic: error {e:e}");
         worst = worst.max(e);
     }
+    // 2D periodic rectangle 4 x 5 (each axis its own period): translations
+    // with the positions wrapped back.
+    let (lx, ly) = (4.0, 5.0);
+    let mut ff = field(SimBox::periodic(2, [lx, ly, 1.0]), n);
+    ff.add_egnn(layer(&nets, 1.5, n), &tab, 2.0).unwrap();
+    let mut s = random_state(2, n, 2.0, 29);
+    for i in 0..n {
+        s.x[i] += 2.0;
+        s.y[i] += 2.5;
+    }
+    let f = forces(&mut ff, &mut s);
+    for t in [[1.7, 3.1, 0.0], [0.0, 2.75, 0.0], [3.5, 0.0, 0.0]] {
+        let mut s2 = transformed(&s, &id, t);
+        for i in 0..n {
+            s2.x[i] = s2.x[i].rem_euclid(lx);
+            s2.y[i] = s2.y[i].rem_euclid(ly);
+        }
+        let g = forces(&mut ff, &mut s2);
+        let e = equivariance_error(&f, &g, &id, 2);
+        println!("2D periodic 4 x 5: error {e:e}");
+        worst = worst.max(e);
+    }
     assert!(worst < 1e-5, "equivariance error {worst:e}");
+}
+
+/// Without a type table every particle starts from zero features: the same
+/// forces as an explicit all-zero table (not those of the real table).
+#[test]
+fn egnn_term_without_type_table_uses_zero_features() {
+    let _g = exclusive();
+    let nets = nets(13);
+    let n = 30;
+    let mut s = random_state(3, n, 1.5, 37);
+    let mut run = |tab: &[f32]| {
+        let mut ff = field(SimBox::open(3), n);
+        ff.add_egnn(layer(&nets, 1.3, n), tab, 1.0).unwrap();
+        forces(&mut ff, &mut s)
+    };
+    let (none, zeros, real) = (run(&[]), run(&[0.0; 2 * F]), run(&table()));
+    assert!(max_abs(&zeros) > 0.0);
+    assert_eq!(none, zeros);
+    assert_ne!(none, real);
 }
 
 /// With one particle type (identical features) the EGNN pair force
