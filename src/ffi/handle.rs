@@ -292,8 +292,8 @@ mod tests {
         const KIND: &'static str = "fk_test_b";
     }
 
-    /// Version 2 of a params struct that gained `added` after `a`: the
-    /// first layout ended after `a` (16 bytes).
+    /// Version 2 of a params struct that gained `added` after `b`: the
+    /// first layout ended after `b` (16 bytes).
     #[allow(non_camel_case_types)]
     #[repr(C)]
     #[derive(Clone, Copy, Debug, PartialEq)]
