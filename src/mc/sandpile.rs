@@ -73,7 +73,7 @@ struct Relaxation {
     touched: Vec<u32>,
 }
 
-/// Scratch of one extra worker of the parallel all-sources activity: its
+/// Scratch of one worker of the parallel all-sources activity: its
 /// own copy of the configuration and relaxation buffers, and its own
 /// toppling counts (summed into the caller's array at the end: integer
 /// sums, so the result does not depend on how sources are shared out).
