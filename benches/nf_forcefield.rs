@@ -26,12 +26,15 @@ use std::time::Instant;
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use fieldkern::forces::{ForceField, ForceFieldParams, NeuralMode};
 use fieldkern::integrate::langevin::{Baoab, LangevinParams};
-use fieldkern::integrate::{Particles, SimBox};
+use fieldkern::integrate::SimBox;
 use fieldkern::parallel::set_num_threads;
 
 #[path = "common/nf_model.rs"]
 mod nf_model;
+#[path = "common/particle_arrays.rs"]
+mod particle_arrays;
 use nf_model::{model, points, weights, Weights};
+use particle_arrays::Sys;
 
 const SIZES: [usize; 2] = [4096, 65536];
 
@@ -40,43 +43,13 @@ fn steps_per_call(n: usize) -> usize {
     ((1 << 18) / n).max(1)
 }
 
-struct Sys {
-    x: Vec<f64>,
-    y: Vec<f64>,
-    z: Vec<f64>,
-    vx: Vec<f64>,
-    vy: Vec<f64>,
-    vz: Vec<f64>,
-}
-
-impl Sys {
-    fn view(&mut self) -> Particles<'_> {
-        Particles {
-            dim: 3,
-            x: &mut self.x,
-            y: &mut self.y,
-            z: &mut self.z,
-            vx: &mut self.vx,
-            vy: &mut self.vy,
-            vz: &mut self.vz,
-            ..Default::default()
-        }
-    }
-}
-
 /// N particles in an open 3D box with the neural potential as the only
 /// force term, and a BAOAB integrator (dt = 1e-3, gamma = 1, kT = 1).
 fn system(w: &Weights, n: usize) -> (Sys, ForceField, Baoab) {
     let p = points(n);
     let coord = |d: usize| (0..n).map(|i| f64::from(p[3 * i + d])).collect();
-    let s = Sys {
-        x: coord(0),
-        y: coord(1),
-        z: coord(2),
-        vx: vec![0.0; n],
-        vy: vec![0.0; n],
-        vz: vec![0.0; n],
-    };
+    let mut s = Sys::at_rest_3d(n, 0.0);
+    (s.x, s.y, s.z) = (coord(0), coord(1), coord(2));
     let mut ff =
         ForceField::new(ForceFieldParams::without_neighbour_list(SimBox::open(3), n)).unwrap();
     ff.add_neural_field(model(w), 3, 1, NeuralMode::Potential, 1.0)
