@@ -129,6 +129,52 @@ fn kuramoto_is_bitwise_identical_for_1_and_2_threads() {
     set_num_threads(2).unwrap();
 }
 
+/// Active particles with vision-cone steering and goal fixation (the O(N^2)
+/// torque, eight partners at a time) and rotational noise: bitwise
+/// identical for 1 and 2 threads, N = 1003 (not a multiple of 8) in a
+/// periodic box, Gaussian and uniform noise.
+#[test]
+fn steered_abp_is_bitwise_identical_for_1_and_2_threads() {
+    let _g = exclusive();
+    let n = 1003;
+    for kind in [NoiseKind::Gaussian, NoiseKind::Uniform] {
+        let mut results = Vec::new();
+        for threads in [1, 2] {
+            set_num_threads(threads).unwrap();
+            let mut s = particles_util::random_positions(2, n, 30.0, 8);
+            s.ox = (0..n).map(|i| (0.9 * i as f64).cos()).collect();
+            s.oy = (0..n).map(|i| (0.9 * i as f64).sin()).collect();
+            let mut ff = ForceField::new(ForceFieldParams::without_neighbour_list(
+                SimBox::periodic(2, [30.0, 30.0, 1.0]),
+                n,
+            ))
+            .unwrap();
+            let mut a = ActiveBrownian::new(
+                2,
+                n,
+                ActiveParams {
+                    dt: 1e-3,
+                    dr: 0.5,
+                    kt: 0.1,
+                    seed: 4,
+                    vision_omega: 2.0,
+                    vision_range: 4.0,
+                    vision_decay: 2.0,
+                    goal_k: 0.3,
+                    goal: [15.0, 15.0],
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            a.set_noise(kind);
+            a.step(Some(&mut ff), &mut s.view(), 0, 30).1.unwrap();
+            results.push(bits(&s));
+        }
+        assert!(results[0] == results[1], "{kind:?}: 1 and 2 threads differ");
+    }
+    set_num_threads(2).unwrap();
+}
+
 /// The all-pairs kernel (softened gravity, one type and three types) gives
 /// bitwise identical forces and energies for 1 and 2 threads, with n
 /// spanning several force segments.

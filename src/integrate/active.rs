@@ -252,18 +252,10 @@ impl Cone {
         let norm = f64x8::splat(ex.hypot(ey));
         let (cos_psi, range2) = (f64x8::splat(self.cos_psi), f64x8::splat(self.range2));
         let decay = f64x8::splat(self.decay);
-        let image = |a: usize, d: f64x8| {
-            if b.periodic {
-                let l = f64x8::splat(b.lengths[a]);
-                d - l * (d * f64x8::splat(b.inv_lengths[a])).round_ties_even()
-            } else {
-                d
-            }
-        };
         let (mut sum, mut count) = (f64x8::ZERO, f64x8::ZERO);
         let mut group = |xj: f64x8, yj: f64x8| {
-            let dx = image(0, xj - xi);
-            let dy = image(1, yj - yi);
+            let dx = b.min_image8(0, xj - xi);
+            let dy = b.min_image8(1, yj - yi);
             let r2 = dx * dx + dy * dy;
             let in_range = r2.simd_lt(range2) & r2.simd_gt(f64x8::ZERO);
             // Most groups hold no partner in range: skip the exponential.
