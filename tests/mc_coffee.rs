@@ -92,8 +92,11 @@ fn complexity_rises_then_falls(variant: CoffeeVariant) {
             s[1].0, s[1].1
         );
     }
-    // The ordered start and the mixed end are both simple; in between the
-    // thresholded profile has a rough front. Rise: the peak exceeds the start
+    // The paper's Sec. 5 measurement (plain 3-bucket thresholding), as the
+    // issue asks. The ordered start and the mixed end are both simple; in
+    // between the thresholded profile has a rough front. (The authors now
+    // attribute this bump to thresholding at the front, not to complexity
+    // of the state: see the module doc of `fieldkern::mc::coffee`.) Rise: the peak exceeds the start
     // by a factor 2 and by 5 standard errors; fall: the end is below half the
     // peak by 5 standard errors of the difference. The peak is interior.
     assert!(
@@ -207,7 +210,11 @@ fn stepping_and_measuring_allocate_nothing() {
 /// With plain thresholding the non-interacting cup rises and falls like the
 /// interacting ones (peak higher, later); with the adjusted coarse-graining
 /// the interacting cups stay nearly flat while the non-interacting one rises
-/// to ~4.8x its start: the opposite of the paper's claim.
+/// to ~4.8x its start: the opposite of the paper's claim. The authors have
+/// since withdrawn the experimental part of the paper (see the module doc
+/// of `fieldkern::mc::coffee`): the interacting cup's apparent complexity
+/// provably stays small, and the bump they measured was a thresholding
+/// artifact, as the plain 3-bucket curves here show.
 ///
 /// The sequential (paper) rule and the parallel bond exchange give the same
 /// curves within the noise (both are the symmetric exclusion process with

@@ -1,5 +1,8 @@
 /* Coffee automaton: entropy and apparent complexity versus time for the
  * interacting and non-interacting cups (Aaronson, Carroll & Ouellette 2014).
+ * The authors later withdrew the paper's measured complexity bump as a
+ * thresholding artifact (see src/mc/coffee.rs): read the plain-threshold
+ * curves as the paper's Sec. 5 measurement, not as complexity of the state.
  *
  *   ./coffee_complexity [--quick]   -> coffee_complexity.csv
  */

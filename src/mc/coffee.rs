@@ -57,6 +57,21 @@
 //! (Poisson, variance rho) than that of the exclusion process (variance
 //! rho (1 - rho)), and those fluctuations, not the mean profile, carry the
 //! compressed size.
+//!
+//! The authors have themselves withdrawn the paper's experimental result
+//! (S. Aaronson, "Quantifying the rise and fall of complexity in closed
+//! systems: the coffee automaton", Shtetl-Optimized, update of 3 June 2014,
+//! <https://scottaaronson.blog/?p=1818>). B. Werness found that, by a 2009
+//! result of Liggett on the symmetric exclusion process, the interacting cup's
+//! apparent complexity never becomes large, as the paper's appendix proves
+//! for the non-interacting cup (O(log(n t))). The authors attribute their
+//! measured bump (their Fig. 10a) to incompletely removed border-pixel
+//! (thresholding) artifacts. The measurements here agree with that
+//! correction: with plain thresholding every variant rises and falls
+//! (threshold noise at the front), and the adjustment removes most of the
+//! interacting cup's bump. What it leaves for the non-interacting cup is
+//! the Poisson noise above. Neither curve is evidence of complexity in the
+//! paper's theoretical sense.
 
 use miniz_oxide::deflate::core::{
     compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
