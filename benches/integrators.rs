@@ -7,7 +7,8 @@
 //! * active Brownian particles in 2D with WCA repulsion, N = 32768 at area
 //!   fraction ~0.6 (the MIPS workload), Gaussian and uniform noise;
 //! * ABPs with vision-cone steering and goal fixation (the pedestrian
-//!   model: O(N^2) torques), N = 1024;
+//!   model), N = 1024 with the O(N^2) all-pairs cone and with the Verlet
+//!   list, and N = 65536 with the list;
 //! * Kuramoto oscillators with phase noise, N = 10^6 (O(N) mean field),
 //!   Gaussian and uniform noise.
 //!
@@ -157,9 +158,11 @@ fn kernels() -> Vec<Kernel> {
         });
     }
     // Pedestrian ABPs: vision cone (Omega = 2, psi = pi/4, range 5, R0 = 2)
-    // and goal fixation, N = 32^2 in a periodic box at rho = 0.3.
-    {
-        let (mut s, mut ff) = wca_lattice(2, 32, 0.3);
+    // and goal fixation, in a periodic box at rho = 0.3: N = 32^2 over all
+    // pairs and over a Verlet list (skin 0.5, about 29 neighbours within
+    // 5.5); N = 256^2 over the list only (all pairs: ~4 s per step).
+    for (side, list) in [(32, false), (32, true), (256, true)] {
+        let (mut s, mut ff) = wca_lattice(2, side, 0.3);
         let n = s.x.len();
         let mut a = ActiveBrownian::new(
             2,
@@ -181,8 +184,14 @@ fn kernels() -> Vec<Kernel> {
             },
         )
         .unwrap();
+        if list {
+            a.reserve_vision_neighbours(64, 0.5).unwrap();
+        }
         out.push(Kernel {
-            name: "abp_vision_cone_1024".into(),
+            name: format!(
+                "abp_vision_cone_{n}{}",
+                if list { "_verlet_list" } else { "" }
+            ),
             particles: n,
             steps: 10,
             step: Box::new(move |s0, k| {

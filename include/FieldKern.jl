@@ -456,6 +456,9 @@ fk_active_step(h, ff, p, step, n_steps, out_steps_done) =
 fk_active_set_noise(h, noise) =
     ccall((:fk_active_set_noise, libfieldkern), Int32, (Ptr{Cvoid}, Int32, ), h, noise)
 
+fk_active_reserve_vision_neighbors(h, max_neighbors, skin) =
+    ccall((:fk_active_reserve_vision_neighbors, libfieldkern), Int32, (Ptr{Cvoid}, UInt32, Cdouble, ), h, max_neighbors, skin)
+
 fk_active_destroy(h) =
     ccall((:fk_active_destroy, libfieldkern), Int32, (Ptr{Cvoid}, ), h)
 

@@ -757,6 +757,16 @@ module fieldkern
       integer(c_int32_t), value :: noise
     end function fk_active_set_noise
 
+    function fk_active_reserve_vision_neighbors(h, max_neighbors, skin) bind(C, &
+        name="fk_active_reserve_vision_neighbors")
+      import
+      implicit none
+      integer(c_int32_t) :: fk_active_reserve_vision_neighbors
+      type(c_ptr), value :: h
+      integer(c_int32_t), value :: max_neighbors
+      real(c_double), value :: skin
+    end function fk_active_reserve_vision_neighbors
+
     function fk_active_destroy(h) bind(C, name="fk_active_destroy")
       import
       implicit none

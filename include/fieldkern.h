@@ -1935,7 +1935,8 @@ struct fk_active_params fk_active_params_default(void);
  * angle advances by `tau dt + sqrt(2 Dr dt) xi` (tau: vision-cone steering
  * `(Omega/N_i) sum_cone exp(-r/R0) sin(phi_ij - theta_i)` plus goal
  * fixation `K sin(phi_goal - theta_i)`); in 3D `e <- normalise(e +
- * sqrt(2 Dr dt) xi x e)`. Vision-cone steering is O(N^2) per step.
+ * sqrt(2 Dr dt) xi x e)`. Vision-cone steering is O(N^2) per step, or
+ * O(N) with the same bits after `fk_active_reserve_vision_neighbors`.
  * Noise: element (normal by default, see `fk_active_set_noise`)
  * `(s n + i) D + d`, `D = 3` (2D) or 6 (3D), of Philox
  * stream `(3 << 48) | stream`. Errors: `FK_ERR_NULL_POINTER`,
@@ -1950,7 +1951,12 @@ fk_status fk_active_create(const struct fk_active_params *params, struct fk_acti
 
 /**
  * Advances `n_steps` ABP steps from step index `step`. Needs `x, y[, z]` and
- * the orientation unit vectors `ox, oy[, oz]` (updated; velocities ignored).
+ * the orientation unit vectors `ox, oy[, oz]` (updated; velocities ignored;
+ * a heading of zero length is rejected with `FK_ERR_OUT_OF_RANGE`). With a
+ * vision list: `FK_ERR_CAPACITY` when a particle has more than
+ * `max_neighbors` particles within `vision_range + skin` (the state stays
+ * at the last completed step), `FK_ERR_OUT_OF_RANGE` before any step when
+ * a periodic box is shorter than `2 (vision_range + skin)`.
  *
  * # Safety
  * Handles valid; `p` as documented at `fk_particles`.
@@ -1972,6 +1978,26 @@ fk_status fk_active_step(struct fk_active *h,
  * `h` must be a valid handle.
  */
 fk_status fk_active_set_noise(struct fk_active *h, int32_t noise);
+
+/**
+ * Evaluates the vision cone over a Verlet list instead of all pairs: O(N)
+ * per step instead of O(N^2), the same torques bit for bit (so the same
+ * trajectories). Reserves a list of radius `vision_range + skin` with room
+ * for `max_neighbors` particles within that radius of any particle
+ * (`capacity (max_neighbors + 2)` 4-byte words plus about 80 bytes per
+ * particle); it is rebuilt when a particle has moved more than `skin / 2`.
+ * `max_neighbors = 0` returns to all pairs. Errors: `FK_ERR_OUT_OF_RANGE`
+ * (vision cone off, `skin < 0`, `max_neighbors = 2^32 - 1`),
+ * `FK_ERR_NON_FINITE` (skin), `FK_ERR_OUT_OF_MEMORY`,
+ * `FK_ERR_WRONG_HANDLE`, `FK_ERR_NULL_POINTER`; the previous setting is
+ * kept.
+ *
+ * # Safety
+ * `h` must be a valid handle.
+ */
+fk_status fk_active_reserve_vision_neighbors(struct fk_active *h,
+                                             uint32_t max_neighbors,
+                                             double skin);
 
 /**
  * Frees an ABP integrator (NULL is a no-op).

@@ -403,6 +403,7 @@ SIGNATURES = {
     'fk_active_create': (ctypes.c_int32, [ctypes.POINTER(fk_active_params), ctypes.POINTER(ctypes.c_void_p)]),
     'fk_active_step': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(fk_particles), ctypes.c_uint64, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint64)]),
     'fk_active_set_noise': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32]),
+    'fk_active_reserve_vision_neighbors': (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_double]),
     'fk_active_destroy': (ctypes.c_int32, [ctypes.c_void_p]),
     'fk_kuramoto_params_default': (fk_kuramoto_params, []),
     'fk_kuramoto_create': (ctypes.c_int32, [ctypes.POINTER(fk_kuramoto_params), ctypes.POINTER(ctypes.c_void_p)]),

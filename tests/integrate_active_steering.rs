@@ -73,6 +73,24 @@ fn goal_fixation_turns_the_heading_as_the_analytic_solution() {
 }
 
 #[test]
+fn a_particle_exactly_at_the_goal_feels_no_goal_torque() {
+    // The direction to the goal is undefined there; the documented torque
+    // is 0, so the heading stays bitwise as it was.
+    let mut s = State::new(2, 1);
+    (s.x[0], s.y[0]) = (4.0, 2.0);
+    s.ox = vec![0.6];
+    s.oy = vec![-0.8];
+    let prm = ActiveParams {
+        goal_k: 1.5,
+        goal: [4.0, 2.0],
+        ..quiet(1e-2)
+    };
+    let mut abp = ActiveBrownian::new(2, 1, prm).unwrap();
+    abp.step(None, &mut s.view(), 0, 3).1.unwrap();
+    assert_eq!((s.ox[0], s.oy[0]), (0.6, -0.8));
+}
+
+#[test]
 fn vision_cone_steers_towards_the_mean_direction_of_the_visible_neighbours() {
     let (dt, steps) = (1e-4, 10_000);
     let (omega, decay, range, d, alpha, theta0): (f64, f64, f64, f64, f64, f64) =

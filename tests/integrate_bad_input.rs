@@ -1,8 +1,9 @@
 //! Bad particle input is rejected before anything moves, for every
 //! particle integrator (velocity Verlet, BAOAB, Brownian, active Brownian) in
 //! 2D and 3D: a NaN or infinity in any array the integrator reads, a
-//! negative or NaN inverse mass, a type index out of range and a short array
-//! each give their specific error naming the array and index, zero completed
+//! negative or NaN inverse mass, a type index out of range, a short array
+//! and a zero-length ABP heading each give their specific error naming the
+//! array and index, zero completed
 //! steps, and every array bitwise as it was (the poisoned value included).
 #![allow(clippy::needless_range_loop)]
 
@@ -207,5 +208,33 @@ fn bad_masses_types_and_short_arrays_are_rejected_with_the_state_unchanged() {
                 rejected(scheme, dim, &poison, ErrorKind::InvalidSize, name);
             }
         }
+    }
+}
+
+#[test]
+fn a_zero_length_heading_is_rejected_with_the_state_unchanged() {
+    // The update normalises headings, so a zero heading would become NaN.
+    for dim in [2, 3] {
+        let poison = |s: &mut State| {
+            s.ox[BAD_INDEX] = 0.0;
+            s.oy[BAD_INDEX] = 0.0;
+        };
+        rejected(
+            Scheme::Active,
+            dim,
+            &poison,
+            ErrorKind::OutOfRange,
+            "heading 7",
+        );
+        // Only the length counts: a heading along one axis is fine.
+        let (mut s, mut ff) = system(dim);
+        s.ox[BAD_INDEX] = 0.0;
+        s.oy[BAD_INDEX] = if dim == 3 { 0.0 } else { -2.0 };
+        if dim == 3 {
+            s.oz[BAD_INDEX] = 1e-3;
+        }
+        let (done, r) = five_steps(Scheme::Active, dim, &mut ff, &mut s.view());
+        r.unwrap();
+        assert_eq!(done, 5);
     }
 }

@@ -1768,7 +1768,8 @@ fn active_defaults() -> fk_active_params {
 /// angle advances by `tau dt + sqrt(2 Dr dt) xi` (tau: vision-cone steering
 /// `(Omega/N_i) sum_cone exp(-r/R0) sin(phi_ij - theta_i)` plus goal
 /// fixation `K sin(phi_goal - theta_i)`); in 3D `e <- normalise(e +
-/// sqrt(2 Dr dt) xi x e)`. Vision-cone steering is O(N^2) per step.
+/// sqrt(2 Dr dt) xi x e)`. Vision-cone steering is O(N^2) per step, or
+/// O(N) with the same bits after `fk_active_reserve_vision_neighbors`.
 /// Noise: element (normal by default, see `fk_active_set_noise`)
 /// `(s n + i) D + d`, `D = 3` (2D) or 6 (3D), of Philox
 /// stream `(3 << 48) | stream`. Errors: `FK_ERR_NULL_POINTER`,
@@ -1813,7 +1814,12 @@ pub unsafe extern "C" fn fk_active_create(
 }
 
 /// Advances `n_steps` ABP steps from step index `step`. Needs `x, y[, z]` and
-/// the orientation unit vectors `ox, oy[, oz]` (updated; velocities ignored).
+/// the orientation unit vectors `ox, oy[, oz]` (updated; velocities ignored;
+/// a heading of zero length is rejected with `FK_ERR_OUT_OF_RANGE`). With a
+/// vision list: `FK_ERR_CAPACITY` when a particle has more than
+/// `max_neighbors` particles within `vision_range + skin` (the state stays
+/// at the last completed step), `FK_ERR_OUT_OF_RANGE` before any step when
+/// a periodic box is shorter than `2 (vision_range + skin)`.
 ///
 /// # Safety
 /// Handles valid; `p` as documented at `fk_particles`.
@@ -1863,6 +1869,32 @@ pub unsafe extern "C" fn fk_active_set_noise(h: *mut fk_active, noise: i32) -> f
         // SAFETY: header contract.
         unsafe { value_mut(h, "h") }?.set_noise(kind);
         Ok(())
+    })
+}
+
+/// Evaluates the vision cone over a Verlet list instead of all pairs: O(N)
+/// per step instead of O(N^2), the same torques bit for bit (so the same
+/// trajectories). Reserves a list of radius `vision_range + skin` with room
+/// for `max_neighbors` particles within that radius of any particle
+/// (`capacity (max_neighbors + 2)` 4-byte words plus about 80 bytes per
+/// particle); it is rebuilt when a particle has moved more than `skin / 2`.
+/// `max_neighbors = 0` returns to all pairs. Errors: `FK_ERR_OUT_OF_RANGE`
+/// (vision cone off, `skin < 0`, `max_neighbors = 2^32 - 1`),
+/// `FK_ERR_NON_FINITE` (skin), `FK_ERR_OUT_OF_MEMORY`,
+/// `FK_ERR_WRONG_HANDLE`, `FK_ERR_NULL_POINTER`; the previous setting is
+/// kept.
+///
+/// # Safety
+/// `h` must be a valid handle.
+#[no_mangle]
+pub unsafe extern "C" fn fk_active_reserve_vision_neighbors(
+    h: *mut fk_active,
+    max_neighbors: u32,
+    skin: f64,
+) -> fk_status {
+    guard("fk_active_reserve_vision_neighbors", || {
+        // SAFETY: header contract.
+        unsafe { value_mut(h, "h") }?.reserve_vision_neighbours(max_neighbors as usize, skin)
     })
 }
 

@@ -68,6 +68,27 @@ pub struct NeighbourList {
     builds: u64,
 }
 
+/// A periodic box must be at least `2 r_list` long on every axis, or the
+/// minimum image would miss neighbours.
+fn check_box(sbox: &SimBox, r_list: f64) -> Result<()> {
+    if sbox.periodic {
+        for a in 0..sbox.dim {
+            if sbox.lengths[a] < 2.0 * r_list {
+                return Err(Error::new(
+                    ErrorKind::OutOfRange,
+                    format!(
+                        "box length {a} = {} is smaller than 2 (cutoff + skin) = {}: \
+                         minimum image would miss neighbours",
+                        sbox.lengths[a],
+                        2.0 * r_list
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Largest number of cells an open-box grid may use (bounds `cell_start`).
 fn max_cells(capacity: usize) -> usize {
     capacity.max(1) + 1
@@ -90,21 +111,7 @@ impl NeighbourList {
                 format!("cutoff + skin = {r_list} must be finite and > 0 (skin = {skin} >= 0)"),
             ));
         }
-        if sbox.periodic {
-            for a in 0..sbox.dim {
-                if sbox.lengths[a] < 2.0 * r_list {
-                    return Err(Error::new(
-                        ErrorKind::OutOfRange,
-                        format!(
-                            "box length {a} = {} is smaller than 2 (cutoff + skin) = {}: \
-                             minimum image would miss neighbours",
-                            sbox.lengths[a],
-                            2.0 * r_list
-                        ),
-                    ));
-                }
-            }
-        }
+        check_box(&sbox, r_list)?;
         if max_neighbors == 0 || max_neighbors >= u32::MAX as usize || capacity >= u32::MAX as usize
         {
             return Err(Error::new(
@@ -145,6 +152,27 @@ impl NeighbourList {
             built_n: None,
             builds: 0,
         })
+    }
+
+    /// Switches to box `sbox` (same dimension); the list is marked stale if
+    /// the box changed. Errors: `OutOfRange` (a periodic box shorter than
+    /// `2 (cutoff + skin)`; the list keeps its old box). Allocates nothing.
+    pub fn set_box(&mut self, sbox: SimBox) -> Result<()> {
+        if sbox != self.sbox {
+            if sbox.dim != self.sbox.dim {
+                return Err(Error::new(
+                    ErrorKind::OutOfRange,
+                    format!(
+                        "a {}D box for a neighbour list reserved in {}D",
+                        sbox.dim, self.sbox.dim
+                    ),
+                ));
+            }
+            check_box(&sbox, self.r_list)?;
+            self.sbox = sbox;
+            self.built_n = None;
+        }
+        Ok(())
     }
 
     /// Number of rebuilds so far.

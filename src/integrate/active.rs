@@ -14,9 +14,20 @@
 //!   (2018)): `tau_i = (Omega / N_i) sum_{j in cone} exp(-r_ij / R0)
 //!   sin(phi_ij - theta_i)`, the cone being the particles within `range`
 //!   whose direction `phi_ij` differs from `theta_i` by at most `psi`, `N_i`
-//!   their number. Evaluated over all pairs (O(N^2), meant for N <= ~10^4);
+//!   their number. Evaluated over all pairs (O(N^2)) by default, or over a
+//!   Verlet list of radius `range + skin` reserved with
+//!   [`ActiveBrownian::reserve_vision_neighbours`] (O(N), for crowds of any
+//!   size). Both give the same bits: the list path adds each partner's
+//!   weight into the accumulator lane `j mod 8` it has in the all-pairs scan,
+//!   in the same (increasing `j`) order;
 //! * goal fixation: `tau_i += K sin(phi_goal,i - theta_i)` with `phi_goal,i`
-//!   the direction from particle `i` to the goal point.
+//!   the direction from particle `i` to the goal point (not minimum-imaged);
+//!   evaluated as the cross product `(e_i x g_i) / (|e_i| |g_i|)` of the
+//!   heading and the separation `g_i` to the goal, 0 for a particle exactly
+//!   at the goal.
+//!
+//! Headings must have nonzero length (a step rejects a zero heading with
+//! `OutOfRange`); only their direction enters the torques.
 //!
 //! Noise: per particle and step, draws `0..dim` translate and the next
 //! (1 in 2D, 3 in 3D) rotate; element `(s n + i) D + d` with `D = 3` (2D) or
@@ -30,6 +41,7 @@ use super::noise::{for_each_noise_chunk, NoiseKind, NOISE_CHUNK};
 use super::split::for_each_segment;
 use super::state::{Particles, SimBox};
 use crate::error::{Error, ErrorKind, Result};
+use crate::forces::cells::{gather_packed_checked, NeighbourList};
 use crate::forces::ForceField;
 use crate::rng::stream::Stream;
 use crate::simd::f64x8;
@@ -90,6 +102,37 @@ pub struct ActiveBrownian {
     noise: NoiseKind,
     ws: Workspace,
     torque: Vec<f64>,
+    /// Verlet list of the vision cone (`None`: all pairs).
+    vision: Option<VisionList>,
+}
+
+/// The vision cone's Verlet list and its slot-ordered position copy.
+#[derive(Debug)]
+struct VisionList {
+    list: NeighbourList,
+    packed: Vec<[f64; 4]>,
+}
+
+impl VisionList {
+    /// Brings the list up to date with the positions of `p` (rebuilt when
+    /// stale or when a particle moved more than half the skin). Errors:
+    /// `Capacity` (a particle with more than `max_neighbors` within
+    /// `range + skin`).
+    fn update(&mut self, p: &Particles) -> Result<(&NeighbourList, &[[f64; 4]])> {
+        let pos = p.positions();
+        let n = pos.len();
+        let moved = !self.list.is_built_for(n)
+            || gather_packed_checked(
+                &pos,
+                self.list.order(),
+                &mut self.packed[..n],
+                Some(&self.list),
+            );
+        if moved {
+            self.list.rebuild(&pos, &mut self.packed)?;
+        }
+        Ok((&self.list, &self.packed[..n]))
+    }
 }
 
 impl ActiveBrownian {
@@ -126,7 +169,60 @@ impl ActiveBrownian {
             noise: NoiseKind::Gaussian,
             ws: Workspace::new(dim, capacity, Self::NEEDS)?,
             torque: vec![0.0; if steering { capacity } else { 0 }],
+            vision: None,
         })
+    }
+
+    /// Evaluates the vision cone over a Verlet list instead of all pairs:
+    /// O(N) per step instead of O(N^2), the same torques bit for bit.
+    /// Reserves a list of radius `vision_range + skin` with room for
+    /// `max_neighbors` particles within that radius of any particle
+    /// (`capacity x (max_neighbors + 2)` words of 4 bytes, plus about 80
+    /// bytes per particle); the list is rebuilt when a particle has moved
+    /// more than `skin / 2`. `max_neighbors = 0` returns to all pairs.
+    ///
+    /// Errors: `OutOfRange` (vision cone off, skin < 0,
+    /// `max_neighbors >= 2^32 - 1`), `NonFinite` (skin NaN or infinite),
+    /// `OutOfMemory`; the previous setting is kept. A step then fails with
+    /// `Capacity` if a particle has more than `max_neighbors` neighbours
+    /// within `vision_range + skin`, and a call fails with `OutOfRange` if a
+    /// periodic box is shorter than `2 (vision_range + skin)`; the state is
+    /// left at the last completed step.
+    pub fn reserve_vision_neighbours(&mut self, max_neighbors: usize, skin: f64) -> Result<()> {
+        if max_neighbors == 0 {
+            self.vision = None;
+            return Ok(());
+        }
+        if self.params.vision_omega <= 0.0 {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                "the vision cone is off (vision_omega = 0): there is no list to reserve",
+            ));
+        }
+        non_negative("skin", skin)?;
+        let capacity = self.torque.len();
+        let list = NeighbourList::new(
+            SimBox::open(2),
+            self.params.vision_range,
+            skin,
+            capacity,
+            max_neighbors,
+        )?;
+        let mut packed = Vec::new();
+        packed.try_reserve_exact(capacity).map_err(|_| {
+            Error::new(
+                ErrorKind::OutOfMemory,
+                format!("cannot reserve {capacity} packed positions"),
+            )
+        })?;
+        packed.resize(capacity, [0.0; 4]);
+        self.vision = Some(VisionList { list, packed });
+        Ok(())
+    }
+
+    /// Rebuilds of the vision-cone Verlet list so far (0 without one).
+    pub fn vision_list_builds(&self) -> u64 {
+        self.vision.as_ref().map_or(0, |v| v.list.builds())
     }
 
     pub fn params(&self) -> &ActiveParams {
@@ -168,6 +264,13 @@ impl ParticleScheme for ActiveBrownian {
         &mut self.ws
     }
 
+    fn begin_call(&mut self, _p: &mut Particles, b: &SimBox) -> Result<()> {
+        match self.vision.as_mut() {
+            Some(v) => v.list.set_box(*b),
+            None => Ok(()),
+        }
+    }
+
     fn one_step(
         &mut self,
         ff: Option<&mut ForceField>,
@@ -177,7 +280,11 @@ impl ParticleScheme for ActiveBrownian {
     ) -> Result<()> {
         self.ws.forces(ff, p, step)?;
         if !self.torque.is_empty() {
-            steering_torques(&self.params, p, b, &mut self.torque);
+            let list = match self.vision.as_mut() {
+                Some(v) => Some(v.update(p)?),
+                None => None,
+            };
+            steering_torques(&self.params, p, b, list, &mut self.torque);
         }
         active_update(
             &self.ws,
@@ -192,7 +299,13 @@ impl ParticleScheme for ActiveBrownian {
 }
 
 /// Vision-cone and goal torques of every particle (2D), gathered per particle.
-fn steering_torques(prm: &ActiveParams, p: &Particles, b: &SimBox, torque: &mut [f64]) {
+fn steering_torques(
+    prm: &ActiveParams,
+    p: &Particles,
+    b: &SimBox,
+    list: Option<(&NeighbourList, &[[f64; 4]])>,
+    torque: &mut [f64],
+) {
     let n = p.len();
     let (x, y, ox, oy) = (&*p.x, &*p.y, &*p.ox, &*p.oy);
     let cone = Cone {
@@ -203,17 +316,27 @@ fn steering_torques(prm: &ActiveParams, p: &Particles, b: &SimBox, torque: &mut 
     for_each_segment([&mut torque[..n]], n, 256, &|_, first, [t]| {
         for k in 0..t.len() {
             let i = first + k;
-            let theta = oy[i].atan2(ox[i]);
             let mut tau = 0.0;
             if prm.vision_omega > 0.0 {
-                let (sum, count) = cone.sum(i, x, y, (ox[i], oy[i]), b);
+                let viewer = cone.viewer(x[i], y[i], (ox[i], oy[i]));
+                let (sum, count) = match list {
+                    Some((l, packed)) => viewer.sum_listed(i, b, l, packed),
+                    None => viewer.sum(i, x, y, b),
+                };
                 if count > 0 {
                     tau += prm.vision_omega * sum / count as f64;
                 }
             }
             if prm.goal_k > 0.0 {
-                let phi = (prm.goal[1] - y[i]).atan2(prm.goal[0] - x[i]);
-                tau += prm.goal_k * (phi - theta).sin();
+                // sin(phi_goal - theta) = (e_i x g) / (|e_i| |g|) with g the
+                // separation from the particle to the goal (no arctangents);
+                // 0 for a particle exactly at the goal.
+                let (ex, ey) = (ox[i], oy[i]);
+                let (gx, gy) = (prm.goal[0] - x[i], prm.goal[1] - y[i]);
+                let norms = ((ex * ex + ey * ey) * (gx * gx + gy * gy)).sqrt();
+                if norms > 0.0 {
+                    tau += prm.goal_k * ((ex * gy - ey * gx) / norms);
+                }
             }
             t[k] = tau;
         }
@@ -228,46 +351,77 @@ struct Cone {
 }
 
 impl Cone {
+    /// The cone of particle `i` at `(x_i, y_i)` with heading `e_i = (ex, ey)`.
+    #[inline(always)]
+    fn viewer(&self, xi: f64, yi: f64, (ex, ey): (f64, f64)) -> Viewer {
+        Viewer {
+            xi: f64x8::splat(xi),
+            yi: f64x8::splat(yi),
+            ex: f64x8::splat(ex),
+            ey: f64x8::splat(ey),
+            norm: f64x8::splat(ex.hypot(ey)),
+            cos_psi: f64x8::splat(self.cos_psi),
+            range2: f64x8::splat(self.range2),
+            decay: f64x8::splat(self.decay),
+        }
+    }
+}
+
+/// One particle's vision cone, splatted for eight partners at a time.
+struct Viewer {
+    xi: f64x8,
+    yi: f64x8,
+    ex: f64x8,
+    ey: f64x8,
+    norm: f64x8,
+    cos_psi: f64x8,
+    range2: f64x8,
+    decay: f64x8,
+}
+
+impl Viewer {
+    /// Separations `(dx, dy)`, distances `r` and the mask of the partners
+    /// seen among eight at `(xj, yj)`: `j != i` within range
+    /// (`0 < r < range`) and in the cone (`e_i . r_ij >= |e_i| r cos psi`;
+    /// only the direction of `e_i` counts, as in `theta_i`). `None` when no
+    /// partner is in range (most groups of the all-pairs scan).
+    #[inline(always)]
+    fn sight(&self, xj: f64x8, yj: f64x8, b: &SimBox) -> Option<[f64x8; 4]> {
+        let dx = b.min_image8(0, xj - self.xi);
+        let dy = b.min_image8(1, yj - self.yi);
+        let r2 = dx * dx + dy * dy;
+        let in_range = r2.simd_lt(self.range2) & r2.simd_gt(f64x8::ZERO);
+        if !in_range.any() {
+            return None;
+        }
+        let r = r2.sqrt();
+        let in_cone = !((dx * self.ex + dy * self.ey) / (r * self.norm)).simd_lt(self.cos_psi);
+        Some([dx, dy, r, in_range & in_cone])
+    }
+
+    /// Weights `exp(-r / R0) sin(phi_ij - theta_i)` of eight partners, with
+    /// `sin(phi_ij - theta_i)` evaluated as `(e_i x r_ij) / (|e_i| r)` (the
+    /// same quantity without two arctangents and a sine). Lane-wise, so a
+    /// partner's weight has the same bits in any lane.
+    #[inline(always)]
+    fn weight(&self, dx: f64x8, dy: f64x8, r: f64x8) -> f64x8 {
+        (-r / self.decay).exp() * ((self.ex * dy - self.ey * dx) / (r * self.norm))
+    }
+
     /// `(sum_{j in cone} exp(-r_ij / R0) sin(phi_ij - theta_i), N_i)` over
-    /// the particles `j != i` within range whose direction differs from the
-    /// heading `e_i = (ex, ey)` by at most psi (`e_i . r_ij >= |e_i| r cos
-    /// psi`: only the direction of `e_i` counts, as in `theta_i`).
-    /// `sin(phi_ij - theta_i)` is evaluated as `(e_i x r_ij) / (|e_i| r)`
-    /// (the same quantity without two arctangents and a sine), eight
-    /// partners at a time; the last
-    /// partial group is padded with particle `i` itself, which the `r > 0`
-    /// test drops.
+    /// all particles, eight partners at a time: partner `j` in lane
+    /// `j mod 8`; the last partial group is padded with particle `i` itself,
+    /// which the `r > 0` test drops.
     #[inline]
-    fn sum(
-        &self,
-        i: usize,
-        x: &[f64],
-        y: &[f64],
-        (ex, ey): (f64, f64),
-        b: &SimBox,
-    ) -> (f64, usize) {
+    fn sum(&self, i: usize, x: &[f64], y: &[f64], b: &SimBox) -> (f64, usize) {
         let n = x.len();
-        let (xi, yi) = (f64x8::splat(x[i]), f64x8::splat(y[i]));
-        let (ex8, ey8) = (f64x8::splat(ex), f64x8::splat(ey));
-        let norm = f64x8::splat(ex.hypot(ey));
-        let (cos_psi, range2) = (f64x8::splat(self.cos_psi), f64x8::splat(self.range2));
-        let decay = f64x8::splat(self.decay);
         let (mut sum, mut count) = (f64x8::ZERO, f64x8::ZERO);
         let mut group = |xj: f64x8, yj: f64x8| {
-            let dx = b.min_image8(0, xj - xi);
-            let dy = b.min_image8(1, yj - yi);
-            let r2 = dx * dx + dy * dy;
-            let in_range = r2.simd_lt(range2) & r2.simd_gt(f64x8::ZERO);
-            // Most groups hold no partner in range: skip the exponential.
-            if !in_range.any() {
-                return;
+            if let Some([dx, dy, r, seen]) = self.sight(xj, yj, b) {
+                let w = self.weight(dx, dy, r);
+                sum += seen.select(w, f64x8::ZERO);
+                count += seen.select(f64x8::ONE, f64x8::ZERO);
             }
-            let r = r2.sqrt();
-            let in_cone = !((dx * ex8 + dy * ey8) / (r * norm)).simd_lt(cos_psi);
-            let seen = in_range & in_cone;
-            let w = (-r / decay).exp() * ((ex8 * dy - ey8 * dx) / (r * norm));
-            sum += seen.select(w, f64x8::ZERO);
-            count += seen.select(f64x8::ONE, f64x8::ZERO);
         };
         let mut j = 0;
         while j + 8 <= n {
@@ -283,6 +437,68 @@ impl Cone {
             group(f64x8::new(xt), f64x8::new(yt));
         }
         (sum.reduce_add(), count.reduce_add() as usize)
+    }
+
+    /// [`Viewer::sum`] over the Verlet-list neighbours of `i` only (their
+    /// positions from `packed`, this step's copies in slot order), with the
+    /// same bits: the neighbours come sorted by particle index and are
+    /// tested eight at a time (padded with `i` itself); those seen are
+    /// packed in order, their weights computed eight at a time, and each is
+    /// added into accumulator lane `j mod 8`, the lane partner `j` has in
+    /// the all-pairs scan, in the same increasing-`j` order. (The all-pairs
+    /// scan adds `+0.0` for partners not seen, which leaves a sum that
+    /// started at `+0.0` unchanged.) Packing spends the exponential on the
+    /// partners in the cone only.
+    #[inline]
+    fn sum_listed(
+        &self,
+        i: usize,
+        b: &SimBox,
+        list: &NeighbourList,
+        packed: &[[f64; 4]],
+    ) -> (f64, usize) {
+        let order = list.order();
+        let si = list.slot_of()[i] as usize;
+        let slots = list.neighbours(si);
+        let mut lanes = [0.0; 8];
+        let mut count = 0;
+        // Partners seen, not yet weighted: index, dx, dy, r.
+        let mut seen_j = [0usize; 8];
+        let mut seen_geo = [[1.0; 8]; 3];
+        let mut m = 0;
+        let mut flush = |seen_j: &[usize], geo: &[[f64; 8]; 3]| {
+            let w = self.weight(f64x8::new(geo[0]), f64x8::new(geo[1]), f64x8::new(geo[2]));
+            for (&j, w) in seen_j.iter().zip(w.to_array()) {
+                lanes[j % 8] += w;
+            }
+            count += seen_j.len();
+        };
+        for group in slots.chunks(8) {
+            let (mut xt, mut yt, mut jt) = ([packed[si][0]; 8], [packed[si][1]; 8], [i; 8]);
+            for (k, &s) in group.iter().enumerate() {
+                let s = s as usize;
+                (xt[k], yt[k], jt[k]) = (packed[s][0], packed[s][1], order[s] as usize);
+            }
+            let Some([dx, dy, r, seen]) = self.sight(f64x8::new(xt), f64x8::new(yt), b) else {
+                continue;
+            };
+            let (dx, dy, r, seen) = (dx.to_array(), dy.to_array(), r.to_array(), seen.to_array());
+            for k in 0..group.len() {
+                if seen[k].to_bits() != 0 {
+                    seen_j[m] = jt[k];
+                    (seen_geo[0][m], seen_geo[1][m], seen_geo[2][m]) = (dx[k], dy[k], r[k]);
+                    m += 1;
+                    if m == 8 {
+                        flush(&seen_j, &seen_geo);
+                        m = 0;
+                    }
+                }
+            }
+        }
+        if m > 0 {
+            flush(&seen_j[..m], &seen_geo);
+        }
+        (f64x8::new(lanes).reduce_add(), count)
     }
 }
 

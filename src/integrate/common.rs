@@ -239,6 +239,7 @@ impl Workspace {
                 check_len("oz", p.oz.len(), n)?;
                 check_finite("oz", p.oz)?;
             }
+            check_nonzero_headings(p)?;
         }
         if let Some(f) = ff {
             // The positions and types were validated above against the
@@ -497,6 +498,29 @@ fn replay_steps<S: ParticleScheme>(
         scheme.workspace().restore(p);
         0
     }
+}
+
+/// Every heading `(ox, oy[, oz])` has nonzero length: the integrators
+/// normalise headings, and the direction of a zero vector is undefined.
+fn check_nonzero_headings(p: &Particles) -> Result<()> {
+    let oz: &[f64] = if p.dim == 3 { p.oz } else { &[] };
+    let len2 = |i: usize| {
+        p.ox[i] * p.ox[i] + p.oy[i] * p.oy[i] + if oz.is_empty() { 0.0 } else { oz[i] * oz[i] }
+    };
+    // Branch-free first (vectorises); only a hit needs the scan that names
+    // the index.
+    if (0..p.len()).fold(false, |bad, i| bad | (len2(i) == 0.0)) {
+        if let Some(i) = (0..p.len()).find(|&i| len2(i) == 0.0) {
+            return Err(Error::new(
+                ErrorKind::OutOfRange,
+                format!(
+                    "heading {i} (ox, oy{}) has zero length",
+                    if oz.is_empty() { "" } else { ", oz" }
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The per-axis arrays of particles: positions, velocities, orientations,

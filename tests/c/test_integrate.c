@@ -4,7 +4,8 @@
  * arrays, n beyond capacity, dim mismatch, NaN positions, particles outside
  * a periodic box, dt <= 0, negative temperature, unknown enums, wrong
  * handles, failing callback) with the state left unchanged or at the last
- * completed step; the opt-in uniform noise. */
+ * completed step; the opt-in uniform noise; the vision cone over a Verlet
+ * list (same bits as all pairs; its bad input). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -614,6 +615,131 @@ static void test_spatial_order(void) {
     CHECK_STATUS(fk_forcefield_destroy(ff), FK_OK);
 }
 
+/* Steered ABPs in a periodic 2D box: the vision cone over a Verlet list
+ * gives the all-pairs trajectory bit for bit; a zero heading, a full list, a
+ * box too small for the list and bad reservations are rejected with the
+ * state unchanged. */
+#define NV 500
+static double vx0[NV], vy0[NV], vox0[NV], voy0[NV];
+static double vxs[NV], vys[NV], voxs[NV], voys[NV];
+
+static void vision_crowd(double l) {
+    for (int i = 0; i < NV; i++) {
+        vxs[i] = l * fmod(0.618033988749895 * i, 1.0);
+        vys[i] = l * fmod(0.754877666246693 * i + 0.1, 1.0);
+        voxs[i] = cos(0.9 * i);
+        voys[i] = sin(0.9 * i);
+    }
+}
+
+static int vision_unchanged(void) {
+    return memcmp(vxs, vx0, sizeof vx0) == 0 && memcmp(vys, vy0, sizeof vy0) == 0 &&
+           memcmp(voxs, vox0, sizeof vox0) == 0 && memcmp(voys, voy0, sizeof voy0) == 0;
+}
+
+static void vision_save(void) {
+    memcpy(vx0, vxs, sizeof vx0); memcpy(vy0, vys, sizeof vy0);
+    memcpy(vox0, voxs, sizeof vox0); memcpy(voy0, voys, sizeof voy0);
+}
+
+static fk_forcefield *periodic_2d_field(double l) {
+    fk_forcefield_params fp = fk_forcefield_params_default();
+    fk_forcefield *ff = NULL;
+    fp.dim = 2;
+    fp.periodic = 1;
+    fp.box_x = fp.box_y = l;
+    fp.capacity = NV;
+    CHECK_STATUS(fk_forcefield_create(&fp, &ff), FK_OK);
+    return ff;
+}
+
+static void test_vision_list(void) {
+    const double l = 30.0;
+    fk_active_params ap = fk_active_params_default();
+    fk_active *a = NULL, *b = NULL, *off = NULL;
+    fk_forcefield *ff = periodic_2d_field(l), *tiny = periodic_2d_field(8.0);
+    fk_particles p = fk_particles_default();
+    uint64_t done = 0;
+    static double ax[NV], ay[NV], aox[NV], aoy[NV];
+
+    ap.dim = 2;
+    ap.capacity = NV;
+    ap.dt = 1e-2;
+    ap.v0 = 5.0;
+    ap.dr = 0.5;
+    ap.kt = 0.1;
+    ap.seed = 77;
+    ap.vision_omega = 2.0;
+    ap.vision_angle = 1.0;
+    ap.vision_range = 3.0;
+    ap.vision_decay = 1.5;
+    ap.goal_k = 0.3;
+    ap.goal_x = ap.goal_y = 15.0;
+    CHECK_STATUS(fk_active_create(&ap, &a), FK_OK);
+    CHECK_STATUS(fk_active_create(&ap, &b), FK_OK);
+    p.dim = 2;
+    p.n = NV;
+    p.x = vxs; p.y = vys; p.ox = voxs; p.oy = voys;
+
+    /* All pairs, then the list: the same bits after 100 steps. */
+    vision_crowd(l);
+    CHECK_STATUS(fk_active_step(a, ff, &p, 0, 100, &done), FK_OK);
+    memcpy(ax, vxs, sizeof ax); memcpy(ay, vys, sizeof ay);
+    memcpy(aox, voxs, sizeof aox); memcpy(aoy, voys, sizeof aoy);
+    vision_crowd(l);
+    CHECK_STATUS(fk_active_reserve_vision_neighbors(b, 100, 0.5), FK_OK);
+    CHECK_STATUS(fk_active_step(b, ff, &p, 0, 100, &done), FK_OK);
+    CHECK(done == 100);
+    CHECK(memcmp(ax, vxs, sizeof ax) == 0 && memcmp(ay, vys, sizeof ay) == 0);
+    CHECK(memcmp(aox, voxs, sizeof aox) == 0 && memcmp(aoy, voys, sizeof aoy) == 0);
+
+    /* A zero heading: rejected before any step. */
+    vision_crowd(l);
+    voxs[9] = voys[9] = 0.0;
+    vision_save();
+    CHECK_STATUS(fk_active_step(b, ff, &p, 0, 5, &done), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("heading 9");
+    CHECK(done == 0 && vision_unchanged());
+
+    /* A full list: FK_ERR_CAPACITY at the first step, nothing moved. */
+    vision_crowd(l);
+    vision_save();
+    CHECK_STATUS(fk_active_reserve_vision_neighbors(b, 2, 0.5), FK_OK);
+    CHECK_STATUS(fk_active_step(b, ff, &p, 0, 5, &done), FK_ERR_CAPACITY);
+    CHECK(done == 0 && vision_unchanged());
+
+    /* A box shorter than 2 (range + skin) = 7: fine for 8 with skin 0.5,
+     * rejected with skin 1.5. */
+    vision_crowd(8.0);
+    vision_save();
+    CHECK_STATUS(fk_active_reserve_vision_neighbors(b, 100, 1.5), FK_OK);
+    CHECK_STATUS(fk_active_step(b, tiny, &p, 0, 5, &done), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("cutoff + skin");
+    CHECK(done == 0 && vision_unchanged());
+    CHECK_STATUS(fk_active_reserve_vision_neighbors(b, 400, 0.5), FK_OK);
+    CHECK_STATUS(fk_active_step(b, tiny, &p, 0, 5, &done), FK_OK);
+    CHECK(done == 5);
+
+    /* Bad reservations; the previous setting is kept (b still lists). */
+    CHECK_STATUS(fk_active_reserve_vision_neighbors(NULL, 10, 0.5), FK_ERR_NULL_POINTER);
+    CHECK_STATUS(fk_active_reserve_vision_neighbors((fk_active *)ff, 10, 0.5), FK_ERR_WRONG_HANDLE);
+    CHECK_STATUS(fk_active_reserve_vision_neighbors(b, 10, NAN), FK_ERR_NON_FINITE);
+    CHECK_STATUS(fk_active_reserve_vision_neighbors(b, 10, -1.0), FK_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(fk_active_reserve_vision_neighbors(b, UINT32_MAX, 0.5), FK_ERR_OUT_OF_RANGE);
+    ap.vision_omega = 0.0;
+    CHECK_STATUS(fk_active_create(&ap, &off), FK_OK);
+    CHECK_STATUS(fk_active_reserve_vision_neighbors(off, 10, 0.5), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("vision cone is off");
+    /* 0 returns to all pairs. */
+    CHECK_STATUS(fk_active_reserve_vision_neighbors(b, 0, 0.0), FK_OK);
+
+    fk_active_destroy(off);
+    fk_active_destroy(b);
+    fk_active_destroy(a);
+    fk_forcefield_destroy(tiny);
+    fk_forcefield_destroy(ff);
+}
+
 int main(void) {
     test_langevin_and_energies();
     test_threads_and_splits_are_bitwise();
@@ -623,5 +749,6 @@ int main(void) {
     test_brownian_active_kuramoto();
     test_spatial_order();
     test_uniform_noise();
+    test_vision_list();
     return fk_check_summary();
 }
