@@ -2016,8 +2016,11 @@ struct fk_kuramoto_params fk_kuramoto_params_default(void);
  * Creates a Kuramoto integrator: `theta_i += dt [omega_i + K r sin(psi -
  * theta_i)] + sqrt(2 D dt) xi` (Euler-Maruyama, O(N) mean field; phases kept
  * in [0, 2 pi); noise: normal element `s n + i` of Philox stream
- * `(4 << 48) | stream`). Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`,
- * `FK_ERR_OUT_OF_RANGE` (dt <= 0, noise < 0, capacity 0), `FK_ERR_NON_FINITE`.
+ * `(4 << 48) | stream`). Reserves 16 bytes per oscillator of `capacity`
+ * (each step keeps the new phases' sines and cosines for the next).
+ * Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`,
+ * `FK_ERR_OUT_OF_RANGE` (dt <= 0, noise < 0, capacity 0), `FK_ERR_NON_FINITE`,
+ * `FK_ERR_OUT_OF_MEMORY`.
  *
  * # Safety
  * `params` readable, `out` writable.

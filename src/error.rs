@@ -75,3 +75,17 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// `n` default values (zeros), or `OutOfMemory` naming `what` instead of
+/// aborting when the allocation fails (for create-time reservations).
+pub(crate) fn zeros<T: Copy + Default>(n: usize, what: &str) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::new(
+            ErrorKind::OutOfMemory,
+            format!("cannot allocate the {what} ({n} elements)"),
+        )
+    })?;
+    v.resize(n, T::default());
+    Ok(v)
+}

@@ -40,7 +40,7 @@ use super::common::{
 use super::noise::{for_each_noise_chunk, NoiseKind, NOISE_CHUNK};
 use super::split::for_each_segment;
 use super::state::{Particles, SimBox};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{zeros, Error, ErrorKind, Result};
 use crate::forces::cells::{gather_packed_checked, NeighbourList};
 use crate::forces::ForceField;
 use crate::rng::stream::Stream;
@@ -208,14 +208,7 @@ impl ActiveBrownian {
             capacity,
             max_neighbors,
         )?;
-        let mut packed = Vec::new();
-        packed.try_reserve_exact(capacity).map_err(|_| {
-            Error::new(
-                ErrorKind::OutOfMemory,
-                format!("cannot reserve {capacity} packed positions"),
-            )
-        })?;
-        packed.resize(capacity, [0.0; 4]);
+        let packed = zeros(capacity, "vision-list positions")?;
         self.vision = Some(VisionList { list, packed });
         Ok(())
     }

@@ -14,6 +14,16 @@
 //! same vector code, so values do not depend on where a phase falls.
 //! Noise: element `s n + i` of stream `Stream::KuramotoNoise.with_sub(stream)`
 //! (Gaussian by default, uniform with [`Kuramoto::set_noise`]).
+//!
+//! One pass over the oscillators per step: each step's update also
+//! evaluates the sines and cosines of the new phases, keeps them (16 bytes
+//! per oscillator of capacity, reserved at create) for the next step's
+//! coupling, and sums them into the next step's mean field (per segment
+//! in a fixed order, as [`order_parameter`] does). So every phase's sine
+//! and cosine is evaluated once per step instead of twice; the update
+//! itself runs eight oscillators at a time with the scalar operations in
+//! their order. (Trajectories kept the bits of the earlier two-pass
+//! implementation: checked against it when this changed, 2026-11-29.)
 
 use std::sync::Mutex;
 
@@ -21,9 +31,9 @@ use super::common::{
     finite, for_each_noisy_segment, non_negative, nonzero_capacity, positive, within_capacity,
 };
 use super::noise::{for_each_noise_chunk, NoiseKind, NOISE_CHUNK};
-use super::split::{segment_len, MAX_SEGMENTS};
-use super::state::{check_finite, check_len, wrap_into};
-use crate::error::Result;
+use super::split::{for_each_segment, segment_len, MAX_SEGMENTS};
+use super::state::{check_finite, check_len, wrap_into, wrap_into8};
+use crate::error::{zeros, Result};
 use crate::parallel;
 use crate::rng::stream::Stream;
 use crate::simd::f64x8;
@@ -44,14 +54,72 @@ pub struct KuramotoParams {
     pub stream: u64,
 }
 
-/// A Kuramoto integrator for up to `capacity` oscillators.
+/// A Kuramoto integrator for up to `capacity` oscillators (memory: 16 bytes
+/// per oscillator of capacity for the kept sines and cosines).
 #[derive(Debug)]
 pub struct Kuramoto {
     params: KuramotoParams,
     noise: NoiseKind,
     capacity: usize,
     partial: Vec<Mutex<[f64; 2]>>,
+    /// `sin theta_i`, `cos theta_i` of the current phases (`capacity` each),
+    /// valid within one step call: each step's update writes those of the
+    /// new phases, which the next step's update and mean field read.
+    sin_theta: Vec<f64>,
+    cos_theta: Vec<f64>,
 }
+
+/// A segment's sums of `cos theta` and `sin theta` in the order
+/// [`mean_field`] adds them: eight lane sums over the segment's full groups
+/// of eight, reduced, then the remainder one by one.
+struct SegmentSums {
+    c8: f64x8,
+    s8: f64x8,
+    rest: usize,
+    rest_c: [f64; 8],
+    rest_s: [f64; 8],
+}
+
+impl SegmentSums {
+    fn new() -> Self {
+        Self {
+            c8: f64x8::ZERO,
+            s8: f64x8::ZERO,
+            rest: 0,
+            rest_c: [0.0; 8],
+            rest_s: [0.0; 8],
+        }
+    }
+
+    /// Adds a block of consecutive phases' sines and cosines; every block
+    /// but a segment's last has a multiple of eight phases.
+    #[inline(always)]
+    fn add(&mut self, sn: &[f64], cs: &[f64]) {
+        debug_assert_eq!(self.rest, 0, "a partial block before the segment end");
+        let full = sn.len() / 8 * 8;
+        for g in (0..full).step_by(8) {
+            self.c8 += f64x8::new(cs[g..g + 8].try_into().expect("eight"));
+            self.s8 += f64x8::new(sn[g..g + 8].try_into().expect("eight"));
+        }
+        for j in full..sn.len() {
+            (self.rest_c[self.rest], self.rest_s[self.rest]) = (cs[j], sn[j]);
+            self.rest += 1;
+        }
+    }
+
+    fn total(&self) -> [f64; 2] {
+        let (mut c, mut s) = (self.c8.reduce_add(), self.s8.reduce_add());
+        for k in 0..self.rest {
+            c += self.rest_c[k];
+            s += self.rest_s[k];
+        }
+        [c, s]
+    }
+}
+
+// Phase blocks (taken from each segment's start) are whole groups of
+// eight, so only a segment's last block can be partial (SegmentSums::add).
+const _: () = assert!(PHASE_BLOCK.is_multiple_of(8));
 
 /// `(r, psi)` of phases `theta`: `r e^{i psi} = mean of e^{i theta}`.
 /// Deterministic for any thread count; allocates nothing (the per-segment
@@ -93,8 +161,14 @@ fn mean_field(theta: &[f64], slots: &[Mutex<[f64; 2]>]) -> (f64, f64) {
         }
         *slots[t].lock().unwrap_or_else(|p| p.into_inner()) = [c, s];
     });
+    reduce_mean(slots, n, seg)
+}
+
+/// `(mean cos theta, mean sin theta)` from the per-segment sums, added in
+/// segment order.
+fn reduce_mean(slots: &[Mutex<[f64; 2]>], n: usize, seg: usize) -> (f64, f64) {
     let (mut c, mut s) = (0.0, 0.0);
-    for slot in &slots[..n_seg] {
+    for slot in &slots[..n.div_ceil(seg)] {
         let v = slot.lock().unwrap_or_else(|p| p.into_inner());
         c += v[0];
         s += v[1];
@@ -113,6 +187,8 @@ impl Kuramoto {
             noise: NoiseKind::Gaussian,
             capacity,
             partial: (0..MAX_SEGMENTS).map(|_| Mutex::new([0.0; 2])).collect(),
+            sin_theta: zeros(capacity, "Kuramoto sines")?,
+            cos_theta: zeros(capacity, "Kuramoto cosines")?,
         })
     }
 
@@ -152,48 +228,110 @@ impl Kuramoto {
         let prm = self.params;
         let amp = (2.0 * prm.noise * prm.dt).sqrt();
         let tau = std::f64::consts::TAU;
+        if n_steps == 0 || n == 0 {
+            return Ok(n_steps);
+        }
+        let seg = segment_len(n, SEGMENT);
+        let slots = &self.partial[..];
+        let (sin_t, cos_t) = (&mut self.sin_theta[..n], &mut self.cos_theta[..n]);
+        // The caller's phases: their sines and cosines, and the mean field.
+        for_each_segment(
+            [&mut *sin_t, &mut *cos_t],
+            n,
+            SEGMENT,
+            &|t, first, [sn, cs]| {
+                let th = &theta[first..first + sn.len()];
+                let mut sums = SegmentSums::new();
+                for ((th, sn), cs) in th
+                    .chunks(PHASE_BLOCK)
+                    .zip(sn.chunks_mut(PHASE_BLOCK))
+                    .zip(cs.chunks_mut(PHASE_BLOCK))
+                {
+                    sin_cos_each(th, sn, cs);
+                    sums.add(sn, cs);
+                }
+                *slots[t].lock().unwrap_or_else(|p| p.into_inner()) = sums.total();
+            },
+        );
+        let mut mean = reduce_mean(slots, n, seg);
         for s in 0..n_steps {
             let step = step0.wrapping_add(s as u64);
-            let (c, sm) = mean_field(theta, &self.partial);
-            let (kc, ks) = (prm.coupling * c, prm.coupling * sm);
+            // The last step's new phases need no sines and cosines.
+            let last = s + 1 == n_steps;
+            let (kc, ks) = (prm.coupling * mean.0, prm.coupling * mean.1);
+            let (kc8, ks8) = (f64x8::splat(kc), f64x8::splat(ks));
+            let (dt8, amp8, tau8) = (f64x8::splat(prm.dt), f64x8::splat(amp), f64x8::splat(tau));
             for_each_noisy_segment(
-                [&mut *theta],
+                [&mut *theta, &mut *sin_t, &mut *cos_t],
                 n,
                 SEGMENT,
                 (prm.seed, Stream::KuramotoNoise, prm.stream, self.noise),
-                &|noise, first, [th]| {
-                    let update = |k: usize, old: f64, (sn, cs): (f64, f64), xi: Option<f64>| {
+                &|noise, first, [th, sn, cs]| {
+                    let update = |k: usize, old: f64, (sn, cs): (f64, f64), xi: f64| {
                         let w = if omega.is_empty() {
                             0.0
                         } else {
                             omega[first + k]
                         };
                         let mut next = old + prm.dt * (w + ks * cs - kc * sn);
-                        if let Some(xi) = xi {
+                        if amp > 0.0 {
                             next += amp * xi;
                         }
                         wrap_into(next, tau)
                     };
-                    let (mut sn, mut cs) = ([0.0; PHASE_BLOCK], [0.0; PHASE_BLOCK]);
-                    if amp > 0.0 {
-                        for_each_noise_chunk(noise, step, n, first, th.len(), 1, |c, xi| {
-                            let block = &mut th[c..c + xi.len()];
-                            sin_cos_each(block, &mut sn, &mut cs);
-                            for (j, &x) in xi.iter().enumerate() {
-                                block[j] = update(c + j, block[j], (sn[j], cs[j]), Some(x));
+                    let len = th.len();
+                    let mut sums = SegmentSums::new();
+                    // A block: update with the old phases' sines and
+                    // cosines, then overwrite them with the new phases'.
+                    let mut block = |c: usize, xi: &[f64]| {
+                        // (Noise chunks are phase blocks: PHASE_BLOCK = NOISE_CHUNK.)
+                        let m = PHASE_BLOCK.min(len - c);
+                        let (th, sn, cs) =
+                            (&mut th[c..c + m], &mut sn[c..c + m], &mut cs[c..c + m]);
+                        // Eight at a time with the scalar update's operations
+                        // in its order (the same bits), then the rest.
+                        let mut j = 0;
+                        while j + 8 <= m {
+                            let load =
+                                |a: &[f64]| f64x8::new(a[j..j + 8].try_into().expect("eight"));
+                            let w = if omega.is_empty() {
+                                f64x8::ZERO
+                            } else {
+                                load(&omega[first + c..])
+                            };
+                            let drift = (w + ks8 * load(cs)) - kc8 * load(sn);
+                            let mut next = load(th) + dt8 * drift;
+                            if amp > 0.0 {
+                                next += amp8 * load(xi);
                             }
-                        });
-                    } else {
-                        for (b, block) in th.chunks_mut(PHASE_BLOCK).enumerate() {
-                            sin_cos_each(block, &mut sn, &mut cs);
-                            for (j, t) in block.iter_mut().enumerate() {
-                                let k = b * PHASE_BLOCK + j;
-                                *t = update(k, *t, (sn[j], cs[j]), None);
-                            }
+                            th[j..j + 8].copy_from_slice(&wrap_into8(next, tau8).to_array());
+                            j += 8;
                         }
+                        for j in j..m {
+                            let x = if xi.is_empty() { 0.0 } else { xi[j] };
+                            th[j] = update(c + j, th[j], (sn[j], cs[j]), x);
+                        }
+                        if !last {
+                            sin_cos_each(th, sn, cs);
+                            sums.add(sn, cs);
+                        }
+                    };
+                    if amp > 0.0 {
+                        for_each_noise_chunk(noise, step, n, first, len, 1, &mut block);
+                    } else {
+                        for c in (0..len).step_by(PHASE_BLOCK) {
+                            block(c, &[]);
+                        }
+                    }
+                    if !last {
+                        *slots[first / seg].lock().unwrap_or_else(|p| p.into_inner()) =
+                            sums.total();
                     }
                 },
             );
+            if !last {
+                mean = reduce_mean(slots, n, seg);
+            }
         }
         Ok(n_steps)
     }

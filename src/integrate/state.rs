@@ -119,6 +119,13 @@ pub fn wrap_into(x: f64, l: f64) -> f64 {
     }
 }
 
+/// [`wrap_into`] of eight values: the same bits lane by lane.
+#[inline(always)]
+pub fn wrap_into8(x: f64x8, l: f64x8) -> f64x8 {
+    let w = x - l * (x / l).floor();
+    (w.simd_ge(l) | w.simd_lt(f64x8::ZERO)).select(f64x8::ZERO, w)
+}
+
 /// Mutable view of the particle state. `z` and `vz` are empty in 2D.
 /// `inv_mass` (empty = all 1) and `types` (empty = all 0) are optional;
 /// velocities are empty for overdamped integrators; the orientation unit

@@ -32,7 +32,7 @@
 //! all-sources activity never allocate. Each site appears at most once per generation stack, so
 //! capacity `L^2` always suffices.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{zeros, Error, ErrorKind, Result};
 use crate::rng::pcg::{SeqRng, SeqRngState};
 
 /// Height at which a site topples.
@@ -98,27 +98,14 @@ pub struct Sandpile {
     rng: SeqRng,
 }
 
-/// `n` zeros, or `OutOfMemory` instead of aborting when the allocation fails.
-fn zeros<T: Copy + Default>(n: usize, what: &str) -> Result<Vec<T>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| {
-        Error::new(
-            ErrorKind::OutOfMemory,
-            format!("cannot allocate the sandpile's {what} ({n} elements)"),
-        )
-    })?;
-    v.resize(n, T::default());
-    Ok(v)
-}
-
 impl Relaxation {
     fn new(n: usize) -> Result<Self> {
         Ok(Self {
-            heights: zeros(n, "heights")?,
-            current: zeros(n + STACK_SLACK, "generation stack")?,
-            next: zeros(n + STACK_SLACK, "generation stack")?,
-            toppled: zeros(n.div_ceil(64), "toppled bits")?,
-            touched: zeros(n + STACK_SLACK, "touched list")?,
+            heights: zeros(n, "sandpile heights")?,
+            current: zeros(n + STACK_SLACK, "sandpile generation stack")?,
+            next: zeros(n + STACK_SLACK, "sandpile generation stack")?,
+            toppled: zeros(n.div_ceil(64), "sandpile toppled bits")?,
+            touched: zeros(n + STACK_SLACK, "sandpile touched list")?,
         })
     }
 
@@ -205,8 +192,8 @@ impl Sandpile {
         Ok(Self {
             side,
             relax: Relaxation::new(n)?,
-            activity: zeros(n, "activity counters")?,
-            saved: zeros(n, "configuration copy")?,
+            activity: zeros(n, "sandpile activity counters")?,
+            saved: zeros(n, "sandpile configuration copy")?,
             workers: Vec::new(),
             rng: SeqRng::new(seed, stream),
         })
@@ -362,7 +349,7 @@ impl Sandpile {
         while self.workers.len() < want {
             let worker = ActivityWorker {
                 relax: Relaxation::new(n)?,
-                counts: zeros(n, "worker counts")?,
+                counts: zeros(n, "sandpile worker counts")?,
                 total: 0,
             };
             self.workers.push(worker);
