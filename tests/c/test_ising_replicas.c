@@ -3,7 +3,8 @@
  * run, thread-count and split invariance with checkpoint/restore, spins
  * round trip) and bad input (NULL, wrong handle kind, destroyed handle, odd
  * sides, T <= 0 / NaN in the temperature array, more than 64 temperatures,
- * size mismatches on set/get spins, spins not +-1, wrong struct_size), each
+ * size mismatches on set/get spins, observables with n != 64, NaN J, a
+ * NaN first temperature, spins not +-1, wrong struct_size), each
  * checked with fk_last_error() and with the state left unchanged. */
 #include <math.h>
 #include <stdint.h>
@@ -103,7 +104,7 @@ static void test_threads_split_and_checkpoint(void) {
 }
 
 static void test_bad_input(void) {
-    double temps[R + 1], e[R], m[R], before[R];
+    double temps[R + 1], e[R], m[R], before[R], big_e[R + 1], big_m[R + 1];
     fk_ising_replicas_params p = fk_ising_replicas_params_default();
     fk_ising_replicas *h, *bad = NULL;
     fk_ising *other = NULL;
@@ -148,12 +149,17 @@ static void test_bad_input(void) {
     p.field = NAN;
     CHECK_STATUS(fk_ising_replicas_create(&p, temps, 1, &bad), FK_ERR_NON_FINITE);
     p.field = 0.0;
+    p.coupling = NAN;
+    CHECK_STATUS(fk_ising_replicas_create(&p, temps, 1, &bad), FK_ERR_NON_FINITE);
+    p.coupling = 1.0;
     CHECK(bad == NULL);
     CHECK_STATUS(fk_ising_replicas_set_spins(h, spins_a, R * N - 1), FK_ERR_INVALID_SIZE);
     CHECK_STATUS(fk_ising_replicas_get_spins(h, spins_b, N), FK_ERR_INVALID_SIZE);
     CHECK_STATUS(fk_ising_replicas_get_replica_spins(h, 3, spins_b, N + 1), FK_ERR_INVALID_SIZE);
     CHECK_STATUS(fk_ising_replicas_get_replica_spins(h, 64, spins_b, N), FK_ERR_OUT_OF_RANGE);
     CHECK_STATUS(fk_ising_replicas_observables(h, e, m, 10), FK_ERR_INVALID_SIZE);
+    /* exactly 64: a larger n is an error too (arrays hold 65 here) */
+    CHECK_STATUS(fk_ising_replicas_observables(h, big_e, big_m, R + 1), FK_ERR_INVALID_SIZE);
 
     /* temperatures <= 0 or NaN, in create and in set_temperatures */
     temps[2] = 0.0;
@@ -163,6 +169,13 @@ static void test_bad_input(void) {
     CHECK_STATUS(fk_ising_replicas_create(&p, temps, 3, &bad), FK_ERR_NON_FINITE);
     CHECK_STATUS(fk_ising_replicas_set_temperatures(h, temps, 3), FK_ERR_NON_FINITE);
     CHECK_ERROR_MENTIONS("temperatures[2]");
+    /* the first temperature is checked like the others */
+    temps[2] = 2.0;
+    temps[0] = NAN;
+    CHECK_STATUS(fk_ising_replicas_create(&p, temps, 3, &bad), FK_ERR_NON_FINITE);
+    CHECK_ERROR_MENTIONS("temperatures[0]");
+    CHECK_STATUS(fk_ising_replicas_set_temperatures(h, temps, 3), FK_ERR_NON_FINITE);
+    temps[0] = 2.0;
     temps[2] = -1.0;
     CHECK_STATUS(fk_ising_replicas_set_temperatures(h, temps, 3), FK_ERR_OUT_OF_RANGE);
     CHECK_STATUS(fk_ising_replicas_set_temperatures(h, temps, R + 1), FK_ERR_INVALID_SIZE);
