@@ -2606,7 +2606,8 @@ struct fk_ising_replicas_params fk_ising_replicas_params_default(void);
  * spin (1 = +1). Checkerboard Metropolis; ONE 32-bit Philox word w per
  * (sweep, colour, site), keyed by (seed, stream), shared by the replicas:
  * replica b uses `w_b = (w + b 2^26) mod 2^32` and flips iff
- * `w_b < ceil(p 2^32)`, `p = min(1, exp(-dE / T_b))`. Each replica alone is
+ * `w_b < max(ceil(p 2^32), 1)`, `p = min(1, exp(-dE / T_b))` (at least one
+ * word accepts, as in the single-spin kernels). Each replica alone is
  * exactly the single-spin checkerboard Metropolis chain (its words are
  * independent uniforms); different replicas are correlated through the
  * shared w (fixed relative rotation, stratified rather than identical

@@ -23,7 +23,7 @@
 //! of replica `b` depends on its class `(m, s)` only:
 //! `p = min(1, exp(-(1/T_b) 2 s (J nb + h)))`, `nb = s (2 dim - 2 m)` the
 //! neighbour sum, evaluated in `f64` exactly as the int8 checkerboard kernel
-//! does, and used as the 32-bit threshold `t = ceil(p 2^32) - 1`
+//! does, and used as the 32-bit threshold `t = max(ceil(p 2^32), 1) - 1`
 //! (`super::ising::acceptance_threshold`).
 //!
 //! ## Random numbers and their correlation structure
@@ -34,7 +34,9 @@
 //! with `B = 16 ceil((lx/2) / 64)` blocks per row (the mapping of the int8
 //! checkerboard kernel). Replica `b` uses the rotated word
 //! `w_b = (w + b 2^26) mod 2^32` (a Cranley-Patterson rotation by `b/64`) and
-//! flips iff `w_b <= t`, i.e. with probability `ceil(p 2^32) / 2^32`.
+//! flips iff `w_b <= t`, i.e. with probability `max(ceil(p 2^32), 1) / 2^32`
+//! (at least one word accepts, as in [`super::ising`]: a `p` that underflows
+//! to 0 still flips with probability `2^-32`).
 //!
 //! * Each replica on its own is EXACTLY the single-spin checkerboard
 //!   Metropolis chain: its words `w_b` are uniform on `[0, 2^32)` and
