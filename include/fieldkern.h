@@ -1986,6 +1986,8 @@ fk_status fk_active_set_noise(struct fk_active *h, int32_t noise);
  * for `max_neighbors` particles within that radius of any particle
  * (`capacity (max_neighbors + 2)` 4-byte words plus about 80 bytes per
  * particle); it is rebuilt when a particle has moved more than `skin / 2`.
+ * Rule of thumb: `max_neighbors = 1.5 pi (vision_range + skin)^2 rho` at
+ * number density rho (more where pedestrians crowd).
  * `max_neighbors = 0` returns to all pairs. Errors: `FK_ERR_OUT_OF_RANGE`
  * (vision cone off, `skin < 0`, `max_neighbors = 2^32 - 1`),
  * `FK_ERR_NON_FINITE` (skin), `FK_ERR_OUT_OF_MEMORY`,

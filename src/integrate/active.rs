@@ -179,7 +179,9 @@ impl ActiveBrownian {
     /// `max_neighbors` particles within that radius of any particle
     /// (`capacity x (max_neighbors + 2)` words of 4 bytes, plus about 80
     /// bytes per particle); the list is rebuilt when a particle has moved
-    /// more than `skin / 2`. `max_neighbors = 0` returns to all pairs.
+    /// more than `skin / 2`. Rule of thumb: `max_neighbors = 1.5 pi
+    /// (vision_range + skin)^2 rho` at number density rho (more where
+    /// pedestrians crowd). `max_neighbors = 0` returns to all pairs.
     ///
     /// Errors: `OutOfRange` (vision cone off, skin < 0,
     /// `max_neighbors >= 2^32 - 1`), `NonFinite` (skin NaN or infinite),
