@@ -260,6 +260,29 @@ static void test_multi_spin(void) {
     CHECK_STATUS(fk_ising_msc_observables(b, &e, &m), FK_OK);
     CHECK(m == (double)sum / (128.0 * 128.0) && e == e_full[5]);
 
+    /* checkpoint: spins after 2 sweeps plus the sweep counter resume the run
+     * bit for bit (the counter keys the random numbers) */
+    {
+        static int8_t at2[128 * 128];
+        fk_ising_msc *c = NULL, *d = NULL;
+        double e_resumed[4], m_resumed[4];
+        CHECK_STATUS(fk_ising_msc_create(&p, &c), FK_OK);
+        CHECK_STATUS(fk_ising_msc_sweep(c, 2, NULL, NULL), FK_OK);
+        CHECK_STATUS(fk_ising_msc_get_spins(c, at2, 128 * 128), FK_OK);
+        p.hot_start = 0;
+        CHECK_STATUS(fk_ising_msc_create(&p, &d), FK_OK);
+        p.hot_start = 1;
+        CHECK_STATUS(fk_ising_msc_set_spins(d, at2, 128 * 128), FK_OK);
+        CHECK_STATUS(fk_ising_msc_set_sweep_count(d, 2), FK_OK);
+        CHECK_STATUS(fk_ising_msc_get_sweep_count(d, &count), FK_OK);
+        CHECK(count == 2);
+        CHECK_STATUS(fk_ising_msc_sweep(d, 4, e_resumed, m_resumed), FK_OK);
+        CHECK(memcmp(e_resumed, e_full + 2, sizeof e_resumed) == 0);
+        CHECK(memcmp(m_resumed, m_full + 2, sizeof m_resumed) == 0);
+        fk_ising_msc_destroy(c);
+        fk_ising_msc_destroy(d);
+    }
+
     /* bad input */
     p.ly = 64;
     CHECK_STATUS(fk_ising_msc_create(&p, &bad), FK_ERR_INVALID_SIZE);
@@ -273,6 +296,15 @@ static void test_multi_spin(void) {
     p.temperature = 2.0;
     p.dim = 3;
     CHECK_STATUS(fk_ising_msc_create(&p, &bad), FK_ERR_OUT_OF_RANGE);
+    p.dim = 2;
+    p.hot_start = 2;
+    CHECK_STATUS(fk_ising_msc_create(&p, &bad), FK_ERR_OUT_OF_RANGE);
+    CHECK_ERROR_MENTIONS("hot_start");
+    p.hot_start = 1;
+    p.lx = 48;
+    CHECK_STATUS(fk_ising_msc_create(&p, &bad), FK_ERR_INVALID_SIZE);
+    CHECK_ERROR_MENTIONS("multiple of 32");
+    p.lx = 128;
     CHECK(bad == NULL);
     packed[5] = 3;
     CHECK_STATUS(fk_ising_msc_set_spins(a, packed, 128 * 128), FK_ERR_OUT_OF_RANGE);
