@@ -541,8 +541,9 @@ impl Opaque for fk_ising_msc {
 /// initial spins equal those of `fk_ising_create`.
 ///
 /// Errors: `FK_ERR_NULL_POINTER`, `FK_ERR_STRUCT_SIZE`, `FK_ERR_INVALID_SIZE`
-/// (sides), `FK_ERR_OUT_OF_RANGE` (dim != 2, h != 0, J <= 0, T <= 0),
-/// `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_MEMORY`. `*out` written only on success.
+/// (sides), `FK_ERR_OUT_OF_RANGE` (dim != 2, h != 0, J <= 0, T <= 0,
+/// hot_start > 1), `FK_ERR_NON_FINITE`, `FK_ERR_OUT_OF_MEMORY`. `*out`
+/// written only on success.
 ///
 /// # Safety
 /// As `fk_ising_create`.

@@ -14,9 +14,10 @@
 //! ## Update
 //! With `a_i = S xor N_i` (antiparallel neighbours), sites with two or more
 //! antiparallel neighbours (`dE <= 0`) always flip; sites with exactly one
-//! (`dE = 4J`) flip iff `U < ceil(e^(-4J/T) 2^32)`, with none (`dE = 8J`) iff
-//! `U < ceil(e^(-8J/T) 2^32)`, exactly the rule and precision of the int8
-//! checkerboard Metropolis ([`super::ising`]).
+//! (`dE = 4J`) flip iff `U < max(ceil(e^(-4J/T) 2^32), 1)`, with none
+//! (`dE = 8J`) iff `U < max(ceil(e^(-8J/T) 2^32), 1)` (at least one word
+//! accepts), exactly the rule and precision of the int8 checkerboard
+//! Metropolis ([`super::ising`]).
 //!
 //! ## Random numbers: one independent 32-bit uniform per site visit
 //! Each site's uniform `U` is generated bit-sliced, most significant bit first,
