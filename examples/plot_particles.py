@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn the CSV files of the particle examples into PNG plots.
 
-    ./charged_particles && ./mips_abp && ./kuramoto_sweep   # write the CSVs
+    ./charged_particles && ./mips_abp && ./kuramoto_sweep && ./pedestrian_crowd   # the CSVs
     python3 examples/plot_particles.py [folder with the CSVs]
 
 Needs matplotlib (not a dependency of the library or its tests).
@@ -63,6 +63,18 @@ def main():
         plt.legend()
         plt.savefig(folder / "kuramoto_r_vs_K.png", dpi=120)
         made.append("kuramoto_r_vs_K.png")
+    p = folder / "pedestrian_crowd.csv"
+    if p.exists():
+        r = rows(p)
+        t = [float(x["t"]) for x in r]
+        plt.figure()
+        plt.plot(t, [float(x["rg_vision_cone"]) for x in r], label="vision cone")
+        plt.plot(t, [float(x["rg_no_steering"]) for x in r], label="no steering")
+        plt.xlabel("t")
+        plt.ylabel("radius of gyration")
+        plt.legend()
+        plt.savefig(folder / "pedestrian_crowd.png", dpi=120)
+        made.append("pedestrian_crowd.png")
     print("wrote " + (", ".join(made) if made else "nothing (no CSV found)"))
     return 0
 

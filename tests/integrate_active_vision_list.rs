@@ -120,6 +120,7 @@ fn a_full_vision_list_fails_with_capacity_and_leaves_the_state_unchanged() {
     assert_eq!(done, 0);
     let e = r.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Capacity, "{e}");
+    assert!(e.message.contains("reserve the vision list"), "{e}");
     assert!(bits(&s) == before, "state changed by a failed step");
     // A larger reservation continues from the same state.
     a.reserve_vision_neighbours(200, 0.5).unwrap();

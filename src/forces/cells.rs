@@ -66,6 +66,8 @@ pub struct NeighbourList {
     /// Number of particles at the last build; `None` = stale.
     built_n: Option<usize>,
     builds: u64,
+    /// What the `Capacity` error tells the caller to do.
+    capacity_hint: &'static str,
 }
 
 /// A periodic box must be at least `2 r_list` long on every axis, or the
@@ -151,7 +153,14 @@ impl NeighbourList {
             cell_len: [1.0; 3],
             built_n: None,
             builds: 0,
+            capacity_hint: "create the force field with a larger max_neighbors",
         })
+    }
+
+    /// Replaces the remedy the `Capacity` error names (default: "create the
+    /// force field with a larger max_neighbors"), for lists owned elsewhere.
+    pub fn set_capacity_hint(&mut self, hint: &'static str) {
+        self.capacity_hint = hint;
     }
 
     /// Switches to box `sbox` (same dimension); the list is marked stale if
@@ -404,8 +413,8 @@ impl NeighbourList {
                 ErrorKind::Capacity,
                 format!(
                     "particle {bad} has more than max_neighbors = {} neighbours within \
-                     cutoff + skin = {}; create the force field with a larger max_neighbors",
-                    self.max_neighbors, self.r_list
+                     cutoff + skin = {}; {}",
+                    self.max_neighbors, self.r_list, self.capacity_hint
                 ),
             ));
         }

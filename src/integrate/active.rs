@@ -203,13 +203,17 @@ impl ActiveBrownian {
         }
         non_negative("skin", skin)?;
         let capacity = self.torque.len();
-        let list = NeighbourList::new(
+        let mut list = NeighbourList::new(
             SimBox::open(2),
             self.params.vision_range,
             skin,
             capacity,
             max_neighbors,
         )?;
+        list.set_capacity_hint(
+            "reserve the vision list with a larger max_neighbors \
+             (fk_active_reserve_vision_neighbors)",
+        );
         let packed = zeros(capacity, "vision-list positions")?;
         self.vision = Some(VisionList { list, packed });
         Ok(())

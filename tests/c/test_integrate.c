@@ -709,6 +709,7 @@ static void test_vision_list(void) {
     vision_save();
     CHECK_STATUS(fk_active_reserve_vision_neighbors(b, 2, 0.5), FK_OK);
     CHECK_STATUS(fk_active_step(b, ff, &p, 0, 5, &done), FK_ERR_CAPACITY);
+    CHECK_ERROR_MENTIONS("fk_active_reserve_vision_neighbors");
     CHECK(done == 0 && vision_unchanged());
 
     /* A box shorter than 2 (range + skin) = 7: fine for 8 with skin 0.5,
