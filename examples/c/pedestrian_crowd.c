@@ -13,6 +13,7 @@
  *     cc -O2 examples/c/pedestrian_crowd.c -Iinclude -Ltarget/release \
  *        -lfieldkern -Wl,-rpath,target/release -lm && ./a.out [--quick]
  */
+#define _POSIX_C_SOURCE 199309L /* clock_gettime under -std=c99 */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
