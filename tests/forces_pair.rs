@@ -10,18 +10,7 @@ use fieldkern::forces::{ForceField, ForceFieldParams, PairKind, Trap};
 use fieldkern::integrate::langevin::{Baoab, LangevinParams};
 use fieldkern::integrate::SimBox;
 use fieldkern::ErrorKind;
-use particles_util::{block_mean_se, cube_or_open, energy, fcc, random_positions, State};
-
-fn forces(ff: &mut ForceField, s: &mut State) -> Vec<[f64; 3]> {
-    let n = s.n();
-    let (mut fx, mut fy, mut fz) = (vec![0.0; n], vec![0.0; n], vec![0.0; s.z.len()]);
-    let p = s.view();
-    ff.compute(&p.positions(), 0, &mut fx, &mut fy, &mut fz, true)
-        .unwrap();
-    (0..n)
-        .map(|i| [fx[i], fy[i], if fz.is_empty() { 0.0 } else { fz[i] }])
-        .collect()
-}
+use particles_util::{block_mean_se, cube_or_open, energy, fcc, forces, random_positions, State};
 
 /// A two-type field with a shifted LJ term (per-pair eps, sigma, cutoff),
 /// skin 0.4, room for `n` particles.

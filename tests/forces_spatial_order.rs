@@ -13,7 +13,7 @@ mod particles_util;
 use fieldkern::forces::{ForceField, ForceFieldParams, PairKind, Trap};
 use fieldkern::integrate::SimBox;
 use fieldkern::ErrorKind;
-use particles_util::State;
+use particles_util::{forces, State};
 
 /// Box edges: 6 x 4 x 3 cells of exactly 1.5 = cutoff 1.2 + skin 0.3 (the
 /// list radius; the grid uses cells of the list radius when the total does
@@ -141,17 +141,6 @@ fn field(dim: usize, periodic: bool, capacity: usize) -> ForceField {
     )
     .unwrap();
     ff
-}
-
-fn forces(ff: &mut ForceField, s: &mut State) -> Vec<[f64; 3]> {
-    let n = s.n();
-    let (mut fx, mut fy, mut fz) = (vec![0.0; n], vec![0.0; n], vec![0.0; s.z.len()]);
-    let p = s.view();
-    ff.compute(&p.positions(), 0, &mut fx, &mut fy, &mut fz, true)
-        .unwrap();
-    (0..n)
-        .map(|i| [fx[i], fy[i], if fz.is_empty() { 0.0 } else { fz[i] }])
-        .collect()
 }
 
 /// The most particles within the cutoff 1.2 of one particle (minimum image

@@ -315,13 +315,7 @@ fn every_integrator_split_and_resumed_equals_the_unsplit_run() {
     let kuramoto = |split: bool| {
         let mut th: Vec<f64> = (0..1000).map(|i| i as f64 * 0.01).collect();
         let om: Vec<f64> = (0..1000).map(|i| (i as f64 - 500.0) * 1e-3).collect();
-        let prm = KuramotoParams {
-            dt: 0.01,
-            coupling: 1.5,
-            noise: 0.2,
-            seed: 3,
-            stream: 0,
-        };
+        let prm = coupled_noisy_kuramoto();
         let mut ku = Kuramoto::new(1000, prm).unwrap();
         if split {
             ku.step(&mut th, &om, 0, k).unwrap();
@@ -334,6 +328,17 @@ fn every_integrator_split_and_resumed_equals_the_unsplit_run() {
     assert!(kuramoto(false) == kuramoto(true));
 }
 
+/// Coupled Kuramoto oscillators with phase noise (K = 1.5, D = 0.2, dt = 0.01).
+fn coupled_noisy_kuramoto() -> KuramotoParams {
+    KuramotoParams {
+        dt: 0.01,
+        coupling: 1.5,
+        noise: 0.2,
+        seed: 3,
+        stream: 0,
+    }
+}
+
 /// The Kuramoto integrator keeps the sines and cosines of the phases from
 /// step to step within a call; a caller that changes the phases (or the
 /// number of oscillators) between calls must get what a fresh integrator
@@ -341,13 +346,7 @@ fn every_integrator_split_and_resumed_equals_the_unsplit_run() {
 #[test]
 fn kuramoto_phases_changed_between_calls_are_taken_as_given() {
     let _g = exclusive();
-    let prm = KuramotoParams {
-        dt: 0.01,
-        coupling: 1.5,
-        noise: 0.2,
-        seed: 3,
-        stream: 0,
-    };
+    let prm = coupled_noisy_kuramoto();
     let n = 1003;
     let om: Vec<f64> = (0..n).map(|i| (i as f64 - 500.0) * 1e-3).collect();
     let mut used = Kuramoto::new(n, prm).unwrap();

@@ -22,7 +22,7 @@
 //! state is left as it was, so the caller can recreate the handle with a larger
 //! reservation.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{zeros, Error, ErrorKind, Result};
 use crate::integrate::split::for_each_segment;
 use crate::integrate::state::{wrap_into, Positions, SimBox};
 use crate::parallel;
@@ -124,14 +124,7 @@ impl NeighbourList {
         let words = capacity
             .checked_mul(max_neighbors + 2)
             .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, "neighbour table size overflows"))?;
-        let mut rows = Vec::new();
-        rows.try_reserve_exact(words).map_err(|_| {
-            Error::new(
-                ErrorKind::OutOfMemory,
-                format!("cannot reserve {words} neighbour-table words"),
-            )
-        })?;
-        rows.resize(words, 0);
+        let rows = zeros(words, "neighbour table")?;
         let z_cap = if sbox.dim == 3 { capacity } else { 0 };
         Ok(Self {
             sbox,

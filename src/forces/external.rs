@@ -15,7 +15,7 @@
 //!   force evaluation for all particles. This is also the seam for the
 //!   neural-field term ([`super::neural::NeuralField`] implements it).
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{zeros, Error, ErrorKind, Result};
 use crate::integrate::state::Positions;
 use crate::simd::f64x8;
 
@@ -170,14 +170,7 @@ impl DelayedTrap {
             .checked_add(1)
             .and_then(|s| s.checked_mul(3 * capacity))
             .ok_or_else(|| Error::new(ErrorKind::OutOfMemory, "delay history size overflows"))?;
-        let mut history = Vec::new();
-        history.try_reserve_exact(slots).map_err(|_| {
-            Error::new(
-                ErrorKind::OutOfMemory,
-                format!("cannot reserve a delay history of {slots} doubles"),
-            )
-        })?;
-        history.resize(slots, 0.0);
+        let history = zeros(slots, "delay history")?;
         Ok(Self {
             trap,
             delay,

@@ -184,6 +184,19 @@ pub fn pair_field(
     ff
 }
 
+/// Forces on every particle of `s` from `ff` at step 0 (with energies),
+/// as `[fx, fy, fz]` (`fz = 0` in 2D).
+pub fn forces(ff: &mut ForceField, s: &mut State) -> Vec<[f64; 3]> {
+    let n = s.n();
+    let (mut fx, mut fy, mut fz) = (vec![0.0; n], vec![0.0; n], vec![0.0; s.z.len()]);
+    let p = s.view();
+    ff.compute(&p.positions(), 0, &mut fx, &mut fy, &mut fz, true)
+        .unwrap();
+    (0..n)
+        .map(|i| [fx[i], fy[i], if fz.is_empty() { 0.0 } else { fz[i] }])
+        .collect()
+}
+
 /// Potential energy and pair virial at the state's positions.
 pub fn energy(ff: &mut ForceField, s: &mut State) -> (f64, f64) {
     let n = s.n();
