@@ -103,25 +103,47 @@ fn the_vision_list_gives_the_all_pairs_trajectory_bit_for_bit_on_1_and_2_threads
     set_num_threads(2).unwrap();
 }
 
-#[test]
-fn a_full_vision_list_fails_with_capacity_and_leaves_the_state_unchanged() {
-    let _g = exclusive();
-    let n = 400;
-    let mut s = crowd(n, 20.0, 9); // about 28 particles within r = 3
-    let before = bits(&s);
-    let mut ff = ForceField::new(ForceFieldParams::without_neighbour_list(
-        SimBox::periodic(2, [20.0, 20.0, 1.0]),
+/// `n` pedestrians in a periodic `l x l` box with a vision list of
+/// `(max_neighbors, skin)`, and their force field (no pair terms).
+fn listed_crowd(
+    n: usize,
+    l: f64,
+    seed: u64,
+    (max, skin): (usize, f64),
+) -> (State, ForceField, ActiveBrownian) {
+    let s = crowd(n, l, seed);
+    let ff = ForceField::new(ForceFieldParams::without_neighbour_list(
+        SimBox::periodic(2, [l, l, 1.0]),
         n,
     ))
     .unwrap();
     let mut a = ActiveBrownian::new(2, n, pedestrians()).unwrap();
-    a.reserve_vision_neighbours(4, 0.5).unwrap();
-    let (done, r) = a.step(Some(&mut ff), &mut s.view(), 0, 10);
+    a.reserve_vision_neighbours(max, skin).unwrap();
+    (s, ff, a)
+}
+
+/// Steps once; the call must fail before any step with the state bitwise
+/// unchanged. Returns the error.
+fn first_call_fails(
+    s: &mut State,
+    ff: &mut ForceField,
+    a: &mut ActiveBrownian,
+) -> fieldkern::error::Error {
+    let before = bits(s);
+    let (done, r) = a.step(Some(ff), &mut s.view(), 0, 5);
     assert_eq!(done, 0);
-    let e = r.unwrap_err();
+    assert!(bits(s) == before, "state changed by a failed call");
+    r.unwrap_err()
+}
+
+#[test]
+fn a_full_vision_list_fails_with_capacity_and_leaves_the_state_unchanged() {
+    let _g = exclusive();
+    // About 28 particles within r = 3 of each; room for 4.
+    let (mut s, mut ff, mut a) = listed_crowd(400, 20.0, 9, (4, 0.5));
+    let e = first_call_fails(&mut s, &mut ff, &mut a);
     assert_eq!(e.kind, ErrorKind::Capacity, "{e}");
     assert!(e.message.contains("reserve the vision list"), "{e}");
-    assert!(bits(&s) == before, "state changed by a failed step");
     // A larger reservation continues from the same state.
     a.reserve_vision_neighbours(200, 0.5).unwrap();
     assert_eq!(a.step(Some(&mut ff), &mut s.view(), 0, 10).0, 10);
@@ -130,26 +152,14 @@ fn a_full_vision_list_fails_with_capacity_and_leaves_the_state_unchanged() {
 #[test]
 fn a_periodic_box_shorter_than_twice_the_list_radius_is_rejected_before_any_step() {
     let _g = exclusive();
-    let n = 100;
-    let mut s = crowd(n, 8.5, 3);
-    let before = bits(&s);
     // 2 (range + skin) = 2 (3 + 1.5) = 9 > 8.5.
-    let mut ff = ForceField::new(ForceFieldParams::without_neighbour_list(
-        SimBox::periodic(2, [8.5, 8.5, 1.0]),
-        n,
-    ))
-    .unwrap();
-    let mut a = ActiveBrownian::new(2, n, pedestrians()).unwrap();
-    a.reserve_vision_neighbours(100, 1.5).unwrap();
-    let (done, r) = a.step(Some(&mut ff), &mut s.view(), 0, 5);
-    assert_eq!(done, 0);
-    let e = r.unwrap_err();
+    let (mut s, mut ff, mut a) = listed_crowd(100, 8.5, 3, (100, 1.5));
+    let e = first_call_fails(&mut s, &mut ff, &mut a);
     assert_eq!(e.kind, ErrorKind::OutOfRange, "{e}");
     assert!(
         e.to_string().contains("smaller than 2 (cutoff + skin)"),
         "{e}"
     );
-    assert!(bits(&s) == before);
     // A smaller skin fits (2 (3 + 1) = 8 <= 8.5).
     a.reserve_vision_neighbours(100, 1.0).unwrap();
     assert_eq!(a.step(Some(&mut ff), &mut s.view(), 0, 5).0, 5);
