@@ -253,3 +253,231 @@ fn bad_rays_are_rejected_before_anything_is_written() {
     assert_eq!((c, d, o), ([9f32; 6], [9f32; 2], [9f32; 2]));
     assert!(Renderer::new(params(0, None)).is_err());
 }
+
+// ---------------------------------------------------------------------------
+// Mutation audit: the documented quadrature re-implemented directly, with
+// sample counts that are not multiples of 4 (so the Philox element index
+// within a block matters), a non-zero counter offset, batches that cut the
+// ray list, densities that change along the ray and go negative (clamped),
+// and exact error kinds for bad rays and sample counts.
+
+/// sigma = 0.9 + 0.6 z - 0.5 x (negative for some samples: clamped to 0),
+/// colour (x, y - 0.2, z / 2): every sample position shows in the result.
+struct Linear;
+
+impl RadianceField for Linear {
+    fn radiance(&mut self, points: &[f32], out: &mut [f32]) -> Result<()> {
+        for (p, o) in points.chunks_exact(3).zip(out.chunks_exact_mut(4)) {
+            o[0] = 0.9 + 0.6 * p[2] - 0.5 * p[0];
+            o[1] = p[0];
+            o[2] = p[1] - 0.2;
+            o[3] = 0.5 * p[2];
+        }
+        Ok(())
+    }
+}
+
+/// The module docs' quadrature for one call: `S` bins of width
+/// `D = (far - near) / S`, sample `t_i = near + (i + u_i) D` with `u_i = 1/2`
+/// or, jittered, the uniform of Philox(seed, NeuralRenderJitter.with_sub(
+/// stream)) element `e = (counter_offset + ray) S + i` (`counter_offset` is
+/// the global index of the call's first ray: element `e % 4` of block
+/// `e / 4`); the sample positions in f32 as the renderer forms them, the
+/// compositing in f64. Returns colour, depth, opacity and, per output, the
+/// sum of the magnitudes of its terms (for the tolerance).
+fn reference(
+    rays: &[f32],
+    s: usize,
+    jitter: Option<(u64, u64)>,
+    offset: u64,
+    sigmoid: bool,
+) -> Vec<([f64; 3], f64, f64, f64)> {
+    use fieldkern::rng::{philox::Philox, stream::Stream, uniform::u01_f32};
+    let philox =
+        jitter.map(|(seed, stream)| Philox::new(seed, Stream::NeuralRenderJitter.with_sub(stream)));
+    rays.chunks_exact(8)
+        .enumerate()
+        .map(|(k, ray)| {
+            let (near, far) = (ray[6], ray[7]);
+            let width = (far - near) / s as f32;
+            let mut pts = Vec::new();
+            let mut ts = Vec::new();
+            for i in 0..s {
+                let u = philox.as_ref().map_or(0.5, |p| {
+                    let e = (offset + k as u64) * s as u64 + i as u64;
+                    u01_f32(p.block(e / 4)[(e % 4) as usize])
+                });
+                let t = near + (i as f32 + u) * width;
+                ts.push(f64::from(t));
+                pts.extend((0..3).map(|c| ray[c] + t * ray[3 + c]));
+            }
+            let mut raw = vec![0f32; 4 * s];
+            Linear.radiance(&pts, &mut raw).unwrap();
+            let (mut trans, mut col, mut dep, mut mag) = (1.0f64, [0.0f64; 3], 0.0f64, 1.0f64);
+            for i in 0..s {
+                let q = &raw[4 * i..4 * i + 4];
+                let sigma = f64::from(q[0]).max(0.0);
+                let w = trans * (1.0 - (-sigma * f64::from(width)).exp());
+                for c in 0..3 {
+                    let v = f64::from(q[1 + c]);
+                    let v = if sigmoid { 1.0 / (1.0 + (-v).exp()) } else { v };
+                    col[c] += w * v;
+                    mag += (w * v).abs();
+                }
+                dep += w * ts[i];
+                mag += w * ts[i].abs();
+                trans *= (-sigma * f64::from(width)).exp();
+            }
+            (col, dep, 1.0 - trans, mag)
+        })
+        .collect()
+}
+
+/// The renderer equals the re-implemented quadrature for S = 1, 5, 7, 12
+/// samples, midpoints and jitter, counter offsets 0 and 3, 5 rays in
+/// batches of 2, colours as given and through the sigmoid.
+///
+/// Tolerance 2e-6 (1 + sum of the output's term magnitudes): the sample
+/// points and field values are bitwise the renderer's, only its f32
+/// compositing differs from the f64 one. Per term: alpha by exp_m1 (1 ulp),
+/// T_i a product of <= 11 factors (11 roundings), T alpha and its product
+/// with the colour or t (2), the sigmoid (a few ulp), the running sum of
+/// <= 12 terms (12 roundings, relative to the sum of magnitudes): <= ~30
+/// roundings of 2^-24, 1.8e-6 relative in the worst case (~3e-7 for
+/// independent roundings; observed 6e-8). A sample moved within its bin, a
+/// wrong interval width, the wrong jitter element or a transmittance off by
+/// one factor changes the results by 1e-3 or more.
+#[test]
+fn rendering_equals_the_documented_quadrature_for_any_sample_count() {
+    let _g = exclusive();
+    let rays: Vec<f32> = [
+        [0.1f32, -0.2, -1.0, 0.05, 0.1, 1.0, 0.0, 2.0],
+        [-0.4, 0.3, -0.5, 0.2, -0.1, 0.8, 0.25, 1.75],
+        [0.8, 0.0, -1.0, -0.3, 0.0, 1.2, 0.5, 2.5],
+        [0.0, 0.5, 0.0, 0.0, -0.2, 2.0, 0.1, 0.9],
+        [1.5, -0.5, -0.2, -0.5, 0.3, 0.7, 0.0, 3.0],
+    ]
+    .concat();
+    for s in [1usize, 5, 7, 12] {
+        for jitter in [None, Some((11u64, 5u64))] {
+            for offset in [0u64, 3] {
+                for sigmoid in [false, true] {
+                    let mut r = Renderer::new(RenderParams {
+                        samples: s,
+                        rays_per_batch: 2,
+                        jitter,
+                        colour_sigmoid: sigmoid,
+                    })
+                    .unwrap();
+                    let (c, d, o) = render(&mut r, &mut Linear, &rays, offset);
+                    let want = reference(&rays, s, jitter, offset, sigmoid);
+                    for (k, (col, dep, opa, mag)) in want.iter().enumerate() {
+                        let tol = 2e-6 * (1.0 + mag);
+                        let tag = format!("S = {s}, jitter {jitter:?}, offset {offset}, ray {k}");
+                        for ch in 0..3 {
+                            let got = f64::from(c[3 * k + ch]);
+                            assert!(
+                                (got - col[ch]).abs() <= tol,
+                                "{tag}: rgb {got} vs {}",
+                                col[ch]
+                            );
+                        }
+                        assert!(
+                            (f64::from(d[k]) - dep).abs() <= tol,
+                            "{tag}: depth {} vs {dep}",
+                            d[k]
+                        );
+                        assert!(
+                            (f64::from(o[k]) - opa).abs() <= tol,
+                            "{tag}: opacity {} vs {opa}",
+                            o[k]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Exact error kinds, outputs untouched: far == near (an empty interval)
+/// and far < near are `OutOfRange`; an infinite or NaN entry (origin,
+/// direction, near or far) is `NonFinite`.
+#[test]
+fn empty_reversed_and_infinite_rays_are_rejected_with_their_kind() {
+    use fieldkern::error::ErrorKind;
+    let _g = exclusive();
+    let mut r = Renderer::new(params(8, None)).unwrap();
+    let good: Vec<f32> = ray(0.0).into_iter().chain(ray(0.5)).collect();
+    let cases: [(usize, f32, ErrorKind); 7] = [
+        (15, 0.0, ErrorKind::OutOfRange),  // far == near
+        (15, -1.0, ErrorKind::OutOfRange), // far < near
+        (15, f32::INFINITY, ErrorKind::NonFinite),
+        (14, f32::NEG_INFINITY, ErrorKind::NonFinite),
+        (8, f32::INFINITY, ErrorKind::NonFinite),
+        (11, f32::NEG_INFINITY, ErrorKind::NonFinite),
+        (9, f32::NAN, ErrorKind::NonFinite),
+    ];
+    for (idx, v, kind) in cases {
+        let mut rays = good.clone();
+        rays[idx] = v;
+        let (mut c, mut d, mut o) = ([9f32; 6], [9f32; 2], [9f32; 2]);
+        let e = r
+            .render(&mut Sphere, &rays, 0, &mut c, &mut d, &mut o)
+            .unwrap_err();
+        assert_eq!(e.kind, kind, "entry {idx} = {v}: {e}");
+        assert_eq!((c, d, o), ([9f32; 6], [9f32; 2], [9f32; 2]));
+    }
+    // A tiny but positive interval is valid.
+    let mut rays = good.clone();
+    rays[15] = rays[14] + 1e-3;
+    render(&mut r, &mut Sphere, &rays, 0);
+}
+
+/// The sample-count bound is inclusive: MAX_SAMPLES (one ray per batch:
+/// 2^16 * 8 floats) is accepted, one more and zero are `OutOfRange`, as is
+/// rays_per_batch * samples above 2^24.
+#[test]
+fn sample_count_bounds_are_exact() {
+    use fieldkern::error::ErrorKind;
+    use fieldkern::nf::render::MAX_SAMPLES;
+    let _g = exclusive();
+    let p = |samples, rays_per_batch| RenderParams {
+        samples,
+        rays_per_batch,
+        jitter: None,
+        colour_sigmoid: false,
+    };
+    assert!(Renderer::new(p(MAX_SAMPLES, 1)).is_ok());
+    for (s, b) in [(MAX_SAMPLES + 1, 1), (0, 1), (1, 0), (MAX_SAMPLES, 257)] {
+        assert_eq!(
+            Renderer::new(p(s, b)).unwrap_err().kind,
+            ErrorKind::OutOfRange,
+            "{s} x {b}"
+        );
+    }
+}
+
+/// Output arrays must hold exactly 3n, n and n values: shorter or longer
+/// ones are `InvalidSize`, and nothing is written.
+#[test]
+fn output_lengths_must_match_the_ray_count_exactly() {
+    use fieldkern::error::ErrorKind;
+    let _g = exclusive();
+    let mut r = Renderer::new(params(8, None)).unwrap();
+    let rays: Vec<f32> = ray(0.0).into_iter().chain(ray(0.5)).collect();
+    for (nc, nd, no) in [
+        (7, 2, 2),
+        (6, 3, 2),
+        (6, 2, 3),
+        (5, 2, 2),
+        (6, 1, 2),
+        (6, 2, 1),
+    ] {
+        let (mut c, mut d, mut o) = (vec![9f32; nc], vec![9f32; nd], vec![9f32; no]);
+        let e = r
+            .render(&mut Sphere, &rays, 0, &mut c, &mut d, &mut o)
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidSize, "{nc}, {nd}, {no}: {e}");
+        assert!(c.iter().chain(&d).chain(&o).all(|&v| v == 9.0));
+    }
+}

@@ -262,14 +262,16 @@ static void test_bad_input(void) {
     CHECK(isnan(sentinel[1]));
     fk_nf_model_destroy(m);
     CHECK_STATUS(fk_nf_model_destroy(NULL), FK_OK);
-    /* Loading: NULL arguments, unreadable file (file cases: tests/nf_load.rs). */
-    m = NULL;
+    /* Loading: NULL arguments, unreadable file (file cases: tests/nf_load.rs).
+     * The handle slot starts non-NULL (`unset`, never dereferenced): a failed
+     * load leaves it as it was, not even NULL is written. */
+    m = unset;
     CHECK_STATUS(fk_nf_model_load(NULL, 0, &m), FK_ERR_NULL_POINTER);
     CHECK_STATUS(fk_nf_model_load("/nonexistent/model.safetensors", 0, NULL),
                  FK_ERR_NULL_POINTER);
     CHECK_STATUS(fk_nf_model_load("/nonexistent/model.safetensors", 0, &m), FK_ERR_IO);
     CHECK_ERROR_MENTIONS("/nonexistent/model.safetensors");
-    CHECK(m == NULL);
+    CHECK(m == unset);
 }
 
 /* FiLM with gamma = 1, beta = 0 and a concatenated latent with zero weights
