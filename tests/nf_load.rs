@@ -1021,17 +1021,15 @@ fn huge_declared_ranges_below_the_address_limit_are_truncated_file() {
     );
 }
 
-/// BUG (safetensors 0.6.2, `SafeTensors::read_metadata`, src/tensor.rs:380:
-/// `buffer_end + N_LEN + n != buffer_len`): with declared ranges ending at
-/// 2^64 - 8 the sum overflows. Where overflow checks are on (the test and
-/// dev profiles, fuzz builds) the loader panics, and `fk_nf_model_load`
-/// returns FK_ERR_INTERNAL instead of FK_ERR_TRUNCATED_FILE; in release the
-/// sum wraps, the length check still fails and the status is right. The
-/// loader's module docs promise a specific status, never a crash. Fix: check
-/// the declared end against the file length in the loader before calling
-/// read_metadata's unchecked sum, or a safetensors release with checked_add.
+/// Regression (found by a mutation audit, 2026-11-29): safetensors 0.6.2's
+/// `SafeTensors::read_metadata` (src/tensor.rs:380, `buffer_end + N_LEN + n
+/// != buffer_len`) overflows for declared ranges ending at 2^64 - 8. With
+/// overflow checks on (the test and dev profiles, fuzz builds) the loader
+/// panicked and `fk_nf_model_load` returned FK_ERR_INTERNAL instead of
+/// FK_ERR_TRUNCATED_FILE. The loader now checks the declared end itself
+/// first. The test profile has overflow checks, so this test sees the panic
+/// if the check goes.
 #[test]
-#[ignore = "bug: safetensors read_metadata overflows on ranges ending at 2^64 - 8 (panic with overflow checks)"]
 fn ranges_ending_at_the_address_limit_are_truncated_file_not_a_panic() {
     let f = eight_huge_ranges_file();
     let kind = std::panic::catch_unwind(|| model_from_safetensors(&f, 0).map(|_| ()))

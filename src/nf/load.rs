@@ -2,7 +2,9 @@
 //! (<https://github.com/huggingface/safetensors>: an 8-byte little-endian
 //! header length, a JSON header naming every tensor's dtype, shape and byte
 //! range, then the raw data), parsed with the `safetensors` crate, whose
-//! parser is fuzzed upstream and bounds-checks every offset.
+//! parser is fuzzed upstream and bounds-checks every offset (except one sum
+//! near the address limit, checked here first: see
+//! [`model_from_safetensors`]).
 //!
 //! # Architecture schema, version 1
 //! The header's `__metadata__` map (string values) must hold:
@@ -286,6 +288,13 @@ fn tensor_f32(meta: &Metadata, data: &[u8], name: &str, shape: &[usize]) -> Resu
 /// Builds a model from the bytes of a safetensors file (see the module docs
 /// for the schema and the error classes).
 pub fn model_from_safetensors(bytes: &[u8], task_slots: usize) -> Result<Model> {
+    // safetensors 0.6.2's read_metadata adds the declared data end to the
+    // header size unchecked (an overflow panic in builds with overflow
+    // checks; fixed upstream in safetensors PR #808): a header declaring
+    // data beyond the address space is a truncated file, said here first.
+    if let Some(end) = declared_end(bytes).filter(|&e| e > usize::MAX as u128) {
+        return Err(ends_before_its_data(bytes, end));
+    }
     let (header_len, metadata) =
         SafeTensors::read_metadata(bytes).map_err(|e| classify(e, bytes))?;
     let data = &bytes[8 + header_len..];
@@ -422,6 +431,33 @@ pub fn model_from_safetensors(bytes: &[u8], task_slots: usize) -> Result<Model> 
     Model::new(&spec)
 }
 
+/// The end of the data section a well-formed header declares (8-byte
+/// length + header + the largest `data_offsets` end), in `u128` so that no
+/// declared value can overflow; `None` if the header cannot be read as JSON.
+fn declared_end(bytes: &[u8]) -> Option<u128> {
+    let header_len = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    let header = bytes.get(8..8usize.checked_add(usize::try_from(header_len).ok()?)?)?;
+    let h = serde_json::from_str::<Value>(std::str::from_utf8(header).ok()?).ok()?;
+    let data_end = h
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .filter_map(|(_, t)| t.get("data_offsets")?.get(1)?.as_u64())
+        .max()
+        .unwrap_or(0);
+    Some(u128::from(data_end) + 8 + u128::from(header_len))
+}
+
+fn ends_before_its_data(bytes: &[u8], declared_end: u128) -> Error {
+    Error::new(
+        ErrorKind::TruncatedFile,
+        format!(
+            "file of {} bytes ends before its tensor data (the header declares {declared_end})",
+            bytes.len()
+        ),
+    )
+}
+
 /// The error class of a safetensors parse failure: a file that ends inside
 /// its header, or before the data ranges its header declares, is truncated;
 /// anything else is corrupt.
@@ -437,29 +473,10 @@ fn classify(e: SafeTensorError, bytes: &[u8]) -> Error {
         other => return corrupt(format!("malformed safetensors header: {other}")),
     }
     // The header parsed and validated; only its data length disagrees with
-    // the file's. Find the declared end to tell truncation from trailing bytes.
-    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8])) as usize;
-    let declared_end = std::str::from_utf8(&bytes[8..8 + header_len])
-        .ok()
-        .and_then(|h| serde_json::from_str::<Value>(h).ok())
-        .and_then(|h| {
-            h.as_object()?
-                .iter()
-                .filter(|(k, _)| *k != "__metadata__")
-                .filter_map(|(_, t)| t.get("data_offsets")?.get(1)?.as_u64())
-                .max()
-        })
-        .unwrap_or(0) as u128
-        + 8
-        + header_len as u128;
+    // the file's. The declared end tells truncation from trailing bytes.
+    let declared_end = declared_end(bytes).unwrap_or(0);
     if declared_end > bytes.len() as u128 {
-        Error::new(
-            ErrorKind::TruncatedFile,
-            format!(
-                "file of {} bytes ends before its tensor data (the header declares {declared_end})",
-                bytes.len()
-            ),
-        )
+        ends_before_its_data(bytes, declared_end)
     } else {
         corrupt(format!(
             "{} bytes follow the declared tensor data",
