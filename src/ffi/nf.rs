@@ -862,7 +862,7 @@ pub unsafe extern "C" fn fk_nf_renderer_destroy(renderer: *mut fk_nf_renderer) -
 /// `S` samples in equal bins of width `D`: `alpha_i = 1 - exp(-max(sigma_i,
 /// 0) D)`, `T_i = prod_{j<i} (1 - alpha_j)`, `rgb = sum T_i alpha_i c_i`,
 /// `depth = sum T_i alpha_i t_i`, `opacity = sum T_i alpha_i`. Jitter uses
-/// element counter `counter_offset + ray * S + i` (`counter_offset` = global
+/// element counter `(counter_offset + ray) S + i` (`counter_offset` = global
 /// index of the first ray), so splitting the rays over calls reproduces one
 /// call bitwise. Allocates nothing; the field evaluation is parallel;
 /// bitwise identical for any thread count.

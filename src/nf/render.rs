@@ -11,7 +11,8 @@
 //! `sum sigma_i D` a midpoint / stratified estimate of the optical depth
 //! `int sigma dt`. The field maps a point to four raw values
 //! `(sigma, c_r, c_g, c_b)`; density is `max(sigma, 0)` and colours are used
-//! as they are or through a sigmoid (NeRF's heads). `d` need not be unit
+//! as they are or through a sigmoid (NeRF's heads). There is no background
+//! term: composite one as `C + (1 - opacity) c_bg`. `d` need not be unit
 //! length: `t` is in units of `|d|`.
 //!
 //! Rays are processed in batches of `rays_per_batch`: the batch's `R * S`
@@ -20,7 +21,7 @@
 //! call allocates nothing, and results do not depend on the thread count.
 //! Stratified jitter draws from Philox keyed by `(seed,
 //! Stream::NeuralRenderJitter.with_sub(stream))` with counter
-//! `counter_offset + ray * S + i`, so any split of the rays is reproducible.
+//! `(counter_offset + ray) S + i`, so any split of the rays is reproducible.
 
 use super::model::Model;
 use crate::error::{Error, ErrorKind, Result};
@@ -55,7 +56,8 @@ impl RadianceField for Model {
 pub struct RenderParams {
     /// Samples per ray `S` (>= 1).
     pub samples: usize,
-    /// Rays per batched field evaluation (memory: `R * S * 7` floats).
+    /// Rays per batched field evaluation (memory: `R * S * 8` floats: points,
+    /// field values and sample positions).
     pub rays_per_batch: usize,
     /// `Some((seed, stream))`: stratified jitter; `None`: bin midpoints.
     pub jitter: Option<(u64, u64)>,
