@@ -1075,3 +1075,21 @@ fn activation_parameter_defaults_are_the_documented_ones() {
         assert!((y - want).abs() < 1e-6, "{act}: a({x}) = {y}, want {want}");
     }
 }
+
+/// A header length above the safetensors limit (100 MB) is `CorruptFile`
+/// whatever the file's length (the documented class: no valid file has such
+/// a header, so a short file is not merely truncated).
+#[test]
+fn a_header_length_above_the_format_limit_is_corrupt_file() {
+    for declared in [100_000_001u64, 1 << 40, u64::MAX] {
+        let mut f = declared.to_le_bytes().to_vec();
+        f.extend_from_slice(br#"{"__metadata__":{}}"#);
+        reject(
+            &f,
+            "huge header length",
+            fk_status::FK_ERR_CORRUPT_FILE,
+            ErrorKind::CorruptFile,
+            "header",
+        );
+    }
+}

@@ -36,8 +36,9 @@
 //!
 //! # Errors, one class per failure
 //! Unreadable file: `Io`. Shorter than its header or data ranges declare:
-//! `TruncatedFile`. Malformed header, trailing bytes, missing or malformed
-//! architecture, missing tensor: `CorruptFile`. Missing format / unknown
+//! `TruncatedFile`. Malformed header, a header length above the format's
+//! 100 MB limit (whatever the file's length), trailing bytes, missing or
+//! malformed architecture, missing tensor: `CorruptFile`. Missing format / unknown
 //! schema version / unknown activation or encoding name: `UnknownSchema`.
 //! A tensor of another dtype: `WrongDtype`; of another shape: `WrongShape`.
 //! A width (`in_dim`, `n_frequencies`, `octaves`, `levels`, `features`,
