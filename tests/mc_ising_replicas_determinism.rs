@@ -1,6 +1,6 @@
 //! Replica multi-spin coding (`src/mc/ising_replicas.rs`): the kernel equals
 //! a slow per-replica, per-site implementation written from the module
-//! documentation, bit for bit; results are bitwise identical for 1 and 2
+//! documentation (`support::ising_replicas_ref`), bit for bit; results are bitwise identical for 1 and 2
 //! threads and for a run split into calls; sweeps allocate nothing.
 //!
 //! Every test holds `support::alloc::exclusive()`: the thread count is global
@@ -8,83 +8,10 @@
 
 mod support;
 
-use fieldkern::mc::ising_replicas::{IsingReplicas, IsingReplicasParams, REPLICAS};
+use fieldkern::mc::ising_replicas::{IsingReplicas, IsingReplicasParams};
 use fieldkern::parallel::set_num_threads;
-use fieldkern::rng::philox::Philox;
-use fieldkern::rng::stream::Stream;
 use support::alloc::{count_allocations, exclusive};
-
-/// `ceil(p 2^32) - 1`, at least 0: the documented 32-bit threshold.
-fn threshold(p: f64) -> u32 {
-    if p >= 1.0 {
-        return u32::MAX;
-    }
-    let t = (p * 4_294_967_296.0).ceil();
-    (t.clamp(1.0, 4_294_967_296.0) - 1.0) as u32
-}
-
-/// The documented sweep, literally: for each colour, every site of that
-/// colour reads its Philox word (block
-/// `((2 n + c) rows + r) B + 16 (k / 64) + k mod 16`, word `(k mod 64) / 16`)
-/// and each replica `b` flips iff `w + b 2^26 <= ceil(p 2^32) - 1` with
-/// `p = min(1, exp(-(1/T_b) 2 s (J nb + h)))`.
-fn reference_sweeps(
-    p: &IsingReplicasParams,
-    temps: &[f64; REPLICAS],
-    words: &mut [u64],
-    first_sweep: u64,
-    n: u64,
-) {
-    let (lx, ly) = (p.lx, p.ly);
-    let lz = if p.dim == 2 { 1 } else { p.lz };
-    let rows = (ly * lz) as u64;
-    let blocks_per_row = 16 * (lx / 2).div_ceil(64) as u64;
-    let g = Philox::new(p.seed, Stream::IsingReplicas.with_sub(p.stream));
-    let at = |x: usize, y: usize, z: usize| x + lx * (y + ly * z);
-    for sweep in first_sweep..first_sweep + n {
-        for c in 0..2 {
-            for z in 0..lz {
-                for y in 0..ly {
-                    for x in 0..lx {
-                        if (x + y + z) % 2 != c {
-                            continue;
-                        }
-                        let (r, k) = ((y + ly * z) as u64, (x / 2) as u64);
-                        let block = ((2 * sweep + c as u64) * rows + r) * blocks_per_row
-                            + 16 * (k / 64)
-                            + k % 16;
-                        let w = g.block(block)[((k % 64) / 16) as usize];
-                        let mut nbrs = vec![
-                            at((x + 1) % lx, y, z),
-                            at((x + lx - 1) % lx, y, z),
-                            at(x, (y + 1) % ly, z),
-                            at(x, (y + ly - 1) % ly, z),
-                        ];
-                        if p.dim == 3 {
-                            nbrs.push(at(x, y, (z + 1) % lz));
-                            nbrs.push(at(x, y, (z + lz - 1) % lz));
-                        }
-                        let i = at(x, y, z);
-                        let mut new = words[i];
-                        for (b, &t) in temps.iter().enumerate() {
-                            let spin = |j: usize| if words[j] >> b & 1 == 1 { 1.0 } else { -1.0 };
-                            let s = spin(i);
-                            let nb: f64 = nbrs.iter().map(|&j| spin(j)).sum();
-                            let local = p.coupling * nb + p.field;
-                            let beta = 1.0 / t;
-                            let prob = (-beta * 2.0 * s * local).exp().min(1.0);
-                            let wb = w.wrapping_add((b as u32) << 26);
-                            if wb <= threshold(prob) {
-                                new ^= 1 << b;
-                            }
-                        }
-                        words[i] = new;
-                    }
-                }
-            }
-        }
-    }
-}
+use support::ising_replicas_ref::reference_sweeps;
 
 fn site_words(lat: &IsingReplicas) -> Vec<u64> {
     (0..lat.n_sites()).map(|s| lat.site_word(s)).collect()

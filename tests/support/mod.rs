@@ -5,4 +5,5 @@
 pub mod alloc;
 pub mod foreign;
 pub mod ising_exact;
+pub mod ising_replicas_ref;
 pub mod stats;
