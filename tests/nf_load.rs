@@ -981,12 +981,13 @@ fn skip_layer_past_the_end_and_duplicate_film_are_out_of_range() {
     );
 }
 
-/// Eight U8 tensors of 2^61 - 1 bytes each (the largest a 64-bit bit count
-/// allows per tensor) declare data up to byte 2^64 - 8 of the data section:
-/// a file far shorter than its ranges, so `TruncatedFile`.
-fn eight_huge_ranges_file() -> Vec<u8> {
+/// `count` contiguous U8 tensors of 2^61 - 1 bytes each (the largest a
+/// 64-bit bit count allows per tensor) and no data: eight declare data up to
+/// byte 2^64 - 8 of the data section, a file far shorter than its ranges, so
+/// `TruncatedFile`.
+fn huge_ranges_file(count: u64) -> Vec<u8> {
     let size: u64 = (1 << 61) - 1;
-    let entries: Vec<String> = (0..8u64)
+    let entries: Vec<String> = (0..count)
         .map(|k| {
             format!(
                 r#""t{k}":{{"dtype":"U8","shape":[{size}],"data_offsets":[{},{}]}}"#,
@@ -1001,17 +1002,7 @@ fn eight_huge_ranges_file() -> Vec<u8> {
 /// Seven such tensors end below 2^64 - 8 - header: classified normally.
 #[test]
 fn huge_declared_ranges_below_the_address_limit_are_truncated_file() {
-    let size: u64 = (1 << 61) - 1;
-    let entries: Vec<String> = (0..7u64)
-        .map(|k| {
-            format!(
-                r#""t{k}":{{"dtype":"U8","shape":[{size}],"data_offsets":[{},{}]}}"#,
-                k * size,
-                (k + 1) * size
-            )
-        })
-        .collect();
-    let f = raw_file(&format!("{{{},{}}}", meta(LINEAR), entries.join(",")), &[]);
+    let f = huge_ranges_file(7);
     reject(
         &f,
         "seven-huge",
@@ -1031,7 +1022,7 @@ fn huge_declared_ranges_below_the_address_limit_are_truncated_file() {
 /// if the check goes.
 #[test]
 fn ranges_ending_at_the_address_limit_are_truncated_file_not_a_panic() {
-    let f = eight_huge_ranges_file();
+    let f = huge_ranges_file(8);
     let kind = std::panic::catch_unwind(|| model_from_safetensors(&f, 0).map(|_| ()))
         .map(|r| r.unwrap_err().kind);
     assert_eq!(
