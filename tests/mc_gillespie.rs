@@ -281,3 +281,257 @@ fn a_batch_run_allocates_nothing() {
     assert_eq!(allocations, 0);
     assert!(b.total_jumps() > 100_000);
 }
+
+/// Scalar re-implementation of the documented mapping for a two-state chain
+/// (0 -> 1 at rate `a`, 1 -> 0 at rate `b`; every jump goes to the other
+/// state, so the alias draw plays no part): jump `j` of trajectory `k` is
+/// Philox block `k * 2^36 + j` of `Stream::Gillespie.with_sub(stream)`, wait
+/// `max(-ln u01(w0, w1), MIN_POSITIVE) / q_i` from the entry time (the same
+/// vector logarithm the kernel documents, one lane used). The state at a grid
+/// time includes every jump whose computed time is `<=` it (right-continuous
+/// paths). Observation `o` (counted from `set_states`) of trajectory `k` adds
+/// `sd` times the cosine (even `o`) or sine (odd `o`) Box-Muller normal of
+/// block `k * 2^36 + o / 2` of `Stream::GillespieNoise.with_sub(stream)`.
+fn two_state_reference(
+    rates: [f64; 2],
+    (seed, stream): (u64, u64),
+    initial: &[u32],
+    start: f64,
+    times: &[f64],
+    values: [f64; 2],
+    sd: f64,
+) -> (Vec<u32>, Vec<f64>) {
+    use fieldkern::rng::normal::box_muller;
+    use fieldkern::rng::philox::Philox;
+    use fieldkern::rng::stream::Stream;
+    use fieldkern::rng::uniform::u01_f64;
+    use fieldkern::simd::f64x8;
+    let g = Philox::new(seed, Stream::Gillespie.with_sub(stream));
+    let noise = Philox::new(seed, Stream::GillespieNoise.with_sub(stream));
+    let nt = times.len();
+    let (mut states, mut obs) = (
+        vec![0u32; initial.len() * nt],
+        vec![0.0; initial.len() * nt],
+    );
+    for (k, &s0) in initial.iter().enumerate() {
+        let k = k as u64;
+        let wait = |state: u32, draw: u64| {
+            let w = g.block((k << 36) + draw);
+            let ln = f64x8::splat(u01_f64(w[0], w[1])).ln().to_array()[0];
+            (-ln).max(f64::MIN_POSITIVE) / rates[state as usize]
+        };
+        let mut state = s0;
+        let mut draw = 0;
+        let mut next = start + wait(state, draw);
+        draw += 1;
+        for (o, &t) in times.iter().enumerate() {
+            while next <= t {
+                state = 1 - state;
+                next += wait(state, draw);
+                draw += 1;
+            }
+            let i = k as usize * nt + o;
+            states[i] = state;
+            let w = noise.block((k << 36) + o as u64 / 2);
+            let u = |lo: u32, hi: u32| f64x8::splat(u01_f64(lo, hi));
+            let (c, s) = box_muller(u(w[0], w[1]), u(w[2], w[3]));
+            let z = if o % 2 == 0 { c } else { s }.to_array()[0];
+            obs[i] = values[state as usize] + sd * z;
+        }
+    }
+    (states, obs)
+}
+
+/// Trajectories (states and noisy observations) equal the scalar reference
+/// above bit for bit: 601 trajectories (three tasks, the last partial, not a
+/// multiple of eight lanes), a non-zero start time, a run split over two
+/// calls at an odd observation count, a repeated grid time, and one grid
+/// time placed exactly on trajectory 3's first computed jump time (the
+/// observation there must already show the new state). A smaller batch
+/// equals the first rows of the larger one (trajectories are keyed by their
+/// index, not by the batch size or the task they fall in).
+#[test]
+fn two_state_trajectories_equal_a_scalar_reference_of_the_documented_mapping() {
+    let _g = exclusive();
+    set_num_threads(2).unwrap();
+    let (a, b, seed, stream, sd) = (1.3, 0.7, 11, 5, 0.3);
+    let values = [-1.0, 2.5];
+    let q = [-a, a, b, -b];
+    let m = 601;
+    let start = 0.25;
+    let initial: Vec<u32> = (0..m).map(|k| (k % 3 == 1) as u32).collect();
+    // Trajectory 3's first jump time (it starts in state 0, rate a), from
+    // the documented mapping.
+    assert_eq!(initial[3], 0);
+    let first_jump = {
+        use fieldkern::rng::philox::Philox;
+        use fieldkern::rng::stream::Stream;
+        use fieldkern::rng::uniform::u01_f64;
+        let w = Philox::new(seed, Stream::Gillespie.with_sub(stream)).block(3 << 36);
+        let ln = fieldkern::simd::f64x8::splat(u01_f64(w[0], w[1]))
+            .ln()
+            .to_array()[0];
+        start + (-ln).max(f64::MIN_POSITIVE) / a
+    };
+    let mut times = vec![
+        0.25, 0.4, 0.4, 0.9, 1.7, 2.0, 3.3, 3.3, 5.0, 8.0, first_jump,
+    ];
+    times.sort_by(f64::total_cmp);
+    let nt = times.len();
+    let (want_s, want_o) =
+        two_state_reference([a, b], (seed, stream), &initial, start, &times, values, sd);
+    // The probe time sits on a jump: the reference state there is the new one.
+    let at = times.iter().position(|&t| t == first_jump).unwrap();
+    assert_eq!(want_s[3 * nt + at], 1 - initial[3]);
+    let make = |m: usize| {
+        let mut g =
+            GillespieBatch::new(RateMatrix::new(&q, 2, 1e-12).unwrap(), m, seed, stream).unwrap();
+        g.set_states(&initial[..m], start).unwrap();
+        g.set_observable(&values).unwrap();
+        g.set_noise(sd).unwrap();
+        g
+    };
+    let mut batch = make(m);
+    let split = 5;
+    let (mut s, mut o) = (vec![0u32; m * nt], vec![0.0; m * nt]);
+    for (range, first) in [(0..split, 0), (split..nt, split)] {
+        let w = range.len();
+        let (mut s1, mut o1) = (vec![0u32; m * w], vec![0.0; m * w]);
+        batch.run(&times[range], &mut s1, Some(&mut o1)).unwrap();
+        for k in 0..m {
+            s[k * nt + first..k * nt + first + w].copy_from_slice(&s1[k * w..(k + 1) * w]);
+            o[k * nt + first..k * nt + first + w].copy_from_slice(&o1[k * w..(k + 1) * w]);
+        }
+    }
+    let bits = |o: &[f64]| o.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for k in 0..m {
+        let r = k * nt..(k + 1) * nt;
+        assert_eq!(s[r.clone()], want_s[r.clone()], "trajectory {k}: states");
+        assert_eq!(
+            bits(&o[r.clone()]),
+            bits(&want_o[r]),
+            "trajectory {k}: observations"
+        );
+    }
+    // A batch of 300 (split at other task boundaries) equals the first rows.
+    let mut small = make(300);
+    let (mut s2, mut o2) = (vec![0u32; 300 * nt], vec![0.0; 300 * nt]);
+    small.run(&times, &mut s2, Some(&mut o2)).unwrap();
+    assert_eq!(s2, want_s[..300 * nt]);
+    assert_eq!(bits(&o2), bits(&want_o[..300 * nt]));
+}
+
+/// Rate-matrix validation at its documented edges: a tiny negative
+/// off-diagonal rate, a row sum just outside and just inside the relative
+/// tolerance (tolerance x the row's largest magnitude, here 2), NaN and
+/// infinite entries, and sizes.
+#[test]
+fn rate_matrix_validation_rejects_each_bad_input_with_its_class() {
+    use fieldkern::error::ErrorKind;
+    let kind = |q: &[f64], n: usize, tol: f64| RateMatrix::new(q, n, tol).err().map(|e| e.kind);
+    assert_eq!(kind(&[-1.0, 1.0, 2.0, -2.0], 2, 1e-9), None);
+    // Negative off-diagonal, however small (the row still sums to 0).
+    assert_eq!(
+        kind(&[1e-300, -1e-300, 2.0, -2.0], 2, 1e-9),
+        Some(ErrorKind::OutOfRange)
+    );
+    assert_eq!(
+        kind(&[-1.0, 1.0, -1e-12, 1e-12], 2, 1e-9),
+        Some(ErrorKind::OutOfRange)
+    );
+    // Row 1 scale 2: |sum| 2.2e-9 fails, 1.8e-9 passes at tolerance 1e-9.
+    assert_eq!(
+        kind(&[-1.0, 1.0, 2.0, -2.0 + 2.2e-9], 2, 1e-9),
+        Some(ErrorKind::OutOfRange)
+    );
+    assert_eq!(kind(&[-1.0, 1.0, 2.0, -2.0 - 1.8e-9], 2, 1e-9), None);
+    assert_eq!(
+        kind(&[-1.0, 1.0, 2.0, -2.0 - 2.2e-9], 2, 1e-9),
+        Some(ErrorKind::OutOfRange)
+    );
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        assert_eq!(
+            kind(&[-1.0, 1.0, bad, -2.0], 2, 1e-9),
+            Some(ErrorKind::NonFinite),
+            "{bad}"
+        );
+        assert_eq!(
+            kind(&[bad, 1.0, 2.0, -2.0], 2, 1e-9),
+            Some(ErrorKind::NonFinite),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        kind(&[-1.0, 1.0, 2.0], 2, 1e-9),
+        Some(ErrorKind::InvalidSize)
+    );
+    assert_eq!(
+        kind(&[-1.0, 1.0, 2.0, -2.0, 0.0], 2, 1e-9),
+        Some(ErrorKind::InvalidSize)
+    );
+    assert_eq!(kind(&[], 0, 1e-9), Some(ErrorKind::InvalidSize));
+    for tol in [-1e-9, f64::NAN] {
+        assert!(kind(&[-1.0, 1.0, 2.0, -2.0], 2, tol).is_some(), "{tol}");
+    }
+}
+
+/// The C entry points map the parameters (seed, stream, noise) and the
+/// arrays onto the batch: trajectories made through `fk_gillespie_*` equal
+/// the scalar reference of the documented mapping bit for bit.
+#[test]
+fn the_c_entry_points_equal_the_scalar_reference() {
+    use fieldkern::ffi::lattice::{
+        fk_gillespie, fk_gillespie_create, fk_gillespie_destroy, fk_gillespie_params_default,
+        fk_gillespie_run, fk_gillespie_set_observable, fk_gillespie_set_states,
+    };
+    use fieldkern::ffi::status::fk_status;
+    let _g = exclusive();
+    set_num_threads(2).unwrap();
+    let (a, b, seed, stream, sd) = (0.9, 2.1, 123, 77, 0.4);
+    let values = [0.5, -3.0];
+    let q = [-a, a, b, -b];
+    let m = 40;
+    let initial: Vec<u32> = (0..m).map(|k| (k % 2) as u32).collect();
+    let times = [0.3, 0.8, 1.1, 2.0, 2.0, 3.7];
+    let nt = times.len();
+    let mut p = fk_gillespie_params_default();
+    p.n_states = 2;
+    p.n_trajectories = m as u64;
+    p.seed = seed;
+    p.stream = stream;
+    p.noise_sd = sd;
+    let (mut s, mut o) = (vec![0u32; m * nt], vec![0.0; m * nt]);
+    let mut g: *mut fk_gillespie = std::ptr::null_mut();
+    // SAFETY: valid params and arrays of the stated lengths, a live handle.
+    unsafe {
+        assert_eq!(
+            fk_gillespie_create(&p, q.as_ptr(), 4, &mut g),
+            fk_status::FK_OK
+        );
+        assert_eq!(
+            fk_gillespie_set_states(g, initial.as_ptr(), m, 0.1),
+            fk_status::FK_OK
+        );
+        assert_eq!(
+            fk_gillespie_set_observable(g, values.as_ptr(), 2),
+            fk_status::FK_OK
+        );
+        assert_eq!(
+            fk_gillespie_run(
+                g,
+                times.as_ptr(),
+                nt,
+                s.as_mut_ptr(),
+                o.as_mut_ptr(),
+                m * nt
+            ),
+            fk_status::FK_OK
+        );
+        assert_eq!(fk_gillespie_destroy(g), fk_status::FK_OK);
+    }
+    let (want_s, want_o) =
+        two_state_reference([a, b], (seed, stream), &initial, 0.1, &times, values, sd);
+    assert_eq!(s, want_s);
+    let bits = |o: &[f64]| o.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&o), bits(&want_o));
+}
