@@ -16,7 +16,10 @@
 //! Vose's construction): column `c = floor(n u2)`, destination `c` if
 //! `n u2 - c < prob[i][c]`, else `alias[i][c]`. Trajectories are independent
 //! of how they are split over threads, and a run continued across calls is
-//! bitwise identical to one call over the whole grid.
+//! bitwise identical to one call over the whole grid. The state observed at
+//! grid time `t` includes every jump at a time `<= t` (a jump computed to
+//! land exactly on `t` counts; with rates so large that `-ln(u1) / q_i` is
+//! below half an ulp of the current time, a jump lands on the current time).
 //!
 //! Eight trajectories advance in lockstep, one per SIMD lane (Philox rounds
 //! and the logarithm in vector form, the same elementwise function in every
