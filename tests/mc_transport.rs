@@ -21,6 +21,16 @@ const MIXED: TransportRule = TransportRule {
     injection: 3,
 };
 
+/// Pure chipping: one unit moves from the donor at every bond.
+const CHIPPING: TransportRule = TransportRule {
+    p_diffuse: 0.0,
+    p_transfer: 1.0,
+    transfer_fraction: 0.0,
+    random_fraction: false,
+    chip: 1,
+    injection: 0,
+};
+
 #[test]
 fn total_mass_is_conserved_exactly_for_every_rule() {
     let _g = exclusive();
@@ -30,14 +40,7 @@ fn total_mass_is_conserved_exactly_for_every_rule() {
         TransportRule::KMP,
         TransportRule::AGGREGATION_INJECTION,
         MIXED,
-        TransportRule {
-            p_diffuse: 0.0,
-            p_transfer: 1.0,
-            transfer_fraction: 0.0,
-            random_fraction: false,
-            chip: 1,
-            injection: 0,
-        },
+        CHIPPING,
     ];
     for (r, rule) in rules.into_iter().enumerate() {
         let mut m = MassLattice::new(l, rule, 3, r as u64).unwrap();
@@ -265,14 +268,7 @@ fn sweeps_equal_an_independent_scalar_reference_for_every_rule() {
         chip: 2,
         injection: 0,
     };
-    let chipping = TransportRule {
-        p_diffuse: 0.0,
-        p_transfer: 1.0,
-        transfer_fraction: 0.0,
-        random_fraction: false,
-        chip: 1,
-        injection: 0,
-    };
+    let chipping = CHIPPING;
     let rules = [
         TransportRule::KMP,
         TransportRule::AGGREGATION_INJECTION,
